@@ -1,0 +1,1 @@
+"""The edges: command line, terminal chat and the Telegram adapter."""

@@ -1,0 +1,56 @@
+"""`screening-bot evaluate FILE [--json]`: decide the outcome for a facts file."""
+
+import argparse
+import json
+import sys
+
+from pydantic import ValidationError
+
+from criteria import Facts, evaluate
+
+from .report import outcome_text
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="evaluate a facts file (JSON object; '-' for standard input)")
+    p.add_argument("file", help="path of a JSON facts file, or - for standard input")
+    p.add_argument("--json", action="store_true", help="print the machine-readable outcome")
+    p.set_defaults(func=run)
+
+
+def validation_messages(error: ValidationError) -> list[str]:
+    out = []
+    for e in error.errors(include_url=False):
+        where = ".".join(str(p) for p in e["loc"])
+        if e["type"] == "extra_forbidden":
+            e = {**e, "msg": "unknown key: not a fact of this protocol (see criteria.md)"}
+        out.append(f"{where}: {e['msg']}" if where else e["msg"])
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        raw = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()
+    except OSError as exc:
+        print(f"screening-bot evaluate: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        print(f"screening-bot evaluate: {args.file} is not valid JSON: {exc}", file=sys.stderr)
+        return 2
+    if not isinstance(data, dict):
+        print("screening-bot evaluate: the facts file must hold a JSON object", file=sys.stderr)
+        return 2
+    try:
+        facts = Facts.model_validate_json(json.dumps(data))
+    except ValidationError as exc:
+        for line in validation_messages(exc):
+            print(f"screening-bot evaluate: invalid facts: {line}", file=sys.stderr)
+        return 2
+    outcome = evaluate(facts)
+    if args.json:
+        print(json.dumps(outcome.model_dump(mode="json"), ensure_ascii=False, indent=2))
+    else:
+        print(outcome_text(outcome))
+    return 0

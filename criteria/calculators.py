@@ -1,0 +1,68 @@
+"""Clinical calculators the protocol relies on. Pure functions over already-validated inputs."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .codes import (
+    EULAR_ACR_2019_CLINICAL_DOMAINS,
+    EULAR_ACR_2019_ITEMS,
+    GLUCOCORTICOID_MG_PER_5MG_PREDNISONE,
+    SLEDAI_2K_WEIGHTS,
+)
+
+UMOL_PER_MG_DL_CREATININE = 88.4
+SCHWARTZ_BEDSIDE_K = 0.413
+EULAR_ACR_2019_THRESHOLD = 10
+
+
+def sledai_2k(items: Iterable[str]) -> int:
+    """SLEDAI-2K score: the sum of the weights of the descriptors present, each counted once."""
+    return sum(SLEDAI_2K_WEIGHTS[item] for item in set(items))
+
+
+@dataclass(frozen=True)
+class EularAcrResult:
+    total: int
+    domain_scores: dict[str, int]
+    has_clinical_item: bool
+    # None when ANA is unknown and the score alone cannot decide.
+    classified: bool | None
+
+
+def eular_acr_2019(ana_ge_1_80: bool | None, items: Iterable[str]) -> EularAcrResult:
+    """2019 EULAR/ACR classification: ANA ≥ 1:80 as entry criterion, the highest item per domain,
+    at least one clinical item, and a total of at least 10."""
+    domain_scores: dict[str, int] = {}
+    for item in set(items):
+        domain, weight = EULAR_ACR_2019_ITEMS[item]
+        domain_scores[domain] = max(domain_scores.get(domain, 0), weight)
+    total = sum(domain_scores.values())
+    has_clinical = any(d in EULAR_ACR_2019_CLINICAL_DOMAINS for d in domain_scores)
+    if ana_ge_1_80 is False or total < EULAR_ACR_2019_THRESHOLD or not has_clinical:
+        classified: bool | None = False
+    elif ana_ge_1_80 is True:
+        classified = True
+    else:
+        classified = None
+    return EularAcrResult(total, domain_scores, has_clinical, classified)
+
+
+def creatinine_mg_dl(value: float, unit: str) -> float:
+    if unit == "mg/dL":
+        return value
+    if unit == "umol/L":
+        return value / UMOL_PER_MG_DL_CREATININE
+    raise ValueError(f"unknown creatinine unit {unit!r}")
+
+
+def schwartz_bedside_egfr(height_cm: float, creatinine: float, unit: str) -> float:
+    """Bedside Schwartz (2009): eGFR = 0.413 × height (cm) / creatinine (mg/dL), in mL/min/1.73 m²."""
+    return SCHWARTZ_BEDSIDE_K * height_cm / creatinine_mg_dl(creatinine, unit)
+
+
+def prednisone_equivalent_mg(drug: str, mg_per_day: float) -> float:
+    return mg_per_day * 5 / GLUCOCORTICOID_MG_PER_5MG_PREDNISONE[drug]
+
+
+def prednisone_mg_kg_day(drug: str, mg_per_day: float, weight_kg: float) -> float:
+    return prednisone_equivalent_mg(drug, mg_per_day) / weight_kg

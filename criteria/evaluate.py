@@ -1,0 +1,88 @@
+"""evaluate(facts) -> Outcome: the protocol applied to one referral."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from .facts import Facts, derived_values
+from .labels import label
+from .logic import Context
+from .outcome import Failure, Missing, Outcome, Pending
+from .protocol import CRITERIA, FAILING, PROTOCOL_VERSION
+
+# Where a score or fact can be worked out from simpler inputs, the reason says so.
+CALCULATOR_HINTS = {
+    "sledai_2k": "the SLEDAI-2K descriptors present",
+    "sle_eular_acr_2019": "ANA and the 2019 EULAR/ACR items",
+    "egfr": "serum creatinine and height (bedside Schwartz)",
+    "gc_high_dose": "the peak glucocorticoid dose",
+    "steroid_dependent": "the lowest glucocorticoid dose reached without a flare",
+}
+
+
+def context(facts: Facts) -> Context:
+    values: dict[str, Any] = dict(facts)
+    sources: dict[str, str] = {}
+    for fact, (value, source) in derived_values(facts).items():
+        if value is not None and values.get(fact) is None:
+            values[fact] = value
+            sources[fact] = source
+    if values.get("eular_acr_2019") is not None:
+        values["eular_acr_2019"] = facts.eular_acr_2019
+    return Context(values, sources)
+
+
+def evaluate(facts: Facts | Mapping[str, Any]) -> Outcome:
+    if not isinstance(facts, Facts):
+        facts = Facts.model_validate(facts)
+    ctx = context(facts)
+    verdicts: dict[str, str] = {}
+    failures: list[Failure] = []
+    missing: list[Missing] = []
+    pending: list[Pending] = []
+    for criterion in CRITERIA:
+        j = criterion.judge(ctx)
+        verdicts[criterion.id] = j.verdict
+        if j.verdict in FAILING:
+            failures.append(Failure(criterion=criterion.id, title=criterion.title,
+                                    facts=list(j.decided_facts), reasons=list(j.decided_by)))
+        elif j.verdict == "unknown":
+            missing.append(_missing(criterion.id, criterion.title, j.open))
+        elif j.verdict == "pending":
+            pending.append(Pending(criterion=criterion.id, reason=criterion.pending_reason))
+    if failures:
+        status = "ineligible"
+    elif missing:
+        status = "incomplete"
+    else:
+        status = "eligible"
+    return Outcome(
+        status=status,
+        criteria=verdicts,
+        failed=[f.criterion for f in failures],
+        failures=failures,
+        missing=missing,
+        pending=[p.criterion for p in pending],
+        pending_details=pending,
+        calculated={k: _round(ctx.values[k]) for k in ctx.sources},
+        notes=[f"{c.id}: {c.reading}" for c in CRITERIA if c.reading],
+        protocol_version=PROTOCOL_VERSION,
+    )
+
+
+def _missing(cid: str, title: str, open_facts: tuple[tuple[str, tuple[str, ...]], ...]) -> Missing:
+    keys = list(dict.fromkeys(k for k, _ in open_facts))
+    because = list(dict.fromkeys(b for _, bs in open_facts for b in bs))
+    names = [label(k) for k in keys]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    if because:
+        reason = f"{listed}: needed because {' and '.join(because)}"
+    else:
+        reason = f"{listed}: needed to decide {cid} ({title})"
+    hints = [CALCULATOR_HINTS[k] for k in keys if k in CALCULATOR_HINTS]
+    if hints:
+        reason += f"; can be calculated from {' / '.join(hints)}"
+    return Missing(criterion=cid, facts=keys, reason=reason)
+
+
+def _round(value: Any) -> Any:
+    return round(value, 1) if isinstance(value, float) else value

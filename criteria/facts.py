@@ -1,0 +1,182 @@
+"""The facts of a referral (criteria.md, "Facts"): every key, type, range and code; nothing else.
+
+An absent key or ``None`` means *unknown*. Values are strict (no "yes" for a boolean, no "12" for a
+number) because a facts file is machine input; the conversation parses free text before it gets here.
+"""
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from . import calculators
+from .codes import CardiacCondition, Dmard, EularItem, LnClass, SledaiItem
+
+Serology = Literal["positive", "negative"]
+
+
+def _num(lo: float, hi: float) -> Any:
+    return Annotated[float | None, Field(default=None, ge=lo, le=hi)]
+
+
+def _int(lo: int, hi: int) -> Any:
+    return Annotated[int | None, Field(default=None, ge=lo, le=hi)]
+
+
+class EularAcrInput(BaseModel):
+    """Calculator input for the 2019 EULAR/ACR classification."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    ana_ge_1_80: bool | None = None
+    items: list[EularItem]
+
+    @field_validator("items")
+    @classmethod
+    def _distinct(cls, v: list[str]) -> list[str]:
+        return list(dict.fromkeys(v))
+
+
+CREATININE_MG_DL_RANGE = (0.05, 20.0)
+EGFR_TOLERANCE = 1.0
+
+
+class Facts(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, allow_inf_nan=False, validate_default=False
+    )
+
+    age_years: _num(0, 120)
+    sex: Literal["female", "male"] | None = None
+    childbearing_potential: bool | None = None
+    weight_kg: _num(5, 250)
+    height_cm: _num(40, 230)
+    sle_eular_acr_2019: bool | None = None
+    eular_acr_2019: EularAcrInput | None = None
+    sledai_2k: _int(0, 105)
+    sledai_2k_items: list[SledaiItem] | None = None
+    soc_months: _num(0, 240)
+    gc_high_dose: bool | None = None
+    gc_peak_mg_kg_day: _num(0, 30)
+    hcq: bool | None = None
+    dmards: list[Dmard] | None = None
+    target_not_reached: bool | None = None
+    intolerant_to_conventional: bool | None = None
+    ln_classes: list[LnClass] | None = None
+    cns_lupus: bool | None = None
+    refractory_cytopenia: bool | None = None
+    steroid_dependent: bool | None = None
+    gc_taper_floor_mg_kg_day: _num(0, 30)
+    lvef_percent: _num(5, 95)
+    ecg_significant_abnormality: bool | None = None
+    egfr: _num(1, 250)
+    creatinine: Annotated[float | None, Field(default=None, gt=0)]
+    creatinine_unit: Literal["mg/dL", "umol/L"] | None = None
+    ast_x_uln: _num(0, 100)
+    alt_x_uln: _num(0, 100)
+    bilirubin_x_uln: _num(0, 100)
+    spo2_percent: _num(50, 100)
+    severe_lung_disease: bool | None = None
+    apheresis_suitable: bool | None = None
+    agrees_contraception: bool | None = None
+    prior_cell_therapy: bool | None = None
+    cns_event_60d: bool | None = None
+    cns_damage_or_severe_seizures: bool | None = None
+    dialysis_3m: bool | None = None
+    ln_chronicity_index: _int(0, 12)
+    renal_fibrosis_extensive: bool | None = None
+    nephropathy_needs_intensification: bool | None = None
+    cardiac_conditions: list[CardiacCondition] | None = None
+    non_sle_immunosuppression: bool | None = None
+    active_infection: bool | None = None
+    transplant_3m: bool | None = None
+    gvhd_grade2_2w: bool | None = None
+    hbsag: Serology | None = None
+    hbcab: Serology | None = None
+    hbv_dna: Serology | None = None
+    hcv_ab: Serology | None = None
+    hcv_rna: Serology | None = None
+    hiv_ab: Serology | None = None
+    syphilis: Serology | None = None
+    cmv_dna: Serology | None = None
+    mas_1m: bool | None = None
+    live_vaccine_4w: bool | None = None
+    malignancy_or_severe_disease: bool | None = None
+    pregnant: bool | None = None
+    other_trial_3m: bool | None = None
+
+    @field_validator("sledai_2k_items", "dmards", "ln_classes", "cardiac_conditions")
+    @classmethod
+    def _distinct(cls, v: list[str] | None) -> list[str] | None:
+        return None if v is None else list(dict.fromkeys(v))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Facts":
+        if self.creatinine is not None:
+            if self.creatinine_unit is None:
+                raise _contradiction("creatinine needs creatinine_unit ('mg/dL' or 'umol/L')")
+            mg_dl = calculators.creatinine_mg_dl(self.creatinine, self.creatinine_unit)
+            lo, hi = CREATININE_MG_DL_RANGE
+            if not lo <= mg_dl <= hi:
+                raise _contradiction(
+                    f"creatinine {self.creatinine:g} {self.creatinine_unit} is outside the valid range "
+                    f"{lo:g}–{hi:g} mg/dL ({lo * 88.4:g}–{hi * 88.4:g} umol/L)"
+                )
+        for fact, (value, source) in derived_values(self).items():
+            given = getattr(self, fact)
+            if given is None or value is None:
+                continue
+            differs = abs(given - value) > EGFR_TOLERANCE if fact == "egfr" else given != value
+            if differs:
+                raise _contradiction(
+                    f"contradiction between {source} and {fact}: the inputs give {fact} = "
+                    f"{_fmt(value)}, but {fact} = {_fmt(given)} was given"
+                )
+        if self.sex == "male" and self.childbearing_potential:
+            raise _contradiction("contradiction between sex and childbearing_potential: male with "
+                                 "childbearing potential")
+        if self.pregnant and (self.sex == "male" or self.childbearing_potential is False):
+            key = "sex" if self.sex == "male" else "childbearing_potential"
+            raise _contradiction(f"contradiction between {key} and pregnant: pregnancy is impossible "
+                                 f"with {key} = {_fmt(getattr(self, key))}")
+        return self
+
+    def known(self) -> dict[str, Any]:
+        """The known facts only, as JSON-ready data (the form a facts file takes)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+def derived_values(facts: Facts) -> dict[str, tuple[Any, str]]:
+    """Facts that a calculator input decides: fact -> (value or None if undecidable, input key)."""
+    out: dict[str, tuple[Any, str]] = {}
+    if facts.sledai_2k_items is not None:
+        out["sledai_2k"] = (calculators.sledai_2k(facts.sledai_2k_items), "sledai_2k_items")
+    if facts.eular_acr_2019 is not None:
+        e = facts.eular_acr_2019
+        out["sle_eular_acr_2019"] = (
+            calculators.eular_acr_2019(e.ana_ge_1_80, e.items).classified, "eular_acr_2019")
+    if facts.gc_peak_mg_kg_day is not None:
+        out["gc_high_dose"] = (facts.gc_peak_mg_kg_day >= 1, "gc_peak_mg_kg_day")
+    if facts.gc_taper_floor_mg_kg_day is not None:
+        out["steroid_dependent"] = (facts.gc_taper_floor_mg_kg_day >= 0.5, "gc_taper_floor_mg_kg_day")
+    if facts.creatinine is not None and facts.creatinine_unit and facts.height_cm is not None:
+        out["egfr"] = (
+            calculators.schwartz_bedside_egfr(facts.height_cm, facts.creatinine, facts.creatinine_unit),
+            "creatinine",
+        )
+    return out
+
+
+def _contradiction(message: str) -> PydanticCustomError:
+    return PydanticCustomError("contradiction", message)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+FACT_KEYS: tuple[str, ...] = tuple(Facts.model_fields)

@@ -1,0 +1,86 @@
+"""How each fact is named to a physician, and the unit its number is shown in."""
+
+from typing import NamedTuple
+
+
+class Label(NamedTuple):
+    name: str
+    unit: str = ""
+
+
+FACT_LABELS: dict[str, Label] = {
+    "age_years": Label("age", "years"),
+    "sex": Label("sex"),
+    "childbearing_potential": Label("childbearing potential"),
+    "weight_kg": Label("weight", "kg"),
+    "height_cm": Label("height", "cm"),
+    "sle_eular_acr_2019": Label("meets the 2019 EULAR/ACR SLE classification"),
+    "eular_acr_2019": Label("2019 EULAR/ACR items"),
+    "sledai_2k": Label("SLEDAI-2K"),
+    "sledai_2k_items": Label("SLEDAI-2K descriptors"),
+    "soc_months": Label("standard-of-care therapy", "months"),
+    "gc_high_dose": Label("high-dose glucocorticoids (≥ 1 mg/kg/day prednisone-equivalent)"),
+    "gc_peak_mg_kg_day": Label("peak glucocorticoid dose", "mg/kg/day"),
+    "hcq": Label("hydroxychloroquine"),
+    "dmards": Label("DMARDs for ≥ 6 months"),
+    "target_not_reached": Label("LLDAS/remission not reached"),
+    "intolerant_to_conventional": Label("documented intolerance to conventional therapy"),
+    "ln_classes": Label("biopsy-proven lupus nephritis classes"),
+    "cns_lupus": Label("CNS lupus"),
+    "refractory_cytopenia": Label("refractory cytopenia"),
+    "steroid_dependent": Label("steroid dependence (no taper below 0.5 mg/kg/day)"),
+    "gc_taper_floor_mg_kg_day": Label("lowest glucocorticoid dose without flare", "mg/kg/day"),
+    "lvef_percent": Label("LVEF", "%"),
+    "ecg_significant_abnormality": Label("significant ECG abnormality"),
+    "egfr": Label("eGFR", "mL/min/1.73 m²"),
+    "creatinine": Label("serum creatinine"),
+    "creatinine_unit": Label("creatinine unit"),
+    "ast_x_uln": Label("AST", "× ULN"),
+    "alt_x_uln": Label("ALT", "× ULN"),
+    "bilirubin_x_uln": Label("total bilirubin", "× ULN"),
+    "spo2_percent": Label("SpO2 on room air", "%"),
+    "severe_lung_disease": Label("severe lung disease"),
+    "apheresis_suitable": Label("suitable for leukapheresis"),
+    "agrees_contraception": Label("agrees to effective contraception"),
+    "prior_cell_therapy": Label("prior CAR-T or genetically modified cell therapy"),
+    "cns_event_60d": Label("CNS lupus needing intervention in the last 60 days"),
+    "cns_damage_or_severe_seizures": Label("structural CNS damage on MRI or severe seizures"),
+    "dialysis_3m": Label("dialysis in the last 3 months"),
+    "ln_chronicity_index": Label("LN chronicity index", "/12"),
+    "renal_fibrosis_extensive": Label("extensive renal fibrosis"),
+    "nephropathy_needs_intensification": Label("nephropathy likely to need intensified therapy within 3 months"),
+    "cardiac_conditions": Label("cardiac conditions"),
+    "non_sle_immunosuppression": Label("long-term immunosuppression for another condition"),
+    "active_infection": Label("active infection in the last week"),
+    "transplant_3m": Label("transplant in the last 3 months"),
+    "gvhd_grade2_2w": Label("acute GVHD grade ≥ 2 in the last 2 weeks"),
+    "hbsag": Label("HBsAg"),
+    "hbcab": Label("HBcAb"),
+    "hbv_dna": Label("HBV-DNA"),
+    "hcv_ab": Label("HCV antibody"),
+    "hcv_rna": Label("HCV-RNA"),
+    "hiv_ab": Label("HIV antibody"),
+    "syphilis": Label("syphilis test"),
+    "cmv_dna": Label("CMV-DNA"),
+    "mas_1m": Label("macrophage activation syndrome in the last month"),
+    "live_vaccine_4w": Label("live vaccine in the last 4 weeks"),
+    "malignancy_or_severe_disease": Label("malignancy or other severe systemic disease"),
+    "pregnant": Label("known pregnancy"),
+    "other_trial_3m": Label("another clinical trial in the last 3 months"),
+}
+
+
+def label(fact: str) -> str:
+    return FACT_LABELS[fact].name
+
+
+def fmt_number(value: float) -> str:
+    return f"{value:g}" if abs(value) >= 0.001 or value == 0 else f"{value:.2g}"
+
+
+def fmt_quantity(fact: str, value: float) -> str:
+    unit = FACT_LABELS[fact].unit
+    if not unit:
+        return fmt_number(value)
+    sep = "" if unit.startswith("/") else " "
+    return f"{fmt_number(value)}{sep}{unit}"

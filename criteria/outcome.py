@@ -1,0 +1,53 @@
+"""The result of evaluating a referral: what the physician, the coordinator and `--json` see."""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from .protocol import Verdict
+
+Status = Literal["eligible", "ineligible", "incomplete"]
+
+
+class Failure(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    criterion: str
+    title: str
+    facts: list[str]
+    reasons: list[str]
+
+
+class Missing(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    criterion: str
+    facts: list[str]
+    reason: str
+
+
+class Pending(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    criterion: str
+    reason: str
+
+
+class Outcome(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    status: Status
+    criteria: dict[str, Verdict]
+    failed: list[str]
+    failures: list[Failure]
+    missing: list[Missing]
+    pending: list[str]
+    pending_details: list[Pending]
+    calculated: dict[str, Any]
+    notes: list[str]
+    protocol_version: str
+
+    @property
+    def missing_facts(self) -> list[str]:
+        """Every fact still worth asking, each once, in criterion order."""
+        return list(dict.fromkeys(k for m in self.missing for k in m.facts))
