@@ -29,9 +29,12 @@ class EularAcrResult:
     classified: bool | None
 
 
-def eular_acr_2019(ana_ge_1_80: bool | None, items: Iterable[str]) -> EularAcrResult:
+def eular_acr_2019(ana_ge_1_80: bool | None, items: Iterable[str] | None) -> EularAcrResult:
     """2019 EULAR/ACR classification: ANA ≥ 1:80 as entry criterion, the highest item per domain,
-    at least one clinical item, and a total of at least 10."""
+    at least one clinical item, and a total of at least 10. ``items`` None means not yet known: only a
+    negative ANA decides then."""
+    if items is None:
+        return EularAcrResult(0, {}, False, False if ana_ge_1_80 is False else None)
     domain_scores: dict[str, int] = {}
     for item in set(items):
         domain, weight = EULAR_ACR_2019_ITEMS[item]

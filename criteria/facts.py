@@ -29,12 +29,13 @@ class EularAcrInput(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     ana_ge_1_80: bool | None = None
-    items: list[EularItem]
+    # None: the items are not known yet (a negative ANA decides on its own).
+    items: list[EularItem] | None = None
 
     @field_validator("items")
     @classmethod
-    def _distinct(cls, v: list[str]) -> list[str]:
-        return list(dict.fromkeys(v))
+    def _distinct(cls, v: list[str] | None) -> list[str] | None:
+        return None if v is None else list(dict.fromkeys(v))
 
 
 CREATININE_MG_DL_RANGE = (0.05, 20.0)
