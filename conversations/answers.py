@@ -1,0 +1,186 @@
+"""Reading answers as physicians type them. Each parser returns a value or raises AnswerError with a
+message that says what was wrong and what is expected; none of them ever stores anything."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+UNKNOWN_WORDS = frozenset({
+    "unknown", "not known", "unk", "?", "??", "dont know", "don't know", "do not know", "dk", "n/a", "na",
+    "not sure", "unsure", "not done", "not available", "no idea", "idk",
+})
+YES_WORDS = frozenset({"yes", "y", "yeah", "yep", "true", "present", "positive", "pos", "+"})
+NO_WORDS = frozenset({"no", "n", "nope", "false", "absent", "negative", "neg", "-"})
+NONE_WORDS = frozenset({"none", "no", "nil", "nothing", "none of these", "none of them", "-", "0"})
+MAX_ANSWER_CHARS = 500
+
+
+class AnswerError(ValueError):
+    """The answer could not be read; the message is shown to the physician."""
+
+
+class Unknown:
+    """The physician does not know (always allowed)."""
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = Unknown()
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+
+
+def normalise(text: str) -> str:
+    """NFKC, control characters removed, lower case, single spaces; typographic quotes straightened."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    text = text.replace("\u2019", "'").replace("\u00b5", "u").replace("\u03bc", "u")
+    return " ".join(text.lower().split())
+
+
+def is_unknown(text: str) -> bool:
+    return normalise(text).strip(" .!") in UNKNOWN_WORDS
+
+
+def check_length(text: str) -> None:
+    if len(text) > MAX_ANSWER_CHARS:
+        raise AnswerError(f"That answer is {len(text)} characters long; a short answer is expected.")
+
+
+_NUMBER = re.compile(r"^([+-]?\d{1,6}(?:[.,]\d{1,6})?)\s*(.*?)\.?$")
+
+
+def parse_number(text: str, *, unit_words: tuple[str, ...] = (), integer: bool = False,
+                 example: str = "12") -> float | int:
+    t = normalise(text)
+    m = _NUMBER.match(t)
+    if not m:
+        raise AnswerError(f"Please answer with a number, for example {example}.")
+    number_text, rest = m.groups()
+    if rest and rest not in unit_words:
+        raise AnswerError(f"I could not read \"{rest}\" after the number. Please answer with a number, "
+                          f"for example {example}.")
+    value = float(number_text.replace(",", "."))
+    if integer:
+        if not value.is_integer():
+            raise AnswerError(f"Please answer with a whole number, for example {example}.")
+        return int(value)
+    return value
+
+
+CREATININE_UNITS = {
+    "mg/dl": "mg/dL", "mg/100ml": "mg/dL", "mg per dl": "mg/dL", "mg": "mg/dL",
+    "umol/l": "umol/L", "umol": "umol/L", "micromol/l": "umol/L", "mmol/l": None,
+}
+
+
+def parse_creatinine(text: str) -> tuple[float, str]:
+    t = normalise(text)
+    m = re.match(r"^([+-]?\d{1,6}(?:[.,]\d{1,6})?)\s*(.*?)\.?$", t)
+    if not m:
+        raise AnswerError("Please give the creatinine with its unit, for example \"106 umol/L\" or "
+                          "\"1.2 mg/dL\".")
+    number_text, unit_text = m.groups()
+    unit_text = unit_text.replace(" ", "")
+    if not unit_text:
+        raise AnswerError(f"Which unit is {number_text}? Please add it: \"{number_text} mg/dL\" or "
+                          f"\"{number_text} umol/L\".")
+    unit = CREATININE_UNITS.get(unit_text, "")
+    if unit is None:
+        raise AnswerError("Creatinine in mmol/L is unusual; please give it in umol/L (1 mmol/L = 1000 "
+                          "umol/L) or mg/dL.")
+    if not unit:
+        raise AnswerError(f"I don't know the unit \"{unit_text}\". Please use mg/dL or umol/L.")
+    return float(number_text.replace(",", ".")), unit
+
+
+def parse_yes_no(text: str) -> bool:
+    t = normalise(text).strip(" .!")
+    if t in YES_WORDS:
+        return True
+    if t in NO_WORDS:
+        return False
+    raise AnswerError("Please answer yes or no (or \"unknown\").")
+
+
+def match_choice(token: str, choices: tuple[Choice, ...]) -> Choice | None:
+    t = normalise(token).strip(" .")
+    if t.isdigit() and 1 <= int(t) <= len(choices):
+        return choices[int(t) - 1]
+    for c in choices:
+        if t in (c.value.lower(), normalise(c.label), c.value.lower().replace("_", " ")):
+            return c
+    return None
+
+
+def parse_choice(text: str, choices: tuple[Choice, ...]) -> str:
+    c = match_choice(text, choices)
+    if c is None:
+        raise AnswerError("Please choose one of: " + _listing(choices) + " (or \"unknown\").")
+    return c.value
+
+
+def split_items(text: str) -> list[str]:
+    return [p.strip() for p in re.split(r"[,;\n]|\s+and\s+|\s*\+\s*", text) if p.strip()]
+
+
+def parse_list(text: str, choices: tuple[Choice, ...]) -> list[str]:
+    """A list fact: items by code, label or number, comma-separated; "none" for an empty list."""
+    if normalise(text).strip(" .") in NONE_WORDS:
+        return []
+    values, bad = [], []
+    for token in split_items(text):
+        c = match_choice(token, choices)
+        (values.append(c.value) if c else bad.append(token))
+    if bad:
+        raise AnswerError(f"I don't recognise {_quoted(bad)}. Choose from: {_listing(choices)}; "
+                          "separate them with commas, or answer \"none\".")
+    if not values:
+        raise AnswerError("Please name at least one item, or answer \"none\".")
+    return list(dict.fromkeys(values))
+
+
+def parse_checklist(text: str, choices: tuple[Choice, ...]) -> dict[str, bool | None]:
+    """A checklist of yes/no facts: the items that apply, each one not known prefixed with "?";
+    items not named are false. "none" means none applies."""
+    result: dict[str, bool | None] = {c.value: False for c in choices}
+    if normalise(text).strip(" .") in NONE_WORDS:
+        return result
+    bad = []
+    for token in split_items(text):
+        unknown = token.startswith("?")
+        c = match_choice(token.lstrip("? "), choices)
+        if c is None:
+            bad.append(token)
+        else:
+            result[c.value] = None if unknown else True
+    if bad:
+        raise AnswerError(f"I don't recognise {_quoted(bad)}. Name the items that apply (by number or "
+                          "name), put \"?\" before any you are not sure of, or answer \"none\".")
+    return result
+
+
+def _listing(choices: tuple[Choice, ...]) -> str:
+    return ", ".join(f"{i} {c.label}" for i, c in enumerate(choices, 1))
+
+
+def _quoted(tokens: list[str]) -> str:
+    return ", ".join(f"\"{t[:40]}\"" for t in tokens[:5])
+
+
+def describe(value: Any) -> str:
+    if value is UNKNOWN:
+        return "unknown"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(value) if value else "none"
+    return str(value)

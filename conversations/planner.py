@@ -1,0 +1,75 @@
+"""Which question comes next: the first, in catalogue order, that can still change a verdict."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from criteria import Facts, Outcome, evaluate
+
+from .questions import QUESTIONS, Answered, Question, apply
+
+# Pending verdicts that a known answer can still settle (or turn into a failure) before screening.
+PENDING_FACTS = {"I5": "apheresis_suitable", "I6": "agrees_contraception", "E11": "pregnant"}
+
+
+def replay(entries: list[Any]) -> Answered:
+    """Facts and calculator inputs from the accepted answers, in order (entries: conversations.state.Entry)."""
+    from .questions import BY_ID
+
+    a = Answered()
+    for e in entries:
+        a.answered.add(e.q)
+        if e.unknown:
+            a.unknown.add(e.q)
+        else:
+            apply(BY_ID[e.q], a.facts, a.aux, e.value)
+    return a
+
+
+def relevant_facts(outcome: Outcome) -> set[str]:
+    wanted = set(outcome.missing_facts)
+    for cid, fact in PENDING_FACTS.items():
+        if outcome.criteria[cid] == "pending":
+            wanted.add(fact)
+    return wanted
+
+
+def _after_ok(q: Question, a: Answered) -> bool:
+    if q.after is None:
+        return True
+    if q.after not in a.answered:
+        return False
+    if q.after_when == "unknown":
+        return q.after in a.unknown
+    if q.after_when == "known":
+        return q.after not in a.unknown
+    return True
+
+
+def shown(q: Question, wanted: set[str]) -> Question:
+    """A checklist shows only the items that can still matter (no pregnancy item for a boy)."""
+    if not q.checklist:
+        return q
+    choices = tuple(c for c in q.choices if c.value in wanted)
+    return replace(q, choices=choices, serves=tuple(c.value for c in choices))
+
+
+def askable(a: Answered, wanted: set[str]) -> list[Question]:
+    out = []
+    for q in QUESTIONS:
+        if q.id in a.answered or not _after_ok(q, a):
+            continue
+        if q.checklist:
+            q = shown(q, wanted - set(a.facts))
+            if not q.choices:
+                continue
+        if any(s in wanted for s in q.serves):
+            out.append(q)
+    return out
+
+
+def plan(a: Answered) -> tuple[Facts, Outcome, list[Question]]:
+    facts = Facts.model_validate(a.facts)
+    outcome = evaluate(facts)
+    return facts, outcome, askable(a, relevant_facts(outcome))

@@ -1,0 +1,47 @@
+"""The conversation's state: plain, serialisable data, so that a pre-screen survives a restart."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Phase = Literal["asking", "done", "cancelled"]
+
+
+class Entry(BaseModel):
+    """One accepted answer. ``value`` is the parsed answer (None when answered "unknown")."""
+
+    model_config = ConfigDict(frozen=True)
+
+    q: str
+    value: Any = None
+    unknown: bool = False
+    raw: str = ""
+
+    def has_unknown_part(self) -> bool:
+        return self.unknown or (isinstance(self.value, dict) and None in self.value.values())
+
+
+class State(BaseModel):
+    referral_id: str
+    protocol_version: str
+    channel: str = "terminal"
+    phase: Phase = "asking"
+    history: list[Entry] = Field(default_factory=list)
+    current: str | None = None
+    # Identifies the question on screen, so a button of an earlier question is recognised as stale.
+    seq: int = 0
+    # Toggle selections for the multiple-choice question on screen: choice -> "yes" | "unknown".
+    draft: dict[str, Literal["yes", "unknown"]] = Field(default_factory=dict)
+    # Failing criteria already announced, so a certain ineligibility is said once.
+    announced: list[str] = Field(default_factory=list)
+    # Answers taken back with "back", by question: the next answer to it is a correction.
+    withdrawn: dict[str, Entry] = Field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def from_json(cls, data: str) -> State:
+        return cls.model_validate_json(data)
