@@ -18,26 +18,52 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+# Errors about a value the user gave: the message says what was given, so a typo is easy to spot.
+_SHOW_INPUT = frozenset({
+    "literal_error", "less_than", "less_than_equal", "greater_than", "greater_than_equal",
+    "finite_number", "float_type", "int_type", "int_from_float", "bool_type", "list_type",
+    "string_type", "model_type", "dict_type",
+})
+
+
 def validation_messages(error: ValidationError) -> list[str]:
     out = []
     for e in error.errors(include_url=False):
         where = ".".join(str(p) for p in e["loc"])
+        msg = e["msg"]
         if e["type"] == "extra_forbidden":
-            e = {**e, "msg": "unknown key: not a fact of this protocol (see criteria.md)"}
-        out.append(f"{where}: {e['msg']}" if where else e["msg"])
+            msg = "unknown key: not a fact of this protocol (see criteria.md)"
+        elif e["type"] in _SHOW_INPUT:
+            msg = f"{msg} (got {json.dumps(e['input'], ensure_ascii=False, default=str)})"
+        out.append(f"{where}: {msg}" if where else msg)
     return out
+
+
+def _read(file: str) -> str:
+    if file == "-":
+        return sys.stdin.read()
+    with open(file, encoding="utf-8") as f:
+        return f.read()
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        raw = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()
+        raw = _read(args.file)
     except OSError as exc:
         print(f"screening-bot evaluate: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as exc:
+        print(f"screening-bot evaluate: {args.file} is not UTF-8 text: {exc.reason} at byte {exc.start}",
+              file=sys.stderr)
         return 2
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         print(f"screening-bot evaluate: {args.file} is not valid JSON: {exc}", file=sys.stderr)
+        return 2
+    except RecursionError:
+        print(f"screening-bot evaluate: {args.file} is not a facts file: JSON nested too deeply",
+              file=sys.stderr)
         return 2
     if not isinstance(data, dict):
         print("screening-bot evaluate: the facts file must hold a JSON object", file=sys.stderr)

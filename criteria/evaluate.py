@@ -20,10 +20,14 @@ CALCULATOR_HINTS = {
 
 
 def context(facts: Facts) -> Context:
+    # A calculator input decides its fact (criteria.md, "Derived facts"). The facts model refuses a
+    # given fact that disagrees with its input, except eGFR within 1 mL/min/1.73 m²: there the
+    # calculated value decides too, so that adding a lab eGFR to creatinine and height can never turn a
+    # failed I4b into a pass (29.5 calculated, 30.4 given).
     values: dict[str, Any] = dict(facts)
     sources: dict[str, str] = {}
     for fact, (value, source) in derived_values(facts).items():
-        if value is not None and values.get(fact) is None:
+        if value is not None:
             values[fact] = value
             sources[fact] = source
     if values.get("eular_acr_2019") is not None:

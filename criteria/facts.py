@@ -129,8 +129,10 @@ class Facts(BaseModel):
                 continue
             differs = abs(given - value) > EGFR_TOLERANCE if fact == "egfr" else given != value
             if differs:
+                inputs = DERIVED_INPUTS[fact]
+                named = source if len(inputs) == 1 else f"{source} (with {' and '.join(inputs[1:])})"
                 raise _contradiction(
-                    f"contradiction between {source} and {fact}: the inputs give {fact} = "
+                    f"contradiction between {named} and {fact}: the inputs give {fact} = "
                     f"{_fmt(value)}, but {fact} = {_fmt(given)} was given"
                 )
         if self.sex == "male" and self.childbearing_potential:
@@ -145,6 +147,16 @@ class Facts(BaseModel):
     def known(self) -> dict[str, Any]:
         """The known facts only, as JSON-ready data (the form a facts file takes)."""
         return self.model_dump(mode="json", exclude_none=True)
+
+
+# Derived fact -> every input key its calculator reads (the first one names the calculator input).
+DERIVED_INPUTS: dict[str, tuple[str, ...]] = {
+    "sledai_2k": ("sledai_2k_items",),
+    "sle_eular_acr_2019": ("eular_acr_2019",),
+    "gc_high_dose": ("gc_peak_mg_kg_day",),
+    "steroid_dependent": ("gc_taper_floor_mg_kg_day",),
+    "egfr": ("creatinine", "creatinine_unit", "height_cm"),
+}
 
 
 def derived_values(facts: Facts) -> dict[str, tuple[Any, str]]:

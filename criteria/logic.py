@@ -127,7 +127,10 @@ class Compare(Atom):
         return _OPS[self.op][0](v, self.threshold)
 
     def open_facts(self, ctx: Context) -> list[OpenFact]:
-        extra = self.unknown_false_if.open_facts(ctx) if self.unknown_false_if is not None else []
+        # The condition's own unknown facts matter only while it is unknown: once it is known to be
+        # false (biopsy-proven LN on record), asking for it again cannot change the verdict.
+        cond = self.unknown_false_if
+        extra = cond.open_facts(ctx) if cond is not None and cond.value(ctx) is None else []
         return [(self.key, ()), *[f for f in extra if f[0] != self.key]]
 
     def keys(self) -> frozenset[str]:

@@ -10,9 +10,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .facts import DERIVED_INPUTS
 from .labels import label
-from .logic import All, Any_, Atom, Compare, Context, CountAtLeast, Equals, Expr, Includes, NonEmpty, Not
-from .logic import OpenFact, Yes
+from .logic import (
+    All,
+    Any_,
+    Atom,
+    Compare,
+    Context,
+    CountAtLeast,
+    Equals,
+    Expr,
+    Includes,
+    NonEmpty,
+    Not,
+    OpenFact,
+    Yes,
+)
 
 PROTOCOL_VERSION = "cart-sle-ped-prescreen/1.0"
 
@@ -63,7 +77,9 @@ def _atom_facts(atoms: list[Atom], ctx: Context) -> tuple[str, ...]:
     for a in atoms:
         keys.append(a.key)
         if a.key in ctx.sources:
-            keys.append(ctx.sources[a.key])
+            # A calculated fact was decided by every input of its calculator (eGFR: creatinine, its
+            # unit and height).
+            keys.extend(DERIVED_INPUTS[a.key])
     return tuple(dict.fromkeys(keys))
 
 
