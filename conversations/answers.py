@@ -183,4 +183,6 @@ def describe(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, list):
         return ", ".join(value) if value else "none"
+    if isinstance(value, float):
+        return f"{value:g}"
     return str(value)

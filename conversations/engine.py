@@ -264,7 +264,7 @@ def _command(state: State, name: str) -> Result:
         new = state.model_copy(update={
             "history": state.history[:-1], "phase": "asking", "draft": {},
             "withdrawn": {**state.withdrawn, last.q: last}})
-        note = Info(f"Your answer to \"{BY_ID[last.q].text}\" ({_describe(last)}) was taken back.")
+        note = Info(f"Your answer \"{BY_ID[last.q].short}: {_describe(last)}\" was taken back.")
         event = Event("answer_withdrawn", {"question": last.q, **_entry_facts(last, state.history[:-1])})
         return _advance(new, [note], [event])
     if name == "reopen":
@@ -376,7 +376,7 @@ def summary_text(state: State) -> str:
     if not state.history:
         return f"Pre-screen {state.referral_id}: no answers yet."
     lines = [f"Pre-screen {state.referral_id}, answers so far:"]
-    lines += [f"{i}. {BY_ID[e.q].text} {_describe(e)}" for i, e in enumerate(state.history, 1)]
+    lines += [f"{i}. {BY_ID[e.q].short}: {_describe(e)}" for i, e in enumerate(state.history, 1)]
     return "\n".join(lines)
 
 

@@ -16,7 +16,7 @@ from criteria.codes import (
     LN_CLASSES,
     SLEDAI_2K_WEIGHTS,
 )
-from criteria.labels import label
+from criteria.labels import FACT_LABELS, label
 
 from . import answers
 from .answers import Choice
@@ -42,6 +42,11 @@ class Question:
     after_when: Literal["unknown", "known", "answered"] = "known"
     # How the answer becomes facts (default: facts[id] = value).
     apply: Callable[[dict[str, Any], dict[str, Any], Any], None] | None = None
+
+    @property
+    def short(self) -> str:
+        """A few words naming the question, for summaries."""
+        return SHORT_NAMES.get(self.id) or (label(self.id) if self.id in FACT_LABELS else self.id)
 
     @property
     def kind(self) -> Kind:
@@ -98,6 +103,24 @@ def _gc_step(key: str) -> Callable[[dict[str, Any], dict[str, Any], Any], None]:
     return apply
 
 
+EULAR_LABELS = {
+    code: f"{name} ({domain.replace('_', ' ')}, {weight})"
+    for code, (domain, weight), name in (
+        (code, EULAR_ACR_2019_ITEMS[code], name) for code, name in {
+            "fever": "fever", "leukopenia": "leukopenia", "thrombocytopenia": "thrombocytopenia",
+            "autoimmune_hemolysis": "autoimmune hemolysis", "delirium": "delirium", "psychosis": "psychosis",
+            "seizure": "seizure", "non_scarring_alopecia": "non-scarring alopecia", "oral_ulcers": "oral ulcers",
+            "subacute_cutaneous_or_discoid_lupus": "subacute cutaneous or discoid lupus",
+            "acute_cutaneous_lupus": "acute cutaneous lupus",
+            "pleural_or_pericardial_effusion": "pleural or pericardial effusion",
+            "acute_pericarditis": "acute pericarditis", "joint_involvement": "joint involvement",
+            "proteinuria_gt_0_5g": "proteinuria > 0.5 g/24 h", "renal_class_ii_or_v": "renal biopsy class II or V",
+            "renal_class_iii_or_iv": "renal biopsy class III or IV",
+            "antiphospholipid_antibodies": "antiphospholipid antibodies", "low_c3_or_c4": "low C3 or low C4",
+            "low_c3_and_c4": "low C3 and low C4", "anti_dsdna_or_anti_sm": "anti-dsDNA or anti-Sm antibodies",
+        }.items())
+}
+
 EXCLUSION_CHECKLIST = (
     "prior_cell_therapy", "cns_event_60d", "cns_damage_or_severe_seizures", "dialysis_3m",
     "nephropathy_needs_intensification", "renal_fibrosis_extensive", "non_sle_immunosuppression",
@@ -144,7 +167,7 @@ QUESTIONS: tuple[Question, ...] = (
     Question("eular_acr_2019.items", "list",
              "Which 2019 EULAR/ACR items has the patient ever had? Comma-separated numbers or names, or "
              "\"none\".", ("sle_eular_acr_2019",),
-             choices=_choices(EULAR_ACR_2019_ITEMS),
+             choices=_choices(EULAR_ACR_2019_ITEMS, EULAR_LABELS),
              help="Count an item only if no more likely explanation than SLE exists; it need not be "
                   "present now. Only the highest item in each domain counts.",
              after="eular_acr_2019.ana_ge_1_80", after_when="answered", apply=_set_eular_items),
@@ -262,6 +285,15 @@ QUESTIONS: tuple[Question, ...] = (
              "to PBMC collection)?", ("apheresis_suitable",),
              help="If not known yet, it is confirmed at the screening visit."),
 )
+
+SHORT_NAMES = {
+    "exclusion_checklist": "exclusion checklist",
+    "eular_acr_2019.ana_ge_1_80": "ANA ≥ 1:80",
+    "eular_acr_2019.items": "2019 EULAR/ACR items",
+    "gc_peak_drug": "glucocorticoid at peak dose",
+    "gc_peak_mg_day": "peak dose, mg/day",
+    "creatinine": "serum creatinine",
+}
 
 BY_ID: dict[str, Question] = {q.id: q for q in QUESTIONS}
 ORDER: dict[str, int] = {q.id: i for i, q in enumerate(QUESTIONS)}

@@ -1,0 +1,31 @@
+"""`screening-bot chat`: the pre-screen in a terminal (interactive, or JSON lines with --jsonl)."""
+
+import argparse
+import sys
+
+from conversations.store import Store
+
+from . import terminal
+from .paths import default_db_path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("chat", help="pre-screen a patient in this terminal")
+    add_arguments(p)
+    p.set_defaults(func=run)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", default=None, help="SQLite file (default: $SCREENING_DB_PATH or ./screening.db)")
+    p.add_argument("--jsonl", action="store_true", help="read one answer per line, write one JSON object per line")
+    p.add_argument("--resume", metavar="REFERRAL_ID", help="continue an open pre-screen")
+
+
+def run(args: argparse.Namespace) -> int:
+    store = Store.open(getattr(args, "db", None) or default_db_path())
+    try:
+        if getattr(args, "jsonl", False):
+            return terminal.jsonl(store, getattr(args, "resume", None), iter(sys.stdin))
+        return terminal.interactive(store, getattr(args, "resume", None))
+    finally:
+        store.close()

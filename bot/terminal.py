@@ -1,0 +1,149 @@
+"""The terminal pre-screen: the same engine and store as Telegram, rendered as text or JSON lines."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from typing import TextIO
+
+from conversations import engine
+from conversations.store import Store, StepResult
+
+from .report import outcome_text
+
+# The terminal user is a physician at this machine; they have no Telegram ID.
+ACTOR = ("physician", 0)
+COMMAND_WORDS = {name: name for name in engine.COMMANDS} | {f"/{name}": name for name in engine.COMMANDS}
+QUIT_WORDS = frozenset({"quit", "exit", "/quit", "pause", "/pause"})
+
+
+def to_input(line: str) -> engine.Input:
+    word = line.strip().lower()
+    if word in COMMAND_WORDS:
+        return engine.Command(COMMAND_WORDS[word])  # type: ignore[arg-type]
+    return engine.Answer(line)
+
+
+def question_text(q: engine.Question) -> str:
+    lines = [f"[question {q.number}, about {q.remaining} left] {q.text}"]
+    lines += [f"  {i}. {c.label}" for i, c in enumerate(q.choices, 1)]
+    if q.kind == "yes_no":
+        lines.append("  (yes / no / unknown)")
+    return "\n".join(lines)
+
+
+def render(output: engine.Output) -> str:
+    match output:
+        case engine.Question():
+            return question_text(output)
+        case engine.Reprompt():
+            return f"! {output.error}\n{question_text(output.question)}"
+        case engine.Info() | engine.Stale():
+            return output.text
+        case engine.OutcomeReached(final=False):
+            return ("Ineligibility is already certain:\n"
+                    + "\n".join(f"  {f.criterion} {f.title}: {'; '.join(f.reasons)}" for f in output.outcome.failures)
+                    + "\nYou may stop here (cancel) or go on answering.")
+        case engine.OutcomeReached():
+            return "\n" + outcome_text(output.outcome, table=False)
+        case engine.Cancelled():
+            return "Pre-screen cancelled."
+    raise AssertionError(output)
+
+
+def interactive(store: Store, resume: str | None, read: Callable[[str], str] = input,
+                write: Callable[[str], None] = print) -> int:
+    result = _begin(store, resume, read, write)
+    if result is None:
+        return 2
+    write(f"Pre-screen {result.referral_id}. Commands: back, skip, status, summary, help, cancel; quit pauses "
+          "(resume later with --resume).")
+    for out in result.outputs:
+        write(render(out))
+    state = result.state
+    while state.phase == "asking":
+        try:
+            line = read("> ")
+        except (EOFError, KeyboardInterrupt):
+            write(f"\nPaused. Resume with: screening-bot chat --resume {state.referral_id}")
+            return 0
+        if line.strip().lower() in QUIT_WORDS:
+            write(f"Paused. Resume with: screening-bot chat --resume {state.referral_id}")
+            return 0
+        try:
+            result = store.apply(state.referral_id, to_input(line), *ACTOR)
+        except engine.IllegalStep as exc:
+            write(f"! {exc}")
+            continue
+        for out in result.outputs:
+            write(render(out))
+        state = result.state
+    return 0
+
+
+def _begin(store: Store, resume: str | None, read: Callable[[str], str],
+           write: Callable[[str], None]) -> StepResult | None:
+    if resume:
+        return _resume(store, resume, write)
+    open_ones = [p for p in store.prescreens(*ACTOR, phases=("asking",))]
+    if open_ones:
+        write("Open pre-screens:")
+        for i, p in enumerate(open_ones, 1):
+            write(f"  {i}. {p.referral_id} (last answer {p.updated_at[:16].replace('T', ' ')} UTC)")
+        try:
+            choice = read("Number to resume, or Enter for a new pre-screen: ").strip()
+        except (EOFError, KeyboardInterrupt):
+            return None
+        if choice.isdigit() and 1 <= int(choice) <= len(open_ones):
+            return _resume(store, open_ones[int(choice) - 1].referral_id, write)
+    return store.start(*ACTOR, channel="terminal")
+
+
+def _resume(store: Store, referral_id: str, write: Callable[[str], None]) -> StepResult | None:
+    if store.get(referral_id) is None:
+        write(f"No pre-screen {referral_id} in this database.")
+        return None
+    return store.apply(referral_id, engine.Command("status"), *ACTOR)
+
+
+def jsonl(store: Store, resume: str | None, lines: Iterator[str], out: TextIO = sys.stdout) -> int:
+    """Scriptable: one answer per input line, one JSON object per output line. The session ends with the
+    outcome, at the first certain ineligibility or when nothing is left to ask."""
+    if resume:
+        if store.get(resume) is None:
+            print(f"screening-bot chat: no pre-screen {resume} in this database", file=sys.stderr)
+            return 2
+        result = store.apply(resume, engine.Command("status"), *ACTOR)
+    else:
+        result = store.start(*ACTOR, channel="terminal")
+    if _emit(result, out):
+        return 0
+    for line in lines:
+        line = line.rstrip("\n")
+        try:
+            result = store.apply(result.referral_id, to_input(line), *ACTOR)
+        except engine.IllegalStep as exc:
+            _write(out, {"type": "error", "error": str(exc)})
+            continue
+        if _emit(result, out):
+            return 0
+    return 0
+
+
+def _emit(result: StepResult, out: TextIO) -> bool:
+    """Write the step's outputs; True when the session is over."""
+    for o in result.outputs:
+        if isinstance(o, engine.Info) and not isinstance(o, engine.Stale):
+            continue
+        data = o.to_json()
+        data["referral_id"] = result.referral_id
+        _write(out, data)
+        if isinstance(o, engine.OutcomeReached | engine.Cancelled):
+            return True
+    return result.state.phase != "asking"
+
+
+def _write(out: TextIO, data: dict) -> None:
+    out.write(json.dumps(data, ensure_ascii=False) + "\n")
+    out.flush()
