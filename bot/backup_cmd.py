@@ -1,0 +1,35 @@
+"""`screening-bot backup OUT`: a consistent, verified copy of the database, safe while the bot runs."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from conversations.backup import backup
+
+from .paths import default_db_path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("backup", help="write a consistent copy of the database and verify it")
+    p.add_argument("out", help="path of the new copy (must not exist)")
+    p.add_argument("--db", default=None, help="SQLite file (default: $SCREENING_DB_PATH or ./screening.db)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    source = args.db or default_db_path()
+    if not Path(source).exists():
+        print(f"screening-bot backup: no database at {source}", file=sys.stderr)
+        return 2
+    try:
+        result = backup(source, args.out)
+    except FileExistsError as exc:
+        print(f"screening-bot backup: {exc}", file=sys.stderr)
+        return 2
+    if not result.ok:
+        print(f"screening-bot backup: the copy {result.path} FAILED its checks: integrity {result.integrity}; "
+              f"audit {'ok' if result.audit.ok else result.audit.reason}", file=sys.stderr)
+        return 1
+    print(f"backup written: {result.path} ({result.size} bytes); integrity ok; audit chain intact: "
+          f"{result.audit.events} events, head {result.audit.head}")
+    return 0
