@@ -93,15 +93,23 @@ def _no_childbearing(ctx: Context) -> str | None:
 
 def _i6(ctx: Context) -> Judgement:
     # Male or no childbearing potential: met. A known potential implies female (the facts model refuses
-    # a male with childbearing potential), so refusal of contraception alone fails it.
+    # a male with childbearing potential), so refusal of contraception alone fails it. A known pregnancy
+    # implies childbearing potential (the facts model refuses it for a male or without potential): sex
+    # and childbearing potential can no longer change I6 and are not asked for.
     if _no_childbearing(ctx):
         return Judgement("met")
     if ctx.get("childbearing_potential") is True:
+        potential: tuple[str, str] | None = (f"{label('childbearing_potential')}: yes", "childbearing_potential")
+    elif ctx.get("pregnant") is True:
+        potential = (f"{label('pregnant')}: yes", "pregnant")
+    else:
+        potential = None
+    if potential is not None:
         if ctx.get("agrees_contraception") is False:
             return Judgement(
                 "not_met",
-                (f"{label('childbearing_potential')}: yes", f"{label('agrees_contraception')}: no"),
-                ("childbearing_potential", "agrees_contraception"),
+                (potential[0], f"{label('agrees_contraception')}: no"),
+                (potential[1], "agrees_contraception"),
             )
         return Judgement("pending")
     open_facts = [] if ctx.get("sex") == "female" else [("sex", ())]
@@ -157,7 +165,7 @@ CRITERIA: tuple[Criterion, ...] = (
     _c("I5", "inclusion", "suitable for leukapheresis", Yes("apheresis_suitable"),
        unknown_is_pending=True, pending_reason="apheresis suitability is confirmed at the screening visit"),
     _c("I6", "inclusion", "contraception and pregnancy test for girls of childbearing potential", _i6,
-       facts=("sex", "childbearing_potential", "agrees_contraception"),
+       facts=("sex", "childbearing_potential", "agrees_contraception", "pregnant"),
        pending_reason="urine pregnancy test and agreement to contraception at screening"),
     _c("I7", "inclusion", "written informed consent (patient where applicable, and guardians)",
        _always_pending, pending_reason="written consent is obtained before any screening procedure"),
