@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from . import evaluate_cmd
+from . import audit_cmd, evaluate_cmd, log_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -13,6 +13,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     evaluate_cmd.add_parser(sub)
+    audit_cmd.add_parser(sub)
+    log_cmd.add_parser(sub)
     return parser
 
 

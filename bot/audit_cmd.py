@@ -1,0 +1,105 @@
+"""`screening-bot audit verify|export`: check the hash chain, and export the trail for inspection."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import sqlite_utils
+
+from conversations import audit, audit_export, fhir_export
+from conversations.audit_verify import verify
+from conversations.db import open_db
+
+DEFAULT_DB = "./screening.db"
+
+
+def add_db_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", metavar="PATH",
+                   help=f"the screening database (default: $SCREENING_DB_PATH, else {DEFAULT_DB})")
+
+
+def open_existing(args: argparse.Namespace, prog: str) -> sqlite_utils.Database | None:
+    """The database named by --db / SCREENING_DB_PATH, or None after a one-line error. Never creates one:
+    an empty new database would "verify" as a sound trail of 0 events."""
+    path = Path(args.db or os.environ.get("SCREENING_DB_PATH") or DEFAULT_DB)
+    if not path.is_file():
+        print(f"{prog}: no database at {path} (give --db PATH or set SCREENING_DB_PATH)", file=sys.stderr)
+        return None
+    db = open_db(path)
+    if audit.TABLE not in db.table_names():
+        print(f"{prog}: {path} holds no audit trail (no {audit.TABLE} table)", file=sys.stderr)
+        return None
+    return db
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("audit", help="verify or export the audit trail")
+    actions = p.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+
+    v = actions.add_parser("verify", help="recompute the hash chain; exit 1 naming the first bad event")
+    add_db_argument(v)
+    v.add_argument("--head", metavar="HASH",
+                   help="a head hash recorded earlier: fail if the chain no longer contains it")
+    v.set_defaults(func=run_verify)
+
+    e = actions.add_parser("export", help="export events, transcripts and the head hash (recorded as an "
+                                          "audit event)")
+    add_db_argument(e)
+    e.add_argument("--format", required=True, choices=("jsonl", "csv", "fhir"),
+                   help="jsonl or csv: every event, transcripts, head; fhir: FHIR R4B NDJSON, one Bundle "
+                        "per referral")
+    e.add_argument("--out", required=True, metavar="PATH", help="file to write (must not exist yet)")
+    e.add_argument("--referral", metavar="ID", help="only this referral")
+    e.add_argument("--since", metavar="DATE", help="only events from this ISO date/date-time on (UTC)")
+    e.add_argument("--as", dest="actor_role", choices=audit_export.EXPORT_ROLES, default="operator",
+                   help="who exports, for the audit event (default: operator)")
+    e.add_argument("--actor-id", type=int, default=None,
+                   help="their ID for the audit event (default: the numeric ID of this OS account)")
+    e.set_defaults(func=run_export)
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    prog = "screening-bot audit verify"
+    db = open_existing(args, prog)
+    if db is None:
+        return 2
+    r = verify(db, head=args.head)
+    if r.ok:
+        print(f"audit trail sound: {r.events} events, head {r.head_seq} {r.head}")
+        return 0
+    where = f"event {r.bad_seq}" if r.bad_seq is not None else "the head"
+    print(f"{prog}: audit trail broken at {where}: {r.reason} "
+          f"({r.events} events before it are sound, up to event {r.head_seq} {r.head})", file=sys.stderr)
+    return 1
+
+
+def run_export(args: argparse.Namespace) -> int:
+    prog = "screening-bot audit export"
+    out = Path(args.out)
+    if out.exists():
+        print(f"{prog}: {out} already exists; an export never overwrites an earlier one", file=sys.stderr)
+        return 2
+    if not out.parent.is_dir():
+        print(f"{prog}: directory {out.parent} does not exist", file=sys.stderr)
+        return 2
+    db = open_existing(args, prog)
+    if db is None:
+        return 2
+    actor_id = args.actor_id if args.actor_id is not None else os.getuid()
+    kwargs = {"actor_role": args.actor_role, "actor_id": actor_id, "referral_id": args.referral,
+              "since": args.since}
+    try:
+        if args.format == "fhir":
+            r = fhir_export.export(db, out, **kwargs)
+        else:
+            r = audit_export.export(db, out, args.format, **kwargs)
+    except ValueError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
+    what = f"{r.referrals} referral bundles from {r.events} events" if r.format == "fhir" else \
+        f"{r.events} events and {r.referrals} transcripts"
+    print(f"exported {what} to {r.path}; head {r.head_seq} {r.head}; recorded as audit event {r.audit_seq}")
+    return 0

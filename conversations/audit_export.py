@@ -1,0 +1,266 @@
+"""Exporting the audit trail for inspection: every event as stored, readable transcripts per referral,
+and the head hash that ties the file to the chain.
+
+Which head a file carries: the head of the whole trail when the export starts (seq and chain hash).
+The file holds the events up to that head (filtered by referral and/or date), and the export itself
+is then recorded as an ``export`` audit event whose payload names that same head. So the file never
+mentions the event that records it, and ``audit verify --head HASH`` with the file's head checks that
+the trail still contains everything the file was cut from.
+
+jsonl: one JSON object a line, ``record`` telling which:
+  ``event``       every column of ``audit_events``; ``payload`` as a JSON object (the stored text)
+  ``transcript``  ``referral_id`` and ``lines``: readable lines in seq order
+  ``head``        last line: ``seq``, ``chain_hash``, ``exported_at``, the filters and the event count;
+                  a file without it was cut short
+csv: header ``record`` + the table's columns. ``event`` rows hold the columns as stored (payload as
+its JSON text); ``transcript`` rows one readable line each in the ``payload`` column, with the seq, ts,
+actor, referral and type of the event it describes; a final ``head`` trailer row holds the head seq in
+``seq``, its hash in ``chain_hash``, the export time in ``ts`` and the filters as JSON in ``payload``.
+
+The file is written under a temporary name and renamed into place only once the export event has been
+committed, so a file at the requested path always has its audit event.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from . import audit
+from .audit_verify import COLUMNS
+from .db import write
+
+FORMATS = ("jsonl", "csv")
+EXPORT_ROLES = ("operator", "coordinator")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What an export holds: events up to ``head_seq``, optionally of one referral, from ``since`` on."""
+
+    head_seq: int
+    head: str
+    referral_id: str | None = None
+    since: str | None = None  # a ts lower bound in the trail's own format, so strings compare as times
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses, params = ["seq <= ?"], [self.head_seq]
+        if self.referral_id is not None:
+            clauses.append("referral_id = ?")
+            params.append(self.referral_id)
+        if self.since is not None:
+            clauses.append("ts >= ?")
+            params.append(self.since)
+        return " AND ".join(clauses), params
+
+    def rows(self, db: sqlite_utils.Database) -> Iterator[tuple]:
+        where, params = self.where()
+        return db.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM {audit.TABLE} WHERE {where} ORDER BY seq",
+                               params)
+
+    def referral_rows(self, db: sqlite_utils.Database) -> Iterator[tuple[str, list[tuple]]]:
+        """(referral_id, its rows in seq order) for each referral; the (referral_id, seq) index streams it."""
+        where, params = self.where()
+        rows = db.conn.execute(
+            f"SELECT {', '.join(COLUMNS)} FROM {audit.TABLE} WHERE referral_id IS NOT NULL AND {where}"
+            " ORDER BY referral_id, seq", params)
+        for referral_id, group in itertools.groupby(rows, key=lambda r: r[4]):
+            yield referral_id, list(group)
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    format: str
+    events: int
+    referrals: int
+    head_seq: int
+    head: str
+    audit_seq: int  # the export's own audit event
+
+
+# A writer fills the file at the path it is given and returns (events written, referrals written).
+Writer = Callable[[sqlite_utils.Database, Path, Selection], tuple[int, int]]
+
+
+def parse_since(text: str) -> str:
+    """An ISO date or datetime (UTC unless it names an offset) as a lower bound comparable with ts."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"--since {text!r} is not an ISO date or date-time") from None
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def export(db: sqlite_utils.Database, path: str | Path, fmt: str, *, actor_role: str, actor_id: int,
+           referral_id: str | None = None, since: str | None = None) -> ExportResult:
+    """Export the trail as jsonl or csv (see the module docstring) and record the export."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}")
+    return publish(db, path, fmt, _write_jsonl if fmt == "jsonl" else _write_csv,
+                   actor_role=actor_role, actor_id=actor_id, referral_id=referral_id, since=since)
+
+
+def publish(db: sqlite_utils.Database, path: str | Path, fmt: str, writer: Writer, *, actor_role: str,
+            actor_id: int, referral_id: str | None, since: str | None) -> ExportResult:
+    """Write an export through ``writer`` and record it as an ``export`` audit event (shared by formats)."""
+    if actor_role not in EXPORT_ROLES:
+        raise ValueError(f"exports are made by {' or '.join(EXPORT_ROLES)}, not {actor_role!r}")
+    path = Path(path)
+    head_seq, head_hash = audit.head(db)
+    selection = Selection(head_seq, head_hash, referral_id, parse_since(since) if since else None)
+    partial = path.with_name(path.name + ".partial")
+    try:
+        events, referrals = writer(db, partial, selection)
+        with write(db):
+            event = audit.append(db, actor_role=actor_role, actor_id=actor_id, type="export", payload={
+                "format": fmt, "referral_id": referral_id, "since": selection.since, "events": events,
+                "head": head_hash,
+            })
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return ExportResult(path, fmt, events, referrals, head_seq, head_hash, event.seq)
+
+
+def _head_record(selection: Selection, events: int) -> dict[str, Any]:
+    return {"record": "head", "seq": selection.head_seq, "chain_hash": selection.head,
+            "exported_at": audit.utc_now(), "referral_id": selection.referral_id, "since": selection.since,
+            "events": events}
+
+
+def _write_jsonl(db: sqlite_utils.Database, path: Path, selection: Selection) -> tuple[int, int]:
+    events = referrals = 0
+    with open(path, "w", encoding="utf-8", newline="\n") as out:
+        for row in selection.rows(db):
+            out.write(_event_line(row))
+            events += 1
+        for referral_id, rows in selection.referral_rows(db):
+            out.write(_dumps({"record": "transcript", "referral_id": referral_id,
+                              "lines": [transcript_line(r) for r in rows]}) + "\n")
+            referrals += 1
+        out.write(_dumps(_head_record(selection, events)) + "\n")
+    return events, referrals
+
+
+def _event_line(row: tuple) -> str:
+    # The stored payload text is spliced in as it is, not parsed and re-serialised: the file shows
+    # exactly the bytes payload_hash was computed over, and 100k rows skip a JSON parse each.
+    fields = dict(zip(COLUMNS, row, strict=True))
+    payload = fields.pop("payload")
+    return _dumps({"record": "event", **fields})[:-1] + ',"payload":' + payload + "}\n"
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def _write_csv(db: sqlite_utils.Database, path: Path, selection: Selection) -> tuple[int, int]:
+    events = referrals = 0
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        w = csv.writer(out)
+        w.writerow(("record", *COLUMNS))
+        for row in selection.rows(db):
+            w.writerow(("event", *row))
+            events += 1
+        for _, rows in selection.referral_rows(db):
+            for r in rows:
+                w.writerow(("transcript", *r[:6], transcript_line(r), "", ""))
+            referrals += 1
+        h = _head_record(selection, events)
+        filters = {k: h[k] for k in ("referral_id", "since", "events")}
+        w.writerow(("head", h["seq"], h["exported_at"], "", "", "", "", _dumps(filters), "", h["chain_hash"]))
+    return events, referrals
+
+
+@dataclass
+class ExportFile:
+    events: list[dict[str, Any]]  # rows as in the database: COLUMNS, payload as its canonical text
+    transcripts: dict[str, list[str]]
+    head: dict[str, Any] | None  # None: the file was cut short
+
+
+def read_jsonl(path: str | Path) -> ExportFile:
+    """Read a jsonl export back (for checks and tests; it holds the whole file in memory)."""
+    result = ExportFile([], {}, None)
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            record = json.loads(line)
+            kind = record.pop("record")
+            if kind == "event":
+                record["payload"] = audit.canonical(record["payload"])
+                result.events.append({c: record[c] for c in COLUMNS})
+            elif kind == "transcript":
+                result.transcripts[record["referral_id"]] = record["lines"]
+            elif kind == "head":
+                result.head = record
+    return result
+
+
+def transcript_line(row: tuple) -> str:
+    """One event as a readable line: ``<ts> <role> <actor id>: <what happened>``."""
+    seq, ts, role, actor_id, _referral, type_, payload = row[:7]
+    try:
+        p = json.loads(payload)
+        text = _describe(type_, p)
+    except (ValueError, TypeError, AttributeError, KeyError):
+        text = f"{type_} (payload unreadable, event {seq})"
+    return f"{ts} {role} {actor_id}: {text}"
+
+
+def _facts_text(facts: dict[str, Any] | None, unknown: list[str] | None = None) -> str:
+    parts = [f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in (facts or {}).items()]
+    parts += [f"{k} unknown" for k in unknown or ()]
+    return ", ".join(parts) or "nothing"
+
+
+def _describe(type_: str, p: dict[str, Any]) -> str:
+    match type_:
+        case "prescreen_started":
+            return f"started a pre-screen ({p.get('channel')}, protocol {p.get('protocol_version')})"
+        case "update_received":
+            verb = {"message": "wrote", "command": "sent command", "callback": "pressed"}.get(p.get("kind"),
+                                                                                            p.get("kind"))
+            return f"{verb}: {p.get('text')}"
+        case "message_sent":
+            return f"sent to chat {p.get('chat_id')}: {p.get('text')}"
+        case "answer_accepted":
+            return (f"answered question {p['question']}: {p.get('raw')} "
+                    f"({_facts_text(p.get('facts'), p.get('unknown'))})")
+        case "answer_rejected":
+            return f"answer to question {p['question']} rejected: {p.get('error')}"
+        case "answer_withdrawn":
+            return (f"withdrew the answer to question {p['question']} "
+                    f"({_facts_text(p.get('facts'), p.get('unknown'))})")
+        case "answer_corrected":
+            old, new = p.get("old") or {}, p.get("new") or {}
+            return (f"corrected question {p['question']}: {p.get('raw')} (was "
+                    f"{_facts_text(old.get('facts'), old.get('unknown'))}; now "
+                    f"{_facts_text(new.get('facts'), new.get('unknown'))})")
+        case "outcome":
+            parts = [f"outcome {p['status']}" + (" (final)" if p.get("final") else " (provisional)")]
+            for key in ("failed", "missing", "pending"):
+                if p.get(key):
+                    parts.append(f"{key} {', '.join(map(str, p[key]))}")
+            return "; ".join(parts)
+        case "prescreen_cancelled":
+            return "cancelled the pre-screen"
+        case "prescreen_reopened":  # written by the engine, not in issue #5's list
+            return f"reopened the pre-screen to fill in unknowns ({', '.join(p.get('questions', []))})"
+        case "referral_sent":
+            return (f"referral ({p.get('outcome_status')}) sent to coordinators "
+                    f"{', '.join(map(str, p.get('coordinators', [])))}; audit head {p.get('audit_head')}")
+        case "coordinator_decision":
+            return f"decision: {p['decision']}"
+        case _:
+            return f"{type_} {audit.canonical(p)}"

@@ -1,0 +1,65 @@
+"""Checking the audit trail: recompute every payload hash and chain hash, in seq order.
+
+Triggers stop UPDATE and DELETE through SQLite, but not someone who drops them or edits the file, so the
+chain is the evidence: altering any column of a row, removing, inserting or reordering rows breaks it at
+that row. What the chain alone cannot show is a tail cut off, or a rewrite from some row on with every
+later hash recomputed: for that, compare with a head hash recorded elsewhere (``head=``), such as one
+printed by an earlier ``audit verify`` or carried in an export.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from .audit import GENESIS, TABLE, chain_hash, sha256
+
+COLUMNS = ("seq", "ts", "actor_role", "actor_id", "referral_id", "type", "payload", "payload_hash",
+           "chain_hash")
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    events: int  # events checked and found sound (all of them when ok)
+    head_seq: int  # last sound event (0 for an empty trail)
+    head: str  # its chain hash (GENESIS for an empty trail)
+    bad_seq: int | None = None  # first event that fails, None when ok or when only head= fails
+    reason: str = ""
+
+
+def verify(db: sqlite_utils.Database, head: str | None = None) -> VerifyResult:
+    """Verify the trail in ``db``; with ``head``, also require the chain to contain that head hash."""
+    # A cursor streams rows; one SELECT reads one WAL snapshot, so writers appending meanwhile are
+    # neither blocked nor half-seen.
+    rows = db.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM {TABLE} ORDER BY seq")
+    return verify_rows(rows, head)
+
+
+def verify_rows(rows: Iterable[tuple], head: str | None = None) -> VerifyResult:
+    """Verify rows given as tuples in ``COLUMNS`` order and seq order (from the database or an export)."""
+    prev, expected, count = GENESIS, 1, 0
+    head_seen = head is None or head == GENESIS
+    for seq, ts, role, actor_id, referral_id, type_, payload, p_hash, c_hash in rows:
+        if seq != expected:
+            # seq only grows by one, so a gap means removed rows; another number at the start, an
+            # inserted or renumbered row.
+            what = "events removed" if seq > expected else "row inserted or renumbered"
+            return _bad(count, prev, expected - 1, seq, f"expected seq {expected}, found {seq!r} ({what})")
+        if not isinstance(payload, str) or sha256(payload) != p_hash:
+            return _bad(count, prev, seq - 1, seq, "payload does not match payload_hash (payload altered)")
+        if chain_hash(prev, seq, ts, role, actor_id, referral_id, type_, p_hash) != c_hash:
+            return _bad(count, prev, seq - 1, seq,
+                        "chain hash mismatch (this row altered, or inserted, reordered or removed before it)")
+        prev, expected, count = c_hash, expected + 1, count + 1
+        head_seen = head_seen or c_hash == head
+    if not head_seen:
+        return VerifyResult(False, count, expected - 1, prev, None,
+                            f"head {head} is not in the chain (tail cut off or rewritten)")
+    return VerifyResult(True, count, expected - 1, prev)
+
+
+def _bad(count: int, prev: str, prev_seq: int, seq: int, reason: str) -> VerifyResult:
+    return VerifyResult(False, count, prev_seq, prev, seq, reason)

@@ -1,0 +1,125 @@
+"""The screening log: how many referrals reached each step, in CONSORT order, counted from the audit trail.
+
+Every number counts referrals, not events:
+  started      referrals with a ``prescreen_started`` event
+  cancelled    cancelled before any final outcome;  in_progress: started, neither final nor cancelled
+  completed    referrals with a final ``outcome``
+  by_outcome   status of the latest final outcome of each completed referral
+  by_failing_criterion  over referrals whose latest final outcome is ineligible; a referral failing
+               several criteria counts under each, so these do not add up to the ineligible count
+  sent         referrals with a ``referral_sent`` event
+  by_decision  latest ``coordinator_decision`` of each sent referral; ``awaiting`` when none yet
+Counts come from the events as they are; ``audit verify`` says whether those can be trusted.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+from criteria import CRITERION_IDS
+
+from . import audit
+
+STATUSES = ("eligible", "ineligible", "incomplete")
+DECISIONS = ("accept", "need_info", "decline")
+TYPES = ("prescreen_started", "prescreen_cancelled", "outcome", "referral_sent", "coordinator_decision")
+
+
+@dataclass
+class ScreeningLog:
+    head_seq: int
+    head: str
+    started: int = 0
+    cancelled: int = 0
+    in_progress: int = 0
+    completed: int = 0
+    by_outcome: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
+    by_failing_criterion: dict[str, int] = field(default_factory=dict)
+    sent: int = 0
+    by_decision: dict[str, int] = field(default_factory=lambda: dict.fromkeys((*DECISIONS, "awaiting"), 0))
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Referral:
+    started: bool = False
+    cancelled: bool = False
+    final: dict[str, Any] | None = None  # latest final outcome
+    sent: bool = False
+    decision: str | None = None
+
+
+def screening_log(db: sqlite_utils.Database) -> ScreeningLog:
+    head_seq, head = audit.head(db)
+    referrals: dict[str, _Referral] = {}
+    # Only the five step events are read, and only outcome and decision payloads are parsed.
+    rows = db.conn.execute(
+        f"SELECT referral_id, type, payload FROM {audit.TABLE} WHERE seq <= ? AND referral_id IS NOT NULL"
+        f" AND type IN ({', '.join('?' * len(TYPES))}) ORDER BY seq", (head_seq, *TYPES))
+    for rid, type_, payload in rows:
+        r = referrals.setdefault(rid, _Referral())
+        if type_ == "prescreen_started":
+            r.started = True
+        elif type_ == "prescreen_cancelled":
+            r.cancelled = True
+        elif type_ == "outcome":
+            p = json.loads(payload)
+            if p.get("final"):
+                r.final = p
+        elif type_ == "referral_sent":
+            r.sent = True
+        else:
+            r.decision = json.loads(payload).get("decision")
+
+    log = ScreeningLog(head_seq, head)
+    failing: dict[str, int] = {}
+    for r in referrals.values():
+        log.started += r.started
+        log.cancelled += r.cancelled and r.final is None
+        log.in_progress += r.started and not r.cancelled and r.final is None
+        if r.final is not None:
+            log.completed += 1
+            status = str(r.final.get("status"))
+            log.by_outcome[status] = log.by_outcome.get(status, 0) + 1
+            if status == "ineligible":
+                for cid in r.final.get("failed") or ():
+                    failing[cid] = failing.get(cid, 0) + 1
+        if r.sent:
+            log.sent += 1
+            key = r.decision or "awaiting"
+            log.by_decision[key] = log.by_decision.get(key, 0) + 1
+    # Protocol order (I1…E13), so the table reads like the criteria list; unknown IDs last.
+    order = {cid: i for i, cid in enumerate(CRITERION_IDS)}
+    log.by_failing_criterion = dict(
+        sorted(failing.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
+    return log
+
+
+def render_text(log: ScreeningLog) -> str:
+    rows: list[tuple[int, str, int]] = [
+        (0, "Pre-screens started", log.started),
+        (1, "cancelled before an outcome", log.cancelled),
+        (1, "still in progress", log.in_progress),
+        (0, "Completed (final outcome)", log.completed),
+    ]
+    for status, n in log.by_outcome.items():
+        rows.append((1, status, n))
+        if status == "ineligible":
+            rows += [(2, f"failing {cid}", k) for cid, k in log.by_failing_criterion.items()]
+    rows.append((0, "Sent to coordinators", log.sent))
+    rows += [(1, f"decision: {d}" if d != "awaiting" else "awaiting a decision", n)
+             for d, n in log.by_decision.items()]
+    width = max(2 * depth + len(text) for depth, text, _ in rows)
+    lines = [f"Screening log (audit trail up to event {log.head_seq}, head {log.head})"]
+    lines += [f"{'  ' * depth}{text}".ljust(width + 2) + f"{n:>6}" for depth, text, n in rows]
+    return "\n".join(lines)
+
+
+def render_json(log: ScreeningLog) -> str:
+    return json.dumps(log.as_json(), indent=2)

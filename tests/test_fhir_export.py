@@ -1,0 +1,202 @@
+"""FHIR export: one R4B Bundle per referral that validates with fhir.resources; linkIds are spec keys."""
+
+import json
+
+import pytest
+from audit_fixtures import (
+    CANCELLED,
+    ELIGIBLE,
+    ELIGIBLE_FACTS,
+    IN_PROGRESS,
+    INELIGIBLE,
+    NEED_INFO,
+    REFERRALS,
+    Clock,
+    Conversation,
+    fresh_db,
+    populate,
+    rows,
+)
+from fhir.resources.R4B import __fhir_version__
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.questionnaire import Questionnaire
+
+from conversations import audit, fhir_export
+from criteria import CRITERION_IDS, PROTOCOL_VERSION, Facts
+
+SPEC_KEYS = set(Facts.model_fields)
+
+
+@pytest.fixture
+def db(tmp_path):
+    db = fresh_db(tmp_path)
+    populate(db)
+    return db
+
+
+def bundles(path):
+    """Each NDJSON line parsed and validated again from its JSON text."""
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        bundle = Bundle.model_validate_json(line)
+        out[bundle.identifier.value] = {e.resource.get_resource_type(): e.resource for e in bundle.entry}
+    return out
+
+
+@pytest.fixture
+def exported(db, tmp_path):
+    fhir_export.export(db, tmp_path / "bundles.ndjson", actor_role="operator", actor_id=7)
+    return bundles(tmp_path / "bundles.ndjson")
+
+
+def answers(response):
+    def value(a):
+        if a.valueCoding is not None:
+            return a.valueCoding.code
+        return next(v for v in (a.valueBoolean, a.valueDecimal, a.valueInteger) if v is not None)
+    return {i.linkId: [value(a) for a in i.answer or ()] for i in response.item or ()}
+
+
+def test_fhir_version_is_r4b():
+    assert __fhir_version__ == "4.3.0"
+
+
+def test_questionnaire_has_one_item_per_spec_key():
+    q = Questionnaire.model_validate(fhir_export.questionnaire())
+    assert [i.linkId for i in q.item] == list(Facts.model_fields)
+    types = {i.linkId: i for i in q.item}
+    assert types["age_years"].type == "decimal"
+    assert types["sledai_2k"].type == "integer"
+    assert types["hcq"].type == "boolean"
+    assert types["hbsag"].type == "choice" and [o.valueCoding.code for o in types["hbsag"].answerOption] == [
+        "positive", "negative"]
+    assert types["dmards"].repeats and "rituximab" in [o.valueCoding.code for o in types["dmards"].answerOption]
+    assert types["eular_acr_2019"].type == "group"
+    assert [i.linkId for i in types["eular_acr_2019"].item] == ["eular_acr_2019.ana_ge_1_80",
+                                                                 "eular_acr_2019.items"]
+    assert types["weight_kg"].text == "weight (kg)"
+
+
+def test_one_valid_bundle_per_referral(exported):
+    assert set(exported) == set(REFERRALS)
+    for resources in exported.values():
+        response = resources["QuestionnaireResponse"]
+        assert response.questionnaire == f"{fhir_export.QUESTIONNAIRE_URL}|{PROTOCOL_VERSION}"
+        assert {i.linkId for i in response.item or ()} <= SPEC_KEYS
+        assert "Provenance" in resources
+
+
+def test_eligible_referral_answers_and_outcome(exported):
+    resources = exported[ELIGIBLE]
+    got = answers(resources["QuestionnaireResponse"])
+    assert set(got) == set(ELIGIBLE_FACTS)
+    assert got["age_years"] == [14] and got["hcq"] == [True] and got["hbsag"] == ["negative"]
+    assert got["dmards"] == ["mycophenolate", "rituximab"]
+    assert got["cardiac_conditions"] == [fhir_export.NONE_CODE]  # [] is an answer: none
+    assert resources["QuestionnaireResponse"].status == "completed"
+    obs = resources["Observation"]
+    assert obs.status == "final" and obs.valueCodeableConcept.coding[0].code == "eligible"
+    verdicts = {c.code.coding[0].code: c.valueCodeableConcept.coding[0].code for c in obs.component}
+    assert list(verdicts) == list(CRITERION_IDS)
+    assert verdicts["I1"] == "met" and verdicts["I7"] == "pending" and verdicts["E1"] == "clear"
+    assert obs.subject is None  # no patient identifiers anywhere
+
+
+def test_ineligible_referral_components_name_the_failures(exported):
+    obs = exported[INELIGIBLE]["Observation"]
+    verdicts = {c.code.coding[0].code: c.valueCodeableConcept.coding[0].code for c in obs.component}
+    assert verdicts["I1"] == "not_met" and verdicts["E9a"] == "excluded"
+    assert any("failed: I1, E9a" in n.text for n in obs.note)
+
+
+def test_replayed_answers_follow_withdrawals_corrections_and_unknowns(exported):
+    resources = exported[IN_PROGRESS]
+    got = answers(resources["QuestionnaireResponse"])
+    assert got == {"age_years": [13], "sex": ["female"], "childbearing_potential": [False]}
+    assert resources["QuestionnaireResponse"].status == "in-progress"
+    assert resources["Observation"].status == "preliminary"
+
+
+def test_cancelled_and_incomplete(exported):
+    assert exported[CANCELLED]["QuestionnaireResponse"].status == "stopped"
+    assert "Observation" not in exported[CANCELLED]
+    need = exported[NEED_INFO]
+    assert "hbsag" not in answers(need["QuestionnaireResponse"])
+    assert need["Observation"].valueCodeableConcept.coding[0].code == "incomplete"
+
+
+def test_answers_after_the_outcome_are_replayed(tmp_path):
+    db = fresh_db(tmp_path)
+    c = Conversation(db, Clock(), "R-AAAA-BBBB", 101)
+    c.start()
+    c.answer("age", {"age_years": 10}, raw="10")
+    c.outcome(final=False)
+    c.answer("eular", {"eular_acr_2019": {"ana_ge_1_80": True, "items": ["joint_involvement"]}}, raw="…")
+    fhir_export.export(db, tmp_path / "b.ndjson", actor_role="operator", actor_id=7)
+    response = bundles(tmp_path / "b.ndjson")["R-AAAA-BBBB"]["QuestionnaireResponse"]
+    group = {i.linkId: i for i in response.item}["eular_acr_2019"]
+    assert answers(response)["age_years"] == [10]
+    assert {i.linkId: answers_of(i) for i in group.item} == {
+        "eular_acr_2019.ana_ge_1_80": [True], "eular_acr_2019.items": ["joint_involvement"]}
+
+
+def answers_of(item):
+    return [a.valueBoolean if a.valueBoolean is not None else a.valueCoding.code for a in item.answer]
+
+
+def test_export_is_an_audit_event_and_provenance_carries_the_head(db, tmp_path):
+    head_seq, head = audit.head(db)
+    result = fhir_export.export(db, tmp_path / "one.ndjson", actor_role="coordinator", actor_id=201,
+                                referral_id=ELIGIBLE)
+    got = bundles(tmp_path / "one.ndjson")
+    assert list(got) == [ELIGIBLE] and result.referrals == 1
+    entity = got[ELIGIBLE]["Provenance"].entity[0].what.identifier
+    assert (entity.system, entity.value) == (fhir_export.AUDIT_HEAD_SYSTEM, head)
+    event = rows(db)[-1]
+    assert (event["type"], event["actor_role"], event["actor_id"]) == ("export", "coordinator", 201)
+    payload = json.loads(event["payload"])
+    assert payload["format"] == "fhir" and payload["head"] == head and payload["referral_id"] == ELIGIBLE
+    assert result.head_seq == head_seq
+
+
+def test_since_selects_referrals_but_bundles_hold_their_whole_history(db, tmp_path):
+    since = next(r["ts"] for r in rows(db) if r["referral_id"] == NEED_INFO and r["type"] == "outcome")
+    expected = {r["referral_id"] for r in rows(db) if r["ts"] >= since and r["referral_id"]}
+    fhir_export.export(db, tmp_path / "late.ndjson", actor_role="operator", actor_id=7, since=since)
+    got = bundles(tmp_path / "late.ndjson")
+    assert set(got) == expected == {NEED_INFO}
+    # The answers were given before `since`, and are in the bundle all the same.
+    assert set(answers(got[NEED_INFO]["QuestionnaireResponse"])) == set(ELIGIBLE_FACTS) - {"hbsag", "hbcab"}
+
+
+def test_reopened_prescreen_is_in_progress_again(tmp_path):
+    db = fresh_db(tmp_path)
+    c = Conversation(db, Clock(), "R-REOP-0001", 101)
+    c.start()
+    c.answer("age", {"age_years": 10}, raw="10")
+    c.answer("lvef", {}, raw="unknown", unknown=("lvef_percent",))
+    c.outcome(final=True)
+    c._rec("physician", 101, "prescreen_reopened", {"questions": ["lvef"]})
+    fhir_export.export(db, tmp_path / "b.ndjson", actor_role="operator", actor_id=7)
+    response = bundles(tmp_path / "b.ndjson")["R-REOP-0001"]["QuestionnaireResponse"]
+    assert response.status == "in-progress" and answers(response) == {"age_years": [10]}
+
+
+def test_bundle_from_a_conversation_run_by_the_real_engine(tmp_path):
+    # The payloads as conversations.engine/store write them, not as the fixtures imitate them.
+    from conversations import engine
+    from conversations.store import Store
+
+    store = Store.open(tmp_path / "screening.db")
+    rid = store.start("physician", 101).referral_id
+    for inp in (engine.Answer("14"), engine.Command("back"), engine.Answer("15")):
+        step = store.apply(rid, inp, "physician", 101)
+    for _ in range(200):
+        if step.state.phase != "asking":
+            break
+        step = store.apply(rid, engine.Command("skip"), "physician", 101)
+    fhir_export.export(store.db, tmp_path / "b.ndjson", actor_role="operator", actor_id=7)
+    resources = bundles(tmp_path / "b.ndjson")[rid]
+    assert answers(resources["QuestionnaireResponse"]) == {"age_years": [15]}
+    assert resources["Observation"].valueCodeableConcept.coding[0].code == "incomplete"
+    assert resources["Observation"].status == "final"
