@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from . import audit_cmd, evaluate_cmd, log_cmd
+from . import audit_cmd, backup_cmd, chat_cmd, evaluate_cmd, log_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -13,6 +13,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     evaluate_cmd.add_parser(sub)
+    chat_cmd.add_parser(sub)
+    backup_cmd.add_parser(sub)
     audit_cmd.add_parser(sub)
     log_cmd.add_parser(sub)
     return parser
@@ -22,9 +24,30 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
+        return main_job(args)
     return args.func(args)
+
+
+def main_job(args: argparse.Namespace) -> int:
+    """With no command: the Telegram bot when a token is configured, otherwise the terminal pre-screen."""
+    if telegram_configured():
+        from . import run_cmd
+
+        return run_cmd.run(args)
+    return chat_cmd.run(args)
+
+
+def telegram_configured() -> bool:
+    import os
+
+    if os.environ.get("TELEGRAM_BOT_TOKEN"):
+        return True
+    try:
+        with open(".env", encoding="utf-8") as env:
+            return any(line.strip().startswith("TELEGRAM_BOT_TOKEN=") and line.split("=", 1)[1].strip()
+                       for line in env)
+    except OSError:
+        return False
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import TextIO
 
 from conversations import engine
-from conversations.store import Store, StepResult
+from conversations.store import StepResult, Store
 
 from .report import outcome_text
 
@@ -104,7 +104,11 @@ def _resume(store: Store, referral_id: str, write: Callable[[str], None]) -> Ste
     if store.get(referral_id) is None:
         write(f"No pre-screen {referral_id} in this database.")
         return None
-    return store.apply(referral_id, engine.Command("status"), *ACTOR)
+    try:
+        return store.apply(referral_id, engine.Command("status"), *ACTOR)
+    except engine.IllegalStep as exc:  # a cancelled pre-screen cannot be resumed
+        write(f"Pre-screen {referral_id} cannot be resumed: {exc}.")
+        return None
 
 
 def jsonl(store: Store, resume: str | None, lines: Iterator[str], out: TextIO = sys.stdout) -> int:
@@ -114,7 +118,11 @@ def jsonl(store: Store, resume: str | None, lines: Iterator[str], out: TextIO = 
         if store.get(resume) is None:
             print(f"screening-bot chat: no pre-screen {resume} in this database", file=sys.stderr)
             return 2
-        result = store.apply(resume, engine.Command("status"), *ACTOR)
+        try:
+            result = store.apply(resume, engine.Command("status"), *ACTOR)
+        except engine.IllegalStep as exc:  # a cancelled pre-screen cannot be resumed
+            print(f"screening-bot chat: pre-screen {resume} cannot be resumed: {exc}", file=sys.stderr)
+            return 2
     else:
         result = store.start(*ACTOR, channel="terminal")
     if _emit(result, out):
