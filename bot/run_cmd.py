@@ -1,0 +1,140 @@
+"""`screening-bot run`: serve the study on Telegram (long polling, or a webhook when configured).
+
+Bad or missing settings stop it with one line on standard error and exit status 2; a database already
+served by another `run` (a lock file beside it), a token Telegram refuses or an unreachable Bot API
+stop it with one line and exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import IO
+from urllib.parse import urlsplit
+
+from telegram import Update
+from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.ext import Application
+
+from .settings import Settings, SettingsError, load_settings
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
+POLL_TIMEOUT = 10  # seconds a getUpdates call waits for news
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="serve the pre-screen on Telegram (settings: .env.example)")
+    p.set_defaults(func=run)
+
+
+def fail(message: str, status: int) -> int:
+    print(f"screening-bot run: {message}", file=sys.stderr)
+    return status
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces the token (and the webhook secret) wherever a log record would show it."""
+
+    def __init__(self, secrets: list[str]):
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if any(s in text for s in self.secrets):
+            for s in self.secrets:
+                text = text.replace(s, "<redacted>")
+            record.msg, record.args = text, None
+        return True
+
+
+def configure_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    secrets = [settings.token.get_secret_value() if settings.token else "",
+               settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""]
+    handler.addFilter(RedactSecrets(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    # httpx logs every request URL, and the URL holds the token; the library's DEBUG lines hold content.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("telegram").setLevel(logging.INFO)
+
+
+def acquire_lock(db_path: Path) -> IO[str] | None:
+    """An exclusive lock on ``<db>.lock`` for the life of the process (the kernel drops it on any exit,
+    kill -9 included). None when another process holds it."""
+    lock_path = Path(f"{db_path}.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held until the process ends
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings()
+        settings.require_for_run()
+    except SettingsError as exc:
+        return fail(str(exc), 2)
+    lock = acquire_lock(settings.db_path)
+    if lock is None:
+        return fail(f"another `screening-bot run` is serving {settings.db_path} (lock {settings.db_path}.lock "
+                    "is held); stop it first", 1)
+    configure_logging(settings)
+    from .telegram.app import build_application  # after the settings: a bad .env needs no bot
+
+    app = build_application(settings)
+    log = logging.getLogger("screening-bot")
+    # The bot is initialised (getMe) here, on the loop the application then runs on, so that a refused
+    # token or an unreachable API is one line from us rather than a logged traceback from the library.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_until_complete(app.bot.initialize())
+        if settings.use_webhook:
+            log.info("serving by webhook on %s:%s", settings.webhook_listen, settings.webhook_port)
+            app.run_webhook(
+                listen=settings.webhook_listen, port=settings.webhook_port,
+                url_path=urlsplit(settings.webhook_url).path.lstrip("/"), webhook_url=settings.webhook_url,
+                secret_token=settings.webhook_secret.get_secret_value(), allowed_updates=ALLOWED_UPDATES)
+        else:
+            log.info("serving by long polling from %s", urlsplit(settings.api_url).netloc)
+            app.run_polling(allowed_updates=ALLOWED_UPDATES, timeout=POLL_TIMEOUT)
+    except InvalidToken:
+        _close_bot(loop, app)
+        return fail("Telegram refused TELEGRAM_BOT_TOKEN (check the token from @BotFather)", 1)
+    except NetworkError as exc:
+        _close_bot(loop, app)
+        return fail(f"cannot reach the Bot API at {urlsplit(settings.api_url).netloc} "
+                    f"({type(exc).__name__}); check TELEGRAM_API_URL and the network", 1)
+    except TelegramError as exc:
+        _close_bot(loop, app)
+        return fail(f"the Bot API refused to start the bot ({type(exc).__name__})", 1)
+    finally:
+        lock.close()
+    return 0
+
+
+def _close_bot(loop: asyncio.AbstractEventLoop, app: Application) -> None:
+    if not loop.is_closed():
+        with contextlib.suppress(Exception):
+            loop.run_until_complete(app.bot.shutdown())
+        loop.close()

@@ -1,0 +1,126 @@
+"""Configuration from the environment and `.env` (the environment wins); every key is in `.env.example`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SECRET_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+IdSet = Annotated[frozenset[int], NoDecode]
+
+
+class SettingsError(Exception):
+    """A missing or malformed setting, in one line that names the key."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True,
+        hide_input_in_errors=True,
+    )
+
+    token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
+    api_url: str = Field(default="https://api.telegram.org/bot", alias="TELEGRAM_API_URL")
+    db_path: Path = Field(default=Path("./screening.db"), alias="SCREENING_DB_PATH")
+    coordinator_ids: IdSet = Field(default=frozenset(), alias="SCREENING_COORDINATOR_IDS")
+    physician_ids: IdSet = Field(default=frozenset(), alias="SCREENING_PHYSICIAN_IDS")
+    webhook_url: str | None = Field(default=None, alias="SCREENING_WEBHOOK_URL")
+    webhook_secret: SecretStr | None = Field(default=None, alias="SCREENING_WEBHOOK_SECRET")
+    webhook_listen: str = Field(default="127.0.0.1", alias="SCREENING_WEBHOOK_LISTEN")
+    webhook_port: int = Field(default=8443, ge=1, le=65535, alias="SCREENING_WEBHOOK_PORT")
+
+    @field_validator("token", "webhook_url", "webhook_secret", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("coordinator_ids", "physician_ids", mode="before")
+    @classmethod
+    def _id_list(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        ids = set()
+        for part in value.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if not part.isascii() or not part.isdigit() or int(part) <= 0:
+                raise ValueError(f"{part[:20]!r} is not a numeric Telegram user ID "
+                                 "(comma-separated positive integers)")
+            ids.add(int(part))
+        return frozenset(ids)
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http(s) URL such as https://api.telegram.org/bot")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if not parts.netloc or parts.scheme != "https" and not (
+                parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS):
+            raise ValueError("must be a public https:// URL")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not SECRET_TOKEN_RE.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1 to 256 characters from A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError("SCREENING_WEBHOOK_SECRET is required when SCREENING_WEBHOOK_URL is set")
+        return self
+
+    @property
+    def use_webhook(self) -> bool:
+        return self.webhook_url is not None
+
+    def require_for_run(self) -> None:
+        """What `screening-bot run` cannot do without; raises SettingsError naming the key."""
+        if self.token is None:
+            raise SettingsError("TELEGRAM_BOT_TOKEN is not set (the token from @BotFather)")
+        if not self.coordinator_ids:
+            raise SettingsError("SCREENING_COORDINATOR_IDS is empty: referrals would reach nobody")
+
+
+def _alias(field: str) -> str:
+    info = Settings.model_fields.get(field)
+    return info.alias if info and info.alias else field
+
+
+def explain(error: ValidationError) -> str:
+    """One line for a ValidationError, naming each setting by its environment key, never its value."""
+    parts = []
+    for e in error.errors(include_url=False, include_input=False):
+        key = _alias(str(e["loc"][0])) if e["loc"] else ""
+        msg = e["msg"].removeprefix("Value error, ")
+        parts.append(f"{key}: {msg}" if key else msg)
+    return "; ".join(parts)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment and `.env`; SettingsError (one line) when malformed."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(explain(exc)) from None

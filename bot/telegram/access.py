@@ -1,0 +1,100 @@
+"""Who may do what. Runs first for every update (handler group -1):
+
+1. the update is stored (idempotent) and skipped if its ID was already processed;
+2. outside a private chat the bot says it works in private chats only, and does nothing else;
+3. the role comes from the numeric user ID: coordinators from configuration, physicians from the
+   allow-list or an invite; anyone else may only redeem an invite, and otherwise gets one polite
+   refusal. Refusals are audited as ``access_refused`` without the update's content.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import ApplicationHandlerStop
+
+from conversations.db import write
+
+from .inbox import update_kind
+from .services import BotContext
+from .turn import Turn
+
+log = logging.getLogger(__name__)
+
+REFUSAL = ("Sorry, this bot serves the referring physicians of a clinical study and I cannot help you "
+           "here. If you are a physician who wants to refer a patient, please ask a study coordinator "
+           "for an invitation link.")
+PRIVATE_ONLY = ("I work in private chats only, so that no patient information is shared with a group. "
+                "Please open a private chat with me.")
+INVITE_REFUSALS = {
+    "unknown": "This invitation link is not valid. Please ask a study coordinator for a new one.",
+    "used": "This invitation link has already been used. Please ask a study coordinator for a new one.",
+    "expired": "This invitation link has expired. Please ask a study coordinator for a new one.",
+}
+WELCOME = ("Welcome! You are registered as a referring physician. /screen starts a pre-screen; /help "
+           "explains the rest. Please never send names, dates of birth, record numbers or photos.")
+
+
+def refuse(update: Update, context: BotContext, reason: str, text: str) -> Turn:
+    turn = Turn(update, context)
+    turn.record_received = False
+    chat = update.effective_chat
+    turn.event("access_refused", {"reason": reason, "chat_type": chat.type if chat else None,
+                                  "update_kind": update_kind(update)})
+    if update.callback_query is not None:
+        turn.toast = text[:200]
+    elif chat is not None:
+        turn.say(text)
+    log.info("update %s refused: %s", update.update_id, reason)
+    return turn
+
+
+async def gate(update: object, context: BotContext) -> None:
+    if not isinstance(update, Update):
+        return
+    s = context.services
+    s.inbox.receive(update)
+    if s.inbox.is_processed(update.update_id):
+        log.info("update %s already processed: ignored", update.update_id)
+        raise ApplicationHandlerStop
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None or (update.message is None and update.callback_query is None
+                                         and update.edited_message is None):
+        turn = Turn(update, context)  # nothing to answer (e.g. a membership change): just recorded
+        turn.role = "system"
+        await turn.end()
+        raise ApplicationHandlerStop
+    context.role = s.role_of(user.id)
+    if chat.type != ChatType.PRIVATE:
+        await refuse(update, context, "not_private", PRIVATE_ONLY).end()
+        raise ApplicationHandlerStop
+    if context.role == "stranger":
+        await stranger(update, context)
+        raise ApplicationHandlerStop
+
+
+async def stranger(update: Update, context: BotContext) -> None:
+    """An unknown account: an invite code in /start registers it; anything else is refused."""
+    message = update.message
+    code = None
+    if message is not None and message.text:
+        command, _, rest = message.text.partition(" ")
+        if command.split("@")[0] == "/start" and rest.strip():
+            code = rest.strip()
+    if code is None:
+        await refuse(update, context, "not_registered", REFUSAL).end()
+        return
+    s = context.services
+    with write(s.store.db) as db:
+        result, invite_id = s.registry.redeem(code, update.effective_user.id)
+        if result == "registered":
+            context.role = "physician"
+            turn = Turn(update, context)
+            turn.event("physician_registered", {"invite_id": invite_id})
+            turn.say(WELCOME)
+        else:
+            turn = refuse(update, context, f"invite_{result}", INVITE_REFUSALS.get(result, REFUSAL))
+        turn.write(db)
+    await turn.finish()

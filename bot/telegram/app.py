@@ -1,0 +1,161 @@
+"""The python-telegram-bot Application: services opened in post_init, handlers by role, sending through
+the rate limiter and the outbox."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from datetime import datetime
+
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    ApplicationBuilder,
+    BaseRateLimiter,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot.settings import Settings
+from conversations.db import write
+
+from . import access, coordinator, physician
+from .inbox import DurableQueue
+from .services import BotApplication, BotContext, Services
+
+log = logging.getLogger(__name__)
+
+DELIVERY_INTERVAL = 2.0  # seconds between outbox rounds (each reply also triggers one at once)
+PHYSICIAN_COMMANDS = [
+    BotCommand("screen", "start a new pre-screen"),
+    BotCommand("status", "show the current question again"),
+    BotCommand("back", "change the last answer"),
+    BotCommand("skip", "answer \"unknown\""),
+    BotCommand("cancel", "cancel the open pre-screen"),
+    BotCommand("help", "how this works"),
+]
+COORDINATOR_COMMANDS = [
+    BotCommand("referrals", "list open referrals"),
+    BotCommand("invite", "invitation link for a physician"),
+    BotCommand("revoke", "remove a physician: /revoke <user ID>"),
+    BotCommand("help", "what coordinators can do"),
+]
+
+
+def build_application(settings: Settings, *, request: BaseRequest | None = None,
+                      get_updates_request: BaseRequest | None = None,
+                      rate_limiter: BaseRateLimiter | None = None,
+                      clock: Callable[[], datetime] | None = None) -> BotApplication:
+    """The application for ``settings``; ``request`` objects replace HTTP (tests record with them)."""
+    assert settings.token is not None, "TELEGRAM_BOT_TOKEN is required"
+    queue = DurableQueue()
+
+    async def post_init(app: BotApplication) -> None:
+        services: Services = app.bot_data
+        services.open(settings, app.bot, clock)
+        queue.inbox = services.inbox
+        await set_commands(app, settings)
+        replayed = services.inbox.pending()
+        for raw in replayed:  # stored before a crash, not processed: handled before anything new
+            await app.update_queue.put(Update.de_json(raw, app.bot))
+        if replayed:
+            log.info("%d stored update(s) queued again after a restart", len(replayed))
+        if app.job_queue is not None:
+            app.job_queue.run_repeating(_deliver, interval=DELIVERY_INTERVAL, first=0.1, name="outbox")
+
+    async def post_shutdown(app: BotApplication) -> None:
+        app.bot_data.close()
+
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token.get_secret_value())
+        .base_url(settings.api_url)
+        .context_types(ContextTypes(context=BotContext, bot_data=Services))
+        .update_queue(queue)
+        .rate_limiter(rate_limiter or AIORateLimiter(max_retries=0))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request)
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    app: BotApplication = builder.build()
+    add_handlers(app, settings)
+    return app
+
+
+def add_handlers(app: BotApplication, settings: Settings) -> None:
+    coord = filters.User(user_id=settings.coordinator_ids)
+    phys = ~coord
+    attachments = filters.ATTACHMENT
+    app.add_handler(TypeHandler(Update, access.gate), group=-1)
+    app.add_handlers([
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE, physician.edited),
+        # coordinators
+        CommandHandler(("start", "help"), coordinator.start, filters=coord),
+        CommandHandler("invite", coordinator.invite, filters=coord),
+        CommandHandler("revoke", coordinator.revoke, filters=coord),
+        CommandHandler("referrals", coordinator.referrals, filters=coord),
+        MessageHandler(coord & attachments, coordinator.attachment),
+        MessageHandler(coord, coordinator.other),
+        CallbackQueryHandler(coordinator.decide, pattern=r"^d:"),
+        # physicians
+        CommandHandler("start", physician.start, filters=phys),
+        CommandHandler("help", physician.help_, filters=phys),
+        CommandHandler("screen", physician.screen, filters=phys),
+        CommandHandler("status", physician.status, filters=phys),
+        CommandHandler("back", physician.back, filters=phys),
+        CommandHandler("skip", physician.skip, filters=phys),
+        CommandHandler("cancel", physician.cancel, filters=phys),
+        MessageHandler(phys & filters.TEXT & ~filters.COMMAND, physician.answer),
+        MessageHandler(phys & attachments, physician.attachment),
+        CallbackQueryHandler(physician.press),
+        TypeHandler(Update, physician.unknown),
+    ])
+    app.add_error_handler(on_error)
+
+
+async def set_commands(app: BotApplication, settings: Settings) -> None:
+    """The command menus, per role. Best effort: a failure is logged, never fatal."""
+    try:
+        await app.bot.set_my_commands(PHYSICIAN_COMMANDS, scope=BotCommandScopeAllPrivateChats())
+        for cid in sorted(settings.coordinator_ids):
+            await app.bot.set_my_commands(COORDINATOR_COMMANDS, scope=BotCommandScopeChat(cid))
+    except TelegramError as exc:
+        log.warning("setting the command menu failed (%s); continuing without it", type(exc).__name__)
+
+
+async def _deliver(context: BotContext) -> None:
+    await context.services.sender.deliver_due()
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Log where it failed (never the update's content), mark the update done so that it is not replayed
+    forever, and tell the user that their message was not applied."""
+    exc = context.error
+    frames = "".join(traceback.format_tb(exc.__traceback__)) if exc else ""
+    uid = update.update_id if isinstance(update, Update) else None
+    log.error("update %s failed: %s\n%s", uid, type(exc).__name__, frames)
+    if not isinstance(update, Update) or not context.services.is_open:
+        return
+    s = context.services
+    try:
+        if s.inbox.is_processed(update.update_id):
+            return
+        with write(s.store.db) as db:
+            s.inbox.mark_processed(db, update.update_id, result=f"error: {type(exc).__name__}")
+            if update.effective_chat is not None:
+                s.outbox.enqueue(f"u{update.update_id}.error", update.effective_chat.id,
+                                 "Sorry, something went wrong and your last message was not applied. "
+                                 "Please send it again, or use /status.")
+        await s.sender.deliver_due()
+    except Exception as inner:  # the error handler must not raise
+        log.error("error handling for update %s failed too: %s", uid, type(inner).__name__)

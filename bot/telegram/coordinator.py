@@ -1,0 +1,133 @@
+"""The coordinators' side: invites, revocations, open referrals and decisions on them."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from conversations.db import write
+from conversations.registry import INVITE_LIFETIME
+
+from . import keyboards, render
+from .render import esc
+from .services import BotContext
+from .turn import Turn
+
+HELP = (
+    "<b>Study coordinator</b>\n"
+    "Every referral a physician sends reaches you with its outcome, criteria, missing and pending items, "
+    "and buttons Accept / Need information / Decline; the physician is told your decision.\n"
+    "/referrals lists the open referrals\n"
+    "/invite makes a single-use invitation link for a physician (valid 7 days)\n"
+    "/revoke &lt;user ID&gt; removes a physician"
+)
+DECISION_NOTES = {
+    "accept": "The study team accepted this referral and will contact you about the screening visit.",
+    "need_info": "The study team needs more information about this referral and will contact you. You "
+                 "can reopen an incomplete pre-screen to fill in what was unknown, and send it again.",
+    "decline": "The study team declined this referral.",
+}
+
+
+async def start(update: Update, context: BotContext) -> None:
+    turn = Turn(update, context)
+    turn.say(HELP)
+    await turn.end()
+
+
+async def invite(update: Update, context: BotContext) -> None:
+    """A single-use deep link. The code is sent directly and never stored: only its hash is."""
+    s = context.services
+    turn = Turn(update, context)
+    with write(s.store.db) as db:
+        invite_id, code = s.registry.create_invite(turn.user_id)
+        turn.event("invite_created", {"invite_id": invite_id})
+        turn.write(db)
+    await turn.finish()
+    days = INVITE_LIFETIME.days
+    text = ("Invitation for one physician (single use, valid {days} days; forward it privately):\n{link}")
+    await s.sender.send_direct(
+        turn.chat_id, text.format(days=days, link=esc(f"https://t.me/{context.bot.username}?start={code}")),
+        audit_text=text.format(days=days, link=f"[invite {invite_id}]"))
+
+
+async def revoke(update: Update, context: BotContext) -> None:
+    s = context.services
+    turn = Turn(update, context)
+    arg = context.args[0] if context.args else ""
+    if len(context.args or []) != 1 or not arg.isascii() or not arg.isdigit():
+        turn.say("Usage: /revoke &lt;numeric Telegram user ID&gt;")
+        await turn.end()
+        return
+    physician_id = int(arg)
+    with write(s.store.db) as db:
+        if s.registry.revoke(physician_id, turn.user_id, s.settings.physician_ids):
+            turn.event("physician_revoked", {"physician_id": physician_id})
+            note = (" It is also in SCREENING_PHYSICIAN_IDS: the revocation outranks the list, but remove it "
+                    "there too." if physician_id in s.settings.physician_ids else "")
+            turn.say(f"Physician <code>{physician_id}</code> was removed.{note}")
+        else:
+            turn.say(f"<code>{physician_id}</code> is not a physician of this bot; nothing changed.")
+        turn.write(db)
+    await turn.finish()
+
+
+async def referrals(update: Update, context: BotContext) -> None:
+    s = context.services
+    turn = Turn(update, context)
+    rows = s.registry.open_referrals()
+    if not rows:
+        turn.say("No open referrals.")
+    else:
+        lines = [f"<b>Open referrals ({len(rows)})</b>"]
+        for r in rows:
+            state = ("awaiting a decision" if r.status == "sent"
+                     else f"needs information (asked by <code>{r.decided_by}</code>)")
+            lines.append(f"• <b>{esc(r.referral_id)}</b> · physician <code>{r.physician_id}</code> · "
+                         f"{esc(r.outcome_status)} · summary {r.sends}, sent {esc(r.last_sent_at)} · "
+                         f"{state}")
+        turn.say("\n".join(lines))
+    await turn.end()
+
+
+async def decide(update: Update, context: BotContext) -> None:
+    """Accept / Need information / Decline on a summary. Closed referrals and older summaries refuse."""
+    s = context.services
+    turn = Turn(update, context)
+    p = keyboards.parse(update.callback_query.data)
+    if context.role != "coordinator" or p is None or p.action != "d":
+        turn.toast = "That button is not valid for you; nothing was changed."
+        await turn.end()
+        return
+    turn.referral_id = p.ref
+    decision = keyboards.DECISION_CODES[p.arg]
+    with write(s.store.db) as db:
+        result, referral = s.registry.decide(p.ref, p.number, turn.user_id, decision)
+        if result == "decided":
+            words = render.DECISION_WORDS[decision]
+            turn.event("coordinator_decision", {"decision": decision, "send_no": p.number})
+            turn.toast = f"Recorded: {words}."
+            for cid in sorted(s.settings.coordinator_ids):
+                by = "you" if cid == turn.user_id else f"<code>{turn.user_id}</code>"
+                turn.say(f"<b>{esc(p.ref)}</b>: {words} by {by}.", chat_id=cid)
+            turn.say(f"Referral <b>{esc(p.ref)}</b>: {DECISION_NOTES[decision]}",
+                     chat_id=referral.physician_id)
+        elif result == "superseded":
+            turn.toast = "A newer summary of this referral exists; please decide on that one."
+        elif result == "closed":
+            turn.toast = (f"Already {referral.status} by {referral.decided_by}; nothing was changed.")
+        else:
+            turn.toast = "Unknown referral; nothing was changed."
+        turn.write(db)
+    await turn.finish()
+
+
+async def attachment(update: Update, context: BotContext) -> None:
+    turn = Turn(update, context)
+    turn.say(render.NO_IDENTIFIERS)
+    await turn.end()
+
+
+async def other(update: Update, context: BotContext) -> None:
+    turn = Turn(update, context)
+    turn.say("Coordinators use /referrals, /invite and /revoke; /help explains them.")
+    await turn.end()

@@ -1,0 +1,107 @@
+"""Incoming updates, stored before they are processed, so that a crash loses none and none is applied twice.
+
+An update is written to ``telegram_updates`` when it enters the application's queue (polling and webhook
+alike) and again, idempotently, when a handler first sees it. It is marked processed in the same
+transaction as the change it causes; its raw JSON is dropped then, leaving only the ID, the kind and
+the times (the audit trail holds what was said). On start-up, stored but unprocessed updates are
+queued again; an update ID already processed is ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import sqlite_utils
+from telegram import Message, Update
+
+from conversations.audit import utc_now
+from conversations.db import write
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS telegram_updates (
+    update_id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    raw TEXT,
+    processed_at TEXT,
+    result TEXT
+);
+CREATE INDEX IF NOT EXISTS telegram_updates_pending ON telegram_updates(processed_at, update_id);
+"""
+
+# Message content a pre-screen cannot use; checked in this order.
+ATTACHMENTS = ("photo", "document", "sticker", "voice", "video", "video_note", "audio", "animation",
+               "contact", "location", "venue", "poll", "dice", "story")
+
+
+def message_kind(message: Message) -> str:
+    if message.text is not None:
+        return "command" if message.text.startswith("/") else "text"
+    for kind in ATTACHMENTS:
+        if getattr(message, kind, None):
+            return kind
+    return "other"
+
+
+def update_kind(update: Update) -> str:
+    if update.callback_query is not None:
+        return "callback"
+    if update.message is not None:
+        return message_kind(update.message)
+    if update.edited_message is not None:
+        return "edited_message"
+    return "other"
+
+
+class Inbox:
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+
+    def ensure_schema(self) -> None:
+        self.db.conn.executescript(SCHEMA)
+
+    def receive(self, update: Update) -> None:
+        """Store the update unless its ID is already known. Own transaction: call outside any other."""
+        with write(self.db):
+            self.db.conn.execute(
+                "INSERT OR IGNORE INTO telegram_updates (update_id, kind, received_at, raw) VALUES (?, ?, ?, ?)",
+                (update.update_id, update_kind(update), utc_now(),
+                 json.dumps(update.to_dict(), ensure_ascii=False)))
+
+    def is_processed(self, update_id: int) -> bool:
+        row = self.db.conn.execute("SELECT processed_at FROM telegram_updates WHERE update_id = ?",
+                                   (update_id,)).fetchone()
+        return row is not None and row[0] is not None
+
+    def mark_processed(self, db: sqlite_utils.Database, update_id: int, result: str = "ok") -> None:
+        """Inside the transaction of the change the update caused."""
+        if not db.conn.in_transaction:
+            raise RuntimeError("mark_processed runs inside the transaction of the change")
+        db.conn.execute("UPDATE telegram_updates SET processed_at = ?, raw = NULL, result = ?"
+                        " WHERE update_id = ?", (utc_now(), result, update_id))
+
+    def pending(self) -> list[dict[str, Any]]:
+        """Raw JSON of stored updates not processed yet, oldest first."""
+        rows = self.db.conn.execute("SELECT raw FROM telegram_updates WHERE processed_at IS NULL"
+                                    " AND raw IS NOT NULL ORDER BY update_id").fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+
+class DurableQueue(asyncio.Queue):
+    """The application's update queue: every update is stored before it is queued. Polling confirms an
+    update to Telegram only on the next getUpdates, after this put returned; the webhook answers 200
+    only after it returned."""
+
+    def __init__(self, inbox: Inbox | None = None) -> None:
+        super().__init__()
+        self.inbox = inbox
+
+    async def put(self, item: object) -> None:
+        if isinstance(item, Update) and self.inbox is not None:
+            self.inbox.receive(item)
+        await super().put(item)

@@ -1,0 +1,128 @@
+"""Inline keyboards and their callback data (at most 64 bytes, parsed defensively: data can be forged).
+
+Callback data, colon-separated, always naming the referral and, for answers, the question instance:
+  a:<ref>:<seq>:<y|n|u|index>  answer (yes, no, unknown, or the index of a choice)
+  t:<ref>:<seq>:<index>        toggle a list or checklist item
+  k:<ref>:<seq>                done with the toggles
+  s:<ref>                      send to the coordinators
+  r:<ref>                      reopen to fill in what was unknown
+  c:<ref>                      continue this pre-screen (show its question)
+  d:<ref>:<send_no>:<a|i|d>    a coordinator's decision on summary number send_no
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from conversations import engine
+
+MAX_DATA = 64
+_REF = re.compile(r"[A-Za-z0-9-]{1,24}")
+# How a toggle mark shows on its button.
+MARKS = {"yes": "☑", "unknown": "❔", None: "☐"}
+DECISION_CODES = {"a": "accept", "i": "need_info", "d": "decline"}
+DECISION_LABELS = {"accept": "✅ Accept", "need_info": "❓ Need information", "decline": "✖ Decline"}
+
+
+@dataclass(frozen=True)
+class Press:
+    action: str  # a, t, k, s, r, c, d
+    ref: str
+    number: int | None = None  # seq, or send_no for a decision
+    arg: str | None = None
+
+
+_SHAPES = {"a": 4, "t": 4, "k": 3, "s": 2, "r": 2, "c": 2, "d": 4}
+
+
+def parse(data: str | None) -> Press | None:
+    """The press, or None for data this bot never makes."""
+    if not data or len(data.encode("utf-8")) > MAX_DATA:
+        return None
+    parts = data.split(":")
+    if parts[0] not in _SHAPES or len(parts) != _SHAPES[parts[0]] or not _REF.fullmatch(parts[1]):
+        return None
+    action, ref = parts[0], parts[1]
+    number = None
+    if len(parts) >= 3:
+        if not parts[2].isascii() or not parts[2].isdigit() or len(parts[2]) > 9:
+            return None
+        number = int(parts[2])
+    arg = parts[3] if len(parts) == 4 else None
+    if action == "a" and not (arg in ("y", "n", "u") or _index(arg) is not None):
+        return None
+    if action == "t" and _index(arg) is None:
+        return None
+    if action == "d" and arg not in DECISION_CODES:
+        return None
+    return Press(action, ref, number, arg)
+
+
+def _index(arg: str | None) -> int | None:
+    if arg is None or not arg.isascii() or not arg.isdigit() or len(arg) > 3:
+        return None
+    return int(arg)
+
+
+def _button(text: str, data: str) -> InlineKeyboardButton:
+    assert len(data.encode("utf-8")) <= MAX_DATA, data
+    return InlineKeyboardButton(text, callback_data=data)
+
+
+def question(q: engine.Question, ref: str) -> InlineKeyboardMarkup:
+    base = f"{ref}:{q.seq}"
+    rows: list[list[InlineKeyboardButton]] = []
+    if q.kind == "yes_no":
+        rows.append([_button("Yes", f"a:{base}:y"), _button("No", f"a:{base}:n"),
+                     _button("Unknown", f"a:{base}:u")])
+        return InlineKeyboardMarkup(rows)
+    if q.kind == "choice":
+        rows += [[_button(c.label, f"a:{base}:{i}")] for i, c in enumerate(q.choices)]
+    elif q.kind == "multi_choice":
+        rows += [[_button(f"{MARKS[q.draft.get(c.value)]} {c.label}", f"t:{base}:{i}")]
+                 for i, c in enumerate(q.choices)]
+        rows.append([_button("Done ✓" if q.draft else "None of these ✓", f"k:{base}")])
+    rows.append([_button("Unknown", f"a:{base}:u")])
+    return InlineKeyboardMarkup(rows)
+
+
+def answer_text(q: engine.Question | None, press: Press) -> str | None:
+    """The answer a press stands for, as the physician could have typed it; None when the press does not
+    fit the question it names (forged, or the question has changed: the engine then says stale)."""
+    if press.arg == "u":
+        return "unknown"
+    if press.arg in ("y", "n"):
+        return "yes" if press.arg == "y" else "no"
+    i = _index(press.arg)
+    if q is None or i is None or i >= len(q.choices) or q.kind != "choice":
+        return None
+    return q.choices[i].value
+
+
+def toggle_choice(q: engine.Question | None, press: Press) -> str | None:
+    i = _index(press.arg)
+    if q is None or i is None or i >= len(q.choices):
+        return None
+    return q.choices[i].value
+
+
+def outcome(ref: str, can_reopen: bool) -> InlineKeyboardMarkup:
+    rows = [[_button("📨 Send to coordinator", f"s:{ref}")]]
+    if can_reopen:
+        rows.append([_button("✏️ Fill in missing items", f"r:{ref}")])
+    return InlineKeyboardMarkup(rows)
+
+
+def choose(refs: list[str]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[_button(f"Continue {r}", f"c:{r}")] for r in refs])
+
+
+def decision(ref: str, send_no: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[
+        _button(DECISION_LABELS["accept"], f"d:{ref}:{send_no}:a"),
+        _button(DECISION_LABELS["need_info"], f"d:{ref}:{send_no}:i"),
+        _button(DECISION_LABELS["decline"], f"d:{ref}:{send_no}:d"),
+    ]])

@@ -1,0 +1,222 @@
+"""Messages to send, written in the transaction of the change they report and sent after it commits.
+
+A row is keyed (``key`` is unique), so enqueuing the same message twice stores it once. The sender tries
+each due row in order; a failure is kept and retried with exponential back-off (``retry_after`` for a
+429), never dropped. Messages to one chat keep their order: a later message waits for an earlier one
+that is still failing. Sending is at-least-once: a crash between Telegram's answer and our commit sends
+that message again, which is why summaries carry the stable referral ID.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import sqlite_utils
+from telegram import Bot, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from conversations import audit
+from conversations.db import write
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS telegram_outbox (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    chat_id INTEGER NOT NULL,
+    edit_message_id INTEGER,
+    text TEXT NOT NULL,
+    markup TEXT,
+    referral_id TEXT,
+    created_at TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL DEFAULT 0,
+    last_error TEXT,
+    sent_at TEXT,
+    message_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS telegram_outbox_pending ON telegram_outbox(status, id);
+"""
+
+BACKOFF_BASE = 1.0
+BACKOFF_CAP = 300.0
+UNREACHABLE_CAP = 3600.0  # a chat that refuses us (blocked, never started) is retried hourly
+
+
+@dataclass(frozen=True)
+class Row:
+    id: int
+    key: str
+    chat_id: int
+    edit_message_id: int | None
+    text: str
+    markup: str | None
+    referral_id: str | None
+    attempts: int
+    next_attempt_at: float
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def backoff(attempts: int, cap: float = BACKOFF_CAP) -> float:
+    return min(cap, BACKOFF_BASE * 2 ** max(attempts - 1, 0))
+
+
+class Outbox:
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+
+    def ensure_schema(self) -> None:
+        self.db.conn.executescript(SCHEMA)
+
+    def enqueue(self, key: str, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None,
+                edit_message_id: int | None = None, referral_id: str | None = None) -> None:
+        """Inside the write transaction of the change; a key already present is left alone."""
+        if not self.db.conn.in_transaction:
+            raise RuntimeError("enqueue runs inside the write transaction of the change")
+        self.db.conn.execute(
+            "INSERT OR IGNORE INTO telegram_outbox (key, chat_id, edit_message_id, text, markup, referral_id,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (key, chat_id, edit_message_id, text,
+             json.dumps(markup.to_dict()) if markup is not None else None, referral_id, audit.utc_now()))
+
+    def pending(self) -> list[Row]:
+        rows = self.db.conn.execute(
+            "SELECT id, key, chat_id, edit_message_id, text, markup, referral_id, attempts, next_attempt_at"
+            " FROM telegram_outbox WHERE status = 'pending' ORDER BY id").fetchall()
+        return [Row(*r) for r in rows]
+
+    def status(self, key: str) -> str | None:
+        row = self.db.conn.execute("SELECT status FROM telegram_outbox WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+
+class Sender:
+    """Delivers due outbox rows; one delivery round at a time."""
+
+    def __init__(self, outbox: Outbox, bot: Bot, clock: Callable[[], float] = time.time):
+        self.outbox = outbox
+        self.db = outbox.db
+        self.bot = bot
+        self.clock = clock
+        self.paused_until = 0.0
+        self._lock = asyncio.Lock()
+
+    async def deliver_due(self) -> int:
+        """Try every due row once; returns how many rows are still pending."""
+        async with self._lock:
+            blocked: set[int] = set()
+            for row in self.outbox.pending():
+                if row.chat_id in blocked:
+                    continue
+                now = self.clock()
+                if now < self.paused_until or now < row.next_attempt_at:
+                    blocked.add(row.chat_id)
+                    continue
+                if not await self._try(row):
+                    blocked.add(row.chat_id)
+            return len(self.outbox.pending())
+
+    async def _try(self, row: Row) -> bool:
+        try:
+            message_id = await self._send(row)
+        except RetryAfter as exc:
+            wait = retry_seconds(exc)
+            self.paused_until = self.clock() + wait
+            self._failed(row, "RetryAfter", wait)
+        except BadRequest as exc:
+            if row.edit_message_id is not None and "not modified" in exc.message.lower():
+                self._sent(row, row.edit_message_id)
+                return True
+            if "chat not found" in exc.message.lower():
+                self._failed(row, "BadRequest", backoff(row.attempts + 1, UNREACHABLE_CAP))
+            else:
+                self._given_up(row, f"BadRequest: {exc.message[:200]}")
+                return True  # a malformed message never goes through: later ones may
+        except Forbidden:
+            self._failed(row, "Forbidden", backoff(row.attempts + 1, UNREACHABLE_CAP))
+        except NetworkError as exc:  # time-outs, 5xx, connection errors
+            self._failed(row, type(exc).__name__, backoff(row.attempts + 1))
+        except TelegramError as exc:
+            self._failed(row, type(exc).__name__, backoff(row.attempts + 1))
+        else:
+            self._sent(row, message_id)
+            return True
+        return False
+
+    async def _send(self, row: Row) -> int:
+        markup = InlineKeyboardMarkup.de_json(json.loads(row.markup), self.bot) if row.markup else None
+        if row.edit_message_id is not None:
+            await self.bot.edit_message_text(row.text, chat_id=row.chat_id, message_id=row.edit_message_id,
+                                             parse_mode=ParseMode.HTML, reply_markup=markup)
+            return row.edit_message_id
+        message = await self.bot.send_message(row.chat_id, row.text, parse_mode=ParseMode.HTML,
+                                              reply_markup=markup)
+        return message.message_id
+
+    def _sent(self, row: Row, message_id: int) -> None:
+        payload: dict[str, Any] = {"chat_id": row.chat_id, "text": row.text}
+        if row.edit_message_id is not None:
+            payload["edited_message_id"] = row.edit_message_id
+        with write(self.db):
+            self.db.conn.execute(
+                "UPDATE telegram_outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?,"
+                " message_id = ?, last_error = NULL WHERE id = ?", (audit.utc_now(), message_id, row.id))
+            audit.append(self.db, actor_role="system", actor_id=0, type="message_sent", payload=payload,
+                         referral_id=row.referral_id)
+
+    def _failed(self, row: Row, error: str, delay: float) -> None:
+        log.warning("outbox %s to chat %s failed (%s, attempt %d); retry in %.0f s",
+                    row.key, row.chat_id, error, row.attempts + 1, delay)
+        with write(self.db):
+            self.db.conn.execute(
+                "UPDATE telegram_outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
+                " WHERE id = ?", (self.clock() + delay, error, row.id))
+
+    def _given_up(self, row: Row, error: str) -> None:
+        log.error("outbox %s to chat %s refused by Telegram (%s); kept as failed",
+                  row.key, row.chat_id, error.split(":")[0])
+        with write(self.db):
+            self.db.conn.execute(
+                "UPDATE telegram_outbox SET status = 'failed', attempts = attempts + 1, last_error = ?"
+                " WHERE id = ?", (error, row.id))
+
+    async def send_direct(self, chat_id: int, text: str, audit_text: str, referral_id: str | None = None,
+                          tries: int = 3) -> bool:
+        """Send a message that must not be stored (it carries a secret), with a few quick retries. The
+        audit trail records ``audit_text`` in its place."""
+        for attempt in range(1, tries + 1):
+            try:
+                await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+            except RetryAfter as exc:
+                await asyncio.sleep(min(retry_seconds(exc), 30))
+            except BadRequest as exc:
+                log.error("direct message to chat %s refused (BadRequest)", chat_id)
+                del exc
+                return False
+            except (NetworkError, TelegramError) as exc:
+                log.warning("direct message to chat %s failed (%s, attempt %d)", chat_id,
+                            type(exc).__name__, attempt)
+                await asyncio.sleep(backoff(attempt, 4))
+            else:
+                with write(self.db):
+                    audit.append(self.db, actor_role="system", actor_id=0, type="message_sent",
+                                 payload={"chat_id": chat_id, "text": audit_text}, referral_id=referral_id)
+                return True
+        return False

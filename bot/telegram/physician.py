@@ -1,0 +1,274 @@
+"""The physician's side: commands, typed answers, button presses, the referral sent to the coordinators.
+
+Each handler translates: find the pre-screen, step the engine (the store saves state and audit in one
+transaction, with the replies as outbox rows), then send.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from conversations import audit, engine
+from conversations.store import StepResult
+
+from . import keyboards, render
+from .render import esc
+from .services import BotContext
+from .turn import Turn
+
+HELP = (
+    "<b>Pre-screening for the pediatric CAR-T lupus study</b>\n"
+    "/screen starts a new pre-screen (each is named by its referral ID, e.g. R-7KQ2-9XPM; several can "
+    "be open).\n"
+    "Answer each question by tapping a button or typing a short answer; \"unknown\" is always allowed.\n"
+    "/status shows the current question again (/status R-… switches to another pre-screen)\n"
+    "/back changes the last answer · /skip answers \"unknown\" · /cancel cancels the pre-screen\n"
+    "At the end, \"Send to coordinator\" refers the patient; an incomplete pre-screen can be reopened "
+    "later to fill in what was unknown, and sent again.\n"
+    "Never send names, dates of birth, record numbers, photos or files."
+)
+NOTHING_OPEN = "No pre-screen is open. /screen starts one."
+NOT_YOURS = "That button does not belong to any of your pre-screens."
+INVALID = "That button is not valid any more; nothing was changed."
+
+
+def _open_refs(context: BotContext, user_id: int) -> list[str]:
+    return [p.referral_id for p in context.services.store.prescreens("physician", user_id)]
+
+
+def _shows(turn: Turn, edit_seq: int | None = None, edit_message_id: int | None = None):
+    """The usual rendering of a step: every output as a message, the focus on its pre-screen."""
+    def fill(res: StepResult) -> None:
+        turn.focus = res.referral_id
+        for out in res.outputs:
+            if isinstance(out, engine.Stale):
+                turn.toast = out.text
+        turn.replies(render.outputs([o for o in res.outputs if not isinstance(o, engine.Stale)],
+                                    res.referral_id, edit_seq), edit_message_id)
+    return fill
+
+
+async def start(update: Update, context: BotContext) -> None:
+    turn = Turn(update, context)
+    if context.args:
+        turn.say("You are already registered as a referring physician. /help explains how I work.")
+    else:
+        refs = _open_refs(context, turn.user_id)
+        text = "Welcome back. /screen starts a pre-screen; /help explains the rest."
+        turn.say(text + (f"\nOpen pre-screens: {esc(', '.join(refs))}" if refs else ""),
+                 keyboards.choose(refs[:5]) if refs else None)
+    await turn.end()
+
+
+async def help_(update: Update, context: BotContext) -> None:
+    turn = Turn(update, context)
+    turn.say(HELP)
+    ref = context.services.focus.current(context.services.store, turn.user_id)
+    if ref is not None and context.services.store.get(ref).phase == "asking":
+        turn.referral_id = ref
+        turn.step(ref, engine.Command("help"), _shows(turn))
+    else:
+        turn.commit()
+    await turn.finish()
+
+
+async def screen(update: Update, context: BotContext) -> None:
+    turn = Turn(update, context)
+    turn.step("", None, _shows(turn))
+    await turn.finish()
+
+
+async def status(update: Update, context: BotContext) -> None:
+    s = context.services
+    turn = Turn(update, context)
+    refs = _open_refs(context, turn.user_id)
+    wanted = context.args[0].upper() if context.args else None
+    if wanted is not None and wanted not in refs:
+        turn.say(f"{esc(wanted[:24])} is not one of your open pre-screens."
+                 + (f" Open: {esc(', '.join(refs))}." if refs else ""))
+        await turn.end()
+        return
+    ref = wanted or s.focus.current(s.store, turn.user_id)
+    if ref is None:
+        turn.say(NOTHING_OPEN)
+        await turn.end()
+        return
+    turn.referral_id = ref
+    others = [r for r in refs if r != ref]
+    fill = _shows(turn)
+
+    def with_others(res: StepResult) -> None:
+        fill(res)
+        if others:
+            turn.say("Other open pre-screens:", keyboards.choose(others[:8]))
+
+    turn.step(ref, engine.Command("status"), with_others)
+    await turn.finish()
+
+
+async def command(update: Update, context: BotContext, name: str) -> None:
+    s = context.services
+    turn = Turn(update, context)
+    ref = s.focus.current(s.store, turn.user_id)
+    if ref is None:
+        turn.say(NOTHING_OPEN)
+        await turn.end()
+        return
+    turn.referral_id = ref
+    turn.step(ref, engine.Command(name), _shows(turn))
+    await turn.finish()
+
+
+async def back(update: Update, context: BotContext) -> None:
+    await command(update, context, "back")
+
+
+async def skip(update: Update, context: BotContext) -> None:
+    await command(update, context, "skip")
+
+
+async def cancel(update: Update, context: BotContext) -> None:
+    await command(update, context, "cancel")
+
+
+async def answer(update: Update, context: BotContext) -> None:
+    """Typed text: an answer to the focused pre-screen's question, read (or refused) by the engine."""
+    s = context.services
+    turn = Turn(update, context)
+    ref = s.focus.current(s.store, turn.user_id)
+    if ref is None:
+        turn.say(NOTHING_OPEN)
+        await turn.end()
+        return
+    turn.referral_id = ref
+    turn.step(ref, engine.Answer(update.message.text), _shows(turn))
+    await turn.finish()
+
+
+async def press(update: Update, context: BotContext) -> None:
+    """A button on one of the physician's messages."""
+    s = context.services
+    query = update.callback_query
+    turn = Turn(update, context)
+    p = keyboards.parse(query.data)
+    prescreen = s.store.get(p.ref) if p is not None else None
+    if p is None or p.action == "d":
+        turn.toast = INVALID
+        await turn.end()
+        return
+    if prescreen is None or prescreen.owner_role != "physician" or prescreen.owner_id != turn.user_id:
+        turn.toast = NOT_YOURS
+        await turn.end()
+        return
+    turn.referral_id = p.ref
+    message_id = query.message.message_id if query.message is not None else None
+    if p.action == "s":
+        send_to_coordinators(turn, p.ref)
+    elif p.action == "r":
+        turn.step(p.ref, engine.Command("reopen"), _shows(turn))
+    elif p.action == "c":
+        turn.step(p.ref, engine.Command("status"), _shows(turn))
+    else:
+        _answer_press(turn, p, message_id)
+    await turn.finish()
+
+
+def _answer_press(turn: Turn, p: keyboards.Press, message_id: int | None) -> None:
+    s = turn.services
+    state = s.store.load(p.ref)
+    q = engine.current_question(state) if state.seq == p.number else None
+    if p.action == "t":
+        inp: engine.Input = engine.Toggle(p.number, keyboards.toggle_choice(q, p) or "")
+        label = None
+    elif p.action == "k":
+        inp = engine.Submit(p.number)
+        label = _draft_label(q) if q is not None else None
+    else:
+        text = keyboards.answer_text(q, p)
+        if text is None and q is not None:  # the question is current, the index is not one of its choices
+            turn.toast = INVALID
+            turn.commit()
+            return
+        inp = engine.Answer(text or "unknown", seq=p.number)
+        label = _choice_label(q, text) if q is not None and text is not None else None
+    fill = _shows(turn, edit_seq=p.number, edit_message_id=message_id)
+
+    def with_answered(res: StepResult) -> None:
+        moved = res.state.seq != p.number or res.state.phase != "asking"
+        if moved and q is not None and label is not None and message_id is not None:
+            turn.edit(message_id, render.answered(q, p.ref, label))
+        fill(res)
+
+    turn.step(p.ref, inp, with_answered)
+
+
+def _choice_label(q: engine.Question, value: str) -> str:
+    return next((c.label for c in q.choices if c.value == value), value)
+
+
+def _draft_label(q: engine.Question) -> str:
+    labels = {c.value: c.label for c in q.choices}
+    yes = [labels.get(k, k) for k, v in q.draft.items() if v == "yes"]
+    unsure = [labels.get(k, k) for k, v in q.draft.items() if v == "unknown"]
+    text = ", ".join(yes) if yes else "none"
+    return text + (f"; not sure: {', '.join(unsure)}" if unsure else "")
+
+
+def send_to_coordinators(turn: Turn, ref: str) -> None:
+    """Refer the finished pre-screen: one summary per coordinator (keyed, so never doubled), sent through
+    the outbox; the physician is told. Sending again is possible once something changed."""
+    s = turn.services
+    state = s.store.load(ref)
+    prescreen = s.store.get(ref)
+    if state.phase != "done":
+        turn.toast = "Finish the pre-screen first; /status shows where it stands."
+        turn.commit()
+        return
+    sent = s.registry.referral(ref)
+    if sent is not None and sent.last_sent_at >= prescreen.updated_at:
+        turn.toast = "Already sent; nothing has changed since."
+        turn.say(f"<b>{esc(ref)}</b> was already sent to the coordinators ({esc(sent.last_sent_at)}); "
+                 "nothing has changed since.")
+        turn.commit()
+        return
+    outcome = engine.outcome_of(state)
+    coordinators = sorted(s.settings.coordinator_ids)
+
+    def summaries(db) -> None:  # noqa: ANN001 - inside the transaction, after this turn's events
+        referral = s.registry.record_sent(ref, turn.user_id, outcome.status)
+        audit.append(db, actor_role="physician", actor_id=turn.user_id, type="referral_sent",
+                     payload={"send_no": referral.sends, "outcome_status": outcome.status,
+                              "coordinators": coordinators}, referral_id=ref)
+        head_seq, head_hash = audit.head(db)
+        text = render.summary(ref=ref, physician_id=turn.user_id, o=outcome, send_no=referral.sends,
+                              started=prescreen.created_at, finished=prescreen.updated_at,
+                              sent=referral.last_sent_at, head_seq=head_seq, head_hash=head_hash)
+        for cid in coordinators:
+            turn.say(text, keyboards.decision(ref, referral.sends), chat_id=cid,
+                     key=f"summary:{ref}:{referral.sends}:{cid}")
+        turn.say(f"📨 <b>{esc(ref)}</b> was sent to the study coordinators. You will hear their decision "
+                 "here.")
+
+    turn.toast = "Sent to the coordinators."
+    turn.extra.append(summaries)
+    turn.commit()
+
+
+async def attachment(update: Update, context: BotContext) -> None:
+    """Photos, files, stickers, voice, contacts, locations: refused, never downloaded."""
+    turn = Turn(update, context)
+    turn.say(render.NO_IDENTIFIERS)
+    await turn.end()
+
+
+async def edited(update: Update, context: BotContext) -> None:
+    turn = Turn(update, context)
+    turn.say("I do not read edited messages. To change an answer, use /back or send the corrected answer "
+             "when the question is asked again.")
+    await turn.end()
+
+
+async def unknown(update: Update, context: BotContext) -> None:
+    turn = Turn(update, context)
+    turn.say("I did not understand that. /help lists what I can do.")
+    await turn.end()

@@ -1,0 +1,159 @@
+"""Engine outputs and referrals as Telegram messages: HTML-escaped text, keyboards, the 4096-character limit.
+
+Pure functions: no sending, no database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from telegram import InlineKeyboardMarkup
+from telegram.constants import MessageLimit
+
+from bot.report import STATUS_LINES
+from conversations import engine
+from criteria import CRITERIA, Outcome
+
+from . import keyboards
+
+LIMIT = MessageLimit.MAX_TEXT_LENGTH
+_TITLES = {c.id: c.title for c in CRITERIA}
+VERDICT_MARKS = {"met": "✅", "clear": "✅", "not_met": "❌", "excluded": "❌", "unknown": "❔",
+                 "pending": "⏳"}
+NO_IDENTIFIERS = ("Please send no photos, files, voice notes, contacts or locations: they can identify "
+                  "the patient, and I do not open them. Type the answer as text instead.")
+
+
+def esc(text: str) -> str:
+    """HTML-escaped for Telegram (quotes need no escaping outside attributes)."""
+    return escape(text, quote=False)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to send (or to put in place of the message ``edit`` when set)."""
+
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+    edit: bool = False
+
+
+def split(text: str, limit: int = LIMIT) -> list[str]:
+    """Cut at line ends so that no part exceeds the limit (every line here is complete HTML)."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:  # a single overlong line: cut hard (only plain text gets this long)
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not parts:
+        parts.append(current)
+    return parts
+
+
+def question(q: engine.Question, ref: str) -> str:
+    lines = [f"<b>{esc(ref)}</b> · question {q.number}, about {q.remaining} left",
+             "", f"<b>{esc(q.text)}</b>"]
+    if q.kind == "multi_choice":
+        lines.append("<i>Tap each item that applies"
+                     + (" (tap again for ❔ not sure)" if q.checklist else "") + ", then Done.</i>")
+    elif q.kind in ("number", "text"):
+        lines.append("<i>Type the answer, or tap Unknown.</i>")
+    return "\n".join(lines)
+
+
+def outcome(result: engine.OutcomeReached, ref: str) -> str:
+    o = result.outcome
+    head = STATUS_LINES[o.status] if result.final else "INELIGIBLE: a criterion already fails."
+    lines = [f"<b>{esc(ref)}</b> · {esc(head)}"]
+    lines += _details(o)
+    if not result.final:
+        lines += ["", "You can stop here with /cancel, or go on so that the coordinator sees the whole "
+                  "picture."]
+    return "\n".join(lines)
+
+
+def _details(o: Outcome) -> list[str]:
+    lines: list[str] = []
+    if o.failures:
+        lines += ["", "<b>Failing criteria</b>"]
+        lines += [f"• <b>{esc(f.criterion)}</b> {esc(f.title)}: {esc('; '.join(f.reasons))}"
+                  for f in o.failures]
+    if o.missing:
+        lines += ["", "<b>Still missing</b>"]
+        lines += [f"• <b>{esc(m.criterion)}</b> {esc(m.reason)}" for m in o.missing]
+    if o.pending_details:
+        lines += ["", "<b>Pending for the screening visit</b>"]
+        lines += [f"• <b>{esc(p.criterion)}</b> {esc(p.reason)}" for p in o.pending_details]
+    return lines
+
+
+def outputs(result_outputs: list[engine.Output], ref: str, edit_seq: int | None = None) -> list[Reply]:
+    """Messages for one step. Notes are joined to the message that follows them; a question that is the
+    one whose button was pressed (``edit_seq``) replaces that message instead of following it."""
+    replies: list[Reply] = []
+    notes: list[str] = []
+
+    def emit(text: str, markup: InlineKeyboardMarkup | None = None, edit: bool = False) -> None:
+        if notes and not edit:
+            text = "\n\n".join([*notes, text])
+            notes.clear()
+        replies.append(Reply(text, markup, edit))
+
+    for out in result_outputs:
+        if isinstance(out, engine.Info):
+            notes.append(esc(out.text))
+        elif isinstance(out, engine.Question):
+            emit(question(out, ref), keyboards.question(out, ref), edit=out.seq == edit_seq)
+        elif isinstance(out, engine.Reprompt):
+            notes.append("⚠️ " + esc(out.error))
+            emit(question(out.question, ref), keyboards.question(out.question, ref))
+        elif isinstance(out, engine.OutcomeReached):
+            markup = keyboards.outcome(ref, can_reopen=bool(out.outcome.missing)) if out.final else None
+            emit(outcome(out, ref), markup)
+        elif isinstance(out, engine.Cancelled):
+            emit(f"<b>{esc(ref)}</b> cancelled. Nothing was sent. /screen starts a new pre-screen.")
+        elif isinstance(out, engine.Stale):
+            notes.append(esc(out.text))
+    if notes:
+        replies.append(Reply("\n\n".join(notes)))
+    return replies
+
+
+def answered(q: engine.Question, ref: str, answer_label: str) -> str:
+    """A question message after its button was pressed: the answer shown, the buttons gone."""
+    return f"{question(q, ref)}\n\n➡️ {esc(answer_label)}"
+
+
+# ---- for the coordinators ----------------------------------------------------------------------------
+
+def criteria_table(o: Outcome) -> list[str]:
+    return [f"{VERDICT_MARKS.get(v, '')} <code>{esc(cid)}</code> {esc(v)} · {esc(_TITLES[cid])}"
+            for cid, v in o.criteria.items()]
+
+
+def summary(*, ref: str, physician_id: int, o: Outcome, send_no: int, started: str, finished: str,
+            sent: str, head_seq: int, head_hash: str) -> str:
+    lines = [f"📋 <b>Referral {esc(ref)}</b>" + (f" (update {send_no}: replaces the earlier summary)"
+                                                    if send_no > 1 else ""),
+             f"Physician: <code>{physician_id}</code>",
+             f"Outcome: <b>{esc(STATUS_LINES[o.status])}</b>"]
+    lines += _details(o)
+    lines += ["", "<b>Criteria</b>", *criteria_table(o), ""]
+    lines += [f"Started {esc(started)}", f"Finished {esc(finished)}", f"Sent {esc(sent)}",
+              f"Audit head #{head_seq} <code>{esc(head_hash)}</code>",
+              f"Protocol {esc(o.protocol_version)}"]
+    return "\n".join(lines)
+
+
+DECISION_WORDS = {"accept": "accepted", "need_info": "needs more information", "decline": "declined"}

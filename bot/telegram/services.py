@@ -1,0 +1,77 @@
+"""What every handler needs, opened once in ``post_init`` and reached through the typed context.
+
+``Services`` is the application's ``bot_data`` (see python-telegram-bot's contexttypesbot example):
+the database and the stores over it, never per-user dictionaries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Literal
+
+from telegram import Bot
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.settings import Settings
+from conversations.registry import Registry
+from conversations.store import Store
+
+from .focus import Focus
+from .inbox import Inbox
+from .outbox import Outbox, Sender
+
+Role = Literal["coordinator", "physician", "stranger"]
+
+
+class Services:
+    """Empty until :meth:`open`; the application creates it as ``bot_data``."""
+
+    settings: Settings
+    store: Store
+    registry: Registry
+    inbox: Inbox
+    outbox: Outbox
+    sender: Sender
+    focus: Focus
+
+    def open(self, settings: Settings, bot: Bot, clock: Callable[[], datetime] | None = None) -> None:
+        self.settings = settings
+        self.store = Store.open(settings.db_path)
+        db = self.store.db
+        self.registry = Registry(db, clock)
+        self.inbox = Inbox(db)
+        self.outbox = Outbox(db)
+        self.focus = Focus(db)
+        for part in (self.registry, self.inbox, self.outbox, self.focus):
+            part.ensure_schema()
+        self.sender = Sender(self.outbox, bot)
+
+    @property
+    def is_open(self) -> bool:
+        return hasattr(self, "store")
+
+    def close(self) -> None:
+        if self.is_open:
+            self.store.close()
+
+    def role_of(self, user_id: int) -> Role:
+        """Identity is the numeric user ID, never the username."""
+        if user_id in self.settings.coordinator_ids:
+            return "coordinator"
+        if self.registry.is_physician(user_id, self.settings.physician_ids):
+            return "physician"
+        return "stranger"
+
+
+class BotContext(CallbackContext[ExtBot, dict, dict, Services]):
+    """The handlers' context: the services, and the role the access gate found for this update."""
+
+    role: Role = "stranger"
+
+    @property
+    def services(self) -> Services:
+        return self.bot_data
+
+
+BotApplication = Application[ExtBot, BotContext, dict, dict, Services, object]

@@ -1,0 +1,261 @@
+"""Driving the real python-telegram-bot Application without a network.
+
+``RecordingRequest`` is a ``BaseRequest`` that answers the Bot API methods the bot uses with realistic
+JSON and records every call; failures (HTTP status, 429 with retry_after, time-outs) can be injected.
+The builders make real Update JSON (messages, commands with their entities, callback queries, photos,
+group messages) that ``Harness.feed`` passes to ``Application.process_update``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from telegram import Update
+from telegram.error import TimedOut
+from telegram.request import BaseRequest, RequestData
+
+from bot.settings import Settings
+from bot.telegram.app import build_application
+
+TOKEN = "123456:TEST-token-never-real"
+BOT = {"id": 123456, "is_bot": True, "first_name": "Screening", "username": "screening_test_bot",
+       "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False}
+COORDINATOR = 9001
+PHYSICIAN = 1001
+STRANGER = 5005
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        return str(self.params.get("text", ""))
+
+    @property
+    def chat_id(self) -> int | None:
+        cid = self.params.get("chat_id")
+        return int(cid) if cid is not None else None
+
+    @property
+    def markup(self) -> dict | None:
+        m = self.params.get("reply_markup")
+        return json.loads(m) if isinstance(m, str) else m
+
+    def buttons(self) -> list[tuple[str, str]]:
+        """(label, callback_data) of every inline button, row by row."""
+        m = self.markup or {}
+        return [(b["text"], b.get("callback_data", "")) for row in m.get("inline_keyboard", []) for b in row]
+
+    def button(self, label_part: str) -> str:
+        for label, data in self.buttons():
+            if label_part.lower() in label.lower():
+                return data
+        raise AssertionError(f"no button {label_part!r} in {self.buttons()}")
+
+
+@dataclass
+class Failure:
+    status: int | None  # None: a time-out
+    description: str = "Internal Server Error"
+    retry_after: int | None = None
+
+
+@dataclass
+class RecordingRequest(BaseRequest):
+    calls: list[Call] = field(default_factory=list)
+    failures: dict[str, list[Failure]] = field(default_factory=dict)
+    updates: list[dict] = field(default_factory=list)
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def read_timeout(self) -> float | None:
+        return 5.0
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    def fail(self, method: str, *failures: Failure) -> None:
+        self.failures.setdefault(method, []).extend(failures)
+
+    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
+                         read_timeout: Any = None, write_timeout: Any = None, connect_timeout: Any = None,
+                         pool_timeout: Any = None) -> tuple[int, bytes]:
+        name = url.rsplit("/", 1)[-1]
+        params = dict(request_data.parameters) if request_data else {}
+        self.calls.append(Call(name, params))
+        pending = self.failures.get(name)
+        if pending:
+            f = pending.pop(0)
+            if f.status is None:
+                raise TimedOut("Timed out (injected)")
+            body: dict[str, Any] = {"ok": False, "error_code": f.status, "description": f.description}
+            if f.retry_after is not None:
+                body["parameters"] = {"retry_after": f.retry_after}
+            return f.status, json.dumps(body).encode()
+        return 200, json.dumps({"ok": True, "result": self.result(name, params)}).encode()
+
+    def result(self, name: str, params: dict[str, Any]) -> Any:
+        if name == "getMe":
+            return BOT
+        if name == "getUpdates":
+            offset = int(params.get("offset") or 0)
+            return [u for u in self.updates if u["update_id"] >= offset]
+        if name in ("sendMessage", "editMessageText"):
+            message_id = int(params["message_id"]) if name == "editMessageText" else next(self._ids)
+            msg = {"message_id": message_id, "date": int(time.time()), "from": BOT,
+                   "chat": {"id": int(params["chat_id"]), "type": "private", "first_name": "X"},
+                   "text": params.get("text", "")}
+            if params.get("reply_markup"):
+                rm = params["reply_markup"]
+                msg["reply_markup"] = json.loads(rm) if isinstance(rm, str) else rm
+            return msg
+        return True
+
+    # ---- reading the record -----------------------------------------------------------------------
+
+    def sent(self, chat_id: int | None = None, method: str = "sendMessage") -> list[Call]:
+        return [c for c in self.calls if c.method == method and (chat_id is None or c.chat_id == chat_id)]
+
+    def answers(self) -> list[Call]:
+        return [c for c in self.calls if c.method == "answerCallbackQuery"]
+
+
+# ---- Update JSON -------------------------------------------------------------------------------------
+
+_update_ids = itertools.count(100)
+_message_ids = itertools.count(5000)
+
+
+def user(uid: int, username: str | None = None) -> dict:
+    u = {"id": uid, "is_bot": False, "first_name": f"User{uid}", "language_code": "en"}
+    if username:
+        u["username"] = username
+    return u
+
+
+def private_chat(uid: int) -> dict:
+    return {"id": uid, "type": "private", "first_name": f"User{uid}"}
+
+
+def group_chat(chat_id: int = -100777) -> dict:
+    return {"id": chat_id, "type": "group", "title": "Ward team"}
+
+
+def _message(uid: int, chat: dict | None = None, **content: Any) -> dict:
+    return {"message_id": next(_message_ids), "date": int(time.time()), "from": user(uid),
+            "chat": chat or private_chat(uid), **content}
+
+
+def message(uid: int, text: str, *, chat: dict | None = None, update_id: int | None = None,
+            edited: bool = False) -> dict:
+    msg = _message(uid, chat, text=text)
+    if text.startswith("/"):
+        msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    if edited:
+        msg["edit_date"] = int(time.time())
+        return {"update_id": update_id or next(_update_ids), "edited_message": msg}
+    return {"update_id": update_id or next(_update_ids), "message": msg}
+
+
+def callback(uid: int, data: str, *, message_id: int = 1, update_id: int | None = None,
+             chat: dict | None = None) -> dict:
+    return {"update_id": update_id or next(_update_ids), "callback_query": {
+        "id": str(next(_update_ids) * 7), "from": user(uid), "chat_instance": "ci-1", "data": data,
+        "message": {"message_id": message_id, "date": int(time.time()), "from": BOT,
+                    "chat": chat or private_chat(uid), "text": "(earlier message)"}}}
+
+
+ATTACHMENTS = {
+    "photo": {"photo": [{"file_id": "AgAD-photo", "file_unique_id": "p1", "width": 90, "height": 90}],
+              "caption": "patient Jane Doe"},
+    "document": {"document": {"file_id": "BQAD-doc", "file_unique_id": "d1", "file_name": "labs.pdf"}},
+    "sticker": {"sticker": {"file_id": "CAAD-st", "file_unique_id": "s1", "type": "regular", "width": 512,
+                            "height": 512, "is_animated": False, "is_video": False}},
+    "voice": {"voice": {"file_id": "AwAD-voice", "file_unique_id": "v1", "duration": 3}},
+    "contact": {"contact": {"phone_number": "+100000000", "first_name": "Jane"}},
+    "location": {"location": {"latitude": 48.1, "longitude": 11.5}},
+}
+
+
+def attachment(uid: int, kind: str, *, update_id: int | None = None) -> dict:
+    return {"update_id": update_id or next(_update_ids), "message": _message(uid, **ATTACHMENTS[kind])}
+
+
+# ---- the application -----------------------------------------------------------------------------
+
+
+class Harness:
+    """A real Application over a RecordingRequest and a database in ``tmp_path``."""
+
+    def __init__(self, tmp_path: Path, *, coordinators: tuple[int, ...] = (COORDINATOR,),
+                 physicians: tuple[int, ...] = (PHYSICIAN,), clock: Any = None, **settings: Any):
+        self.settings = Settings(
+            TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL="https://api.telegram.test/bot",
+            SCREENING_DB_PATH=tmp_path / "screening.db",
+            SCREENING_COORDINATOR_IDS=",".join(map(str, coordinators)),
+            SCREENING_PHYSICIAN_IDS=",".join(map(str, physicians)), _env_file=None, **settings)
+        self.request = RecordingRequest()
+        self.updates_request = RecordingRequest()
+        self.clock = clock
+        self.app = build_application(self.settings, request=self.request,
+                                     get_updates_request=self.updates_request, clock=clock)
+
+    async def __aenter__(self) -> Harness:
+        await self.app.initialize()
+        await self.app.post_init(self.app)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.app.shutdown()
+        await self.app.post_shutdown(self.app)
+
+    @property
+    def services(self):  # noqa: ANN201
+        return self.app.bot_data
+
+    @property
+    def db(self):  # noqa: ANN201
+        return self.services.store.db
+
+    async def feed(self, update: dict) -> list[Call]:
+        """Process one update; the calls it caused."""
+        before = len(self.request.calls)
+        await self.app.process_update(Update.de_json(update, self.app.bot))
+        return self.request.calls[before:]
+
+    async def say(self, uid: int, text: str, **kw: Any) -> list[Call]:
+        return await self.feed(message(uid, text, **kw))
+
+    async def press(self, uid: int, data: str, message_id: int = 1, **kw: Any) -> list[Call]:
+        return await self.feed(callback(uid, data, message_id=message_id, **kw))
+
+    def audit(self, type_: str | None = None) -> list[dict]:
+        rows = self.db.conn.execute("SELECT seq, actor_role, actor_id, referral_id, type, payload"
+                                    " FROM audit_events ORDER BY seq").fetchall()
+        events = [{"seq": r[0], "actor_role": r[1], "actor_id": r[2], "referral_id": r[3], "type": r[4],
+                   "payload": json.loads(r[5])} for r in rows]
+        return [e for e in events if type_ is None or e["type"] == type_]
+
+
+def texts(calls: list[Call], method: str = "sendMessage") -> list[str]:
+    return [c.text for c in calls if c.method == method]
+
+
+def last_question(calls: list[Call]) -> Call:
+    """The last sent message with an answer keyboard."""
+    for c in reversed(calls):
+        if c.method in ("sendMessage", "editMessageText") and any(
+                d.startswith(("a:", "t:", "k:")) for _, d in c.buttons()):
+            return c
+    raise AssertionError("no question among the calls")
