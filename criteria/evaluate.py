@@ -20,14 +20,18 @@ CALCULATOR_HINTS = {
 
 
 def context(facts: Facts) -> Context:
-    # A calculator input decides its fact (criteria.md, "Derived facts"). The facts model refuses a
-    # given fact that disagrees with its input, except eGFR within 1 mL/min/1.73 m²: there the
-    # calculated value decides too, so that adding a lab eGFR to creatinine and height can never turn a
-    # failed I4b into a pass (29.5 calculated, 30.4 given).
+    # A calculator input decides its fact (criteria.md, "Derived facts"); the facts model refuses a given
+    # fact that disagrees with it. eGFR is the exception: a lab eGFR within 1 mL/min/1.73 m² of the
+    # bedside Schwartz value is consistent, and then the LOWER of the two decides. Preferring either
+    # source would let the other one, added later, turn a failed I4b into a pass (29.5 calculated,
+    # 30.4 given, or the reverse).
     values: dict[str, Any] = dict(facts)
     sources: dict[str, str] = {}
     for fact, (value, source) in derived_values(facts).items():
-        if value is not None:
+        if value is None:
+            continue
+        given = values.get(fact)
+        if given is None or (fact == "egfr" and value < given):
             values[fact] = value
             sources[fact] = source
     if values.get("eular_acr_2019") is not None:

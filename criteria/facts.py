@@ -40,6 +40,9 @@ class EularAcrInput(BaseModel):
 
 CREATININE_MG_DL_RANGE = (0.05, 20.0)
 EGFR_TOLERANCE = 1.0
+# Binary floating point must not turn "exactly 1 apart" into a contradiction (0.413 × 140 / 0.7 is
+# 82.60000000000001, so 81.6 would otherwise differ by 1.0000000000000142).
+_FLOAT_SLACK = 1e-9
 
 
 class Facts(BaseModel):
@@ -127,7 +130,7 @@ class Facts(BaseModel):
             given = getattr(self, fact)
             if given is None or value is None:
                 continue
-            differs = abs(given - value) > EGFR_TOLERANCE if fact == "egfr" else given != value
+            differs = abs(given - value) > EGFR_TOLERANCE + _FLOAT_SLACK if fact == "egfr" else given != value
             if differs:
                 inputs = DERIVED_INPUTS[fact]
                 named = source if len(inputs) == 1 else f"{source} (with {' and '.join(inputs[1:])})"

@@ -115,14 +115,23 @@ def _value_strategies() -> dict[str, st.SearchStrategy[Any]]:
 VALUES = _value_strategies()
 
 
-@st.composite
-def _creatinine(draw: st.DrawFn) -> tuple[float, str]:
-    mg_dl = draw(st.one_of(
-        st.sampled_from((0.3, 0.7, 1.0, 1.94, 5.0)),
-        st.floats(min_value=0.06, max_value=19.9, allow_nan=False, allow_infinity=False),
-    ))
+def _add_creatinine(draw: st.DrawFn, facts: dict[str, Any]) -> None:
+    """Now and then a serum creatinine with its unit; with a height, often one that puts the bedside
+    Schwartz eGFR just below or above I4b's 30."""
+    if not draw(st.booleans()):
+        return
+    height = facts.get("height_cm")
+    if height is not None and draw(st.booleans()):
+        target = draw(st.sampled_from((29.5, 29.9, 30.0, 30.1, 30.4)))  # eGFR ≈ target
+        mg_dl = min(19.9, max(0.06, calculators.SCHWARTZ_BEDSIDE_K * height / target))
+    else:
+        mg_dl = draw(st.one_of(
+            st.sampled_from((0.3, 0.7, 1.0, 1.94, 5.0)),
+            st.floats(min_value=0.06, max_value=19.9, allow_nan=False, allow_infinity=False),
+        ))
     unit = draw(st.sampled_from(("mg/dL", "umol/L")))
-    return (mg_dl, unit) if unit == "mg/dL" else (round(mg_dl * calculators.UMOL_PER_MG_DL_CREATININE, 3), unit)
+    facts["creatinine_unit"] = unit
+    facts["creatinine"] = mg_dl if unit == "mg/dL" else mg_dl * calculators.UMOL_PER_MG_DL_CREATININE
 
 
 @st.composite
@@ -135,8 +144,7 @@ def valid_facts(draw: st.DrawFn, *, min_keys: int = 0, null_ratio: float = 0.1) 
             facts[key] = None
         else:
             facts[key] = draw(VALUES[key])
-    if draw(st.booleans()):
-        facts["creatinine"], facts["creatinine_unit"] = draw(_creatinine())
+    _add_creatinine(draw, facts)
     return make_consistent(facts, draw)
 
 
@@ -150,6 +158,7 @@ def near_eligible_facts(draw: st.DrawFn) -> dict[str, Any]:
     changed = draw(st.lists(st.sampled_from(sorted(VALUES)), unique=True, max_size=3))
     for key in changed:
         facts[key] = draw(VALUES[key])
+    _add_creatinine(draw, facts)
     return make_consistent(facts, draw)
 
 
@@ -180,7 +189,7 @@ def make_consistent(facts: dict[str, Any], draw: st.DrawFn | None = None) -> dic
             and facts.get("egfr") is not None):
         calc = calculators.schwartz_bedside_egfr(facts["height_cm"], facts["creatinine"],
                                                  facts["creatinine_unit"])
-        delta = draw(st.sampled_from((-0.9, -0.3, 0.0, 0.3, 0.9))) if draw else 0.0
+        delta = draw(st.sampled_from((-0.9, -0.5, 0.0, 0.5, 0.9))) if draw else 0.0
         egfr = min(250.0, max(1.0, calc + delta))
         if abs(egfr - calc) <= 0.95:
             facts["egfr"] = egfr

@@ -216,13 +216,21 @@ def test_egfr_boundary_through_bedside_schwartz():
     assert o.criteria["I4b"] == "not_met"
 
 
-def test_calculated_egfr_decides_over_a_given_one_within_tolerance():
+def test_lower_egfr_decides_when_lab_and_calculated_values_are_both_given():
     # 0.413 × 100 / 1.4 = 29.5 calculated; a lab eGFR of 30.4 is within 1 mL/min/1.73 m² (no
-    # contradiction), but the calculator input decides its fact (criteria.md, "Derived facts"): adding
-    # the lab value must not turn the failed I4b into a pass.
-    without = outcome_with(egfr=..., height_cm=100, creatinine=1.4, creatinine_unit="mg/dL")
-    with_lab = outcome_with(egfr=30.4, height_cm=100, creatinine=1.4, creatinine_unit="mg/dL")
-    assert without.criteria["I4b"] == with_lab.criteria["I4b"] == "not_met"
+    # contradiction). Adding either value to the other must not turn a failed I4b into a pass: the lower
+    # one decides.
+    calculated_only = outcome_with(egfr=..., height_cm=100, creatinine=1.4, creatinine_unit="mg/dL")
+    both = outcome_with(egfr=30.4, height_cm=100, creatinine=1.4, creatinine_unit="mg/dL")
+    assert calculated_only.criteria["I4b"] == both.criteria["I4b"] == "not_met"
+    assert [f.reasons for f in both.failures] == [
+        ["eGFR 29.5 mL/min/1.73 m² (calculated from serum creatinine) < 30 mL/min/1.73 m²"]]
+    # The reverse: 0.413 × 100 / 1.36 = 30.37 calculated, lab eGFR 29.5 (0.87 apart): the lab value decides.
+    lab_only = outcome_with(egfr=29.5)
+    both = outcome_with(egfr=29.5, height_cm=100, creatinine=1.36, creatinine_unit="mg/dL")
+    assert lab_only.criteria["I4b"] == both.criteria["I4b"] == "not_met"
+    assert [f.reasons for f in both.failures] == [["eGFR 29.5 mL/min/1.73 m² < 30 mL/min/1.73 m²"]]
+    assert both.calculated == {}
 
 
 def test_sledai_2k_boundary_through_its_descriptors():
