@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from . import audit_cmd, backup_cmd, chat_cmd, evaluate_cmd, log_cmd
+from . import audit_cmd, backup_cmd, chat_cmd, evaluate_cmd, log_cmd, run_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     backup_cmd.add_parser(sub)
     audit_cmd.add_parser(sub)
     log_cmd.add_parser(sub)
+    run_cmd.add_parser(sub)
     return parser
 
 

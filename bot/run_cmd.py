@@ -18,13 +18,9 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
 
-from telegram import Update
-from telegram.error import InvalidToken, NetworkError, TelegramError
-from telegram.ext import Application
-
 from .settings import Settings, SettingsError, load_settings
 
-ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 POLL_TIMEOUT = 10  # seconds a getUpdates call waits for news
 
 
@@ -99,7 +95,10 @@ def run(args: argparse.Namespace) -> int:
         return fail(f"another `screening-bot run` is serving {settings.db_path} (lock {settings.db_path}.lock "
                     "is held); stop it first", 1)
     configure_logging(settings)
-    from .telegram.app import build_application  # after the settings: a bad .env needs no bot
+    # Imported here: the other subcommands need no chat library.
+    from telegram.error import InvalidToken, NetworkError, TelegramError
+
+    from .telegram.app import build_application
 
     app = build_application(settings)
     log = logging.getLogger("screening-bot")
@@ -133,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _close_bot(loop: asyncio.AbstractEventLoop, app: Application) -> None:
+def _close_bot(loop: asyncio.AbstractEventLoop, app: object) -> None:
     if not loop.is_closed():
         with contextlib.suppress(Exception):
             loop.run_until_complete(app.bot.shutdown())

@@ -21,7 +21,7 @@ from conversations.db import write
 from conversations.store import StepResult
 
 from .inbox import update_kind
-from .render import Reply, esc, split
+from .render import LIMIT, Reply, esc, split
 from .services import BotContext
 
 log = logging.getLogger(__name__)
@@ -106,9 +106,12 @@ class Turn:
         for extra in self.extra:
             extra(db)
         for i, out in enumerate(self.outs):
-            parts = split(out.reply.text)
+            parts = split(out.reply.text, LIMIT - 80)
             if out.message_id is not None:
                 parts = parts[:1]
+            elif len(parts) > 1 and out.referral_id:  # each part says whose it is
+                parts = [parts[0]] + [f"<b>{esc(out.referral_id)}</b> (continued, part {j + 1} of "
+                                      f"{len(parts)})\n{p}" for j, p in enumerate(parts[1:], 1)]
             for j, part in enumerate(parts):
                 last = j == len(parts) - 1
                 key = out.key or f"u{self.update.update_id}.{i}"
