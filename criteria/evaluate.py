@@ -25,7 +25,7 @@ def context(facts: Facts) -> Context:
     # bedside Schwartz value is consistent, and then the LOWER of the two decides. Preferring either
     # source would let the other one, added later, turn a failed I4b into a pass (29.5 calculated,
     # 30.4 given, or the reverse).
-    values: dict[str, Any] = dict(facts)
+    values: dict[str, Any] = dict(facts.__dict__)  # the fields (faster than iterating the model)
     sources: dict[str, str] = {}
     for fact, (value, source) in derived_values(facts).items():
         if value is None:
@@ -51,19 +51,21 @@ def evaluate(facts: Facts | Mapping[str, Any]) -> Outcome:
         j = criterion.judge(ctx)
         verdicts[criterion.id] = j.verdict
         if j.verdict in FAILING:
-            failures.append(Failure(criterion=criterion.id, title=criterion.title,
-                                    facts=list(j.decided_facts), reasons=list(j.decided_by)))
+            failures.append(Failure.model_construct(criterion=criterion.id, title=criterion.title,
+                                                    facts=list(j.decided_facts), reasons=list(j.decided_by)))
         elif j.verdict == "unknown":
             missing.append(_missing(criterion.id, criterion.title, j.open))
         elif j.verdict == "pending":
-            pending.append(Pending(criterion=criterion.id, reason=criterion.pending_reason))
+            pending.append(Pending.model_construct(criterion=criterion.id, reason=criterion.pending_reason))
     if failures:
         status = "ineligible"
     elif missing:
         status = "incomplete"
     else:
         status = "eligible"
-    return Outcome(
+    # The parts are built here from the protocol and are valid by construction: no re-validation
+    # (model_construct) keeps evaluate() fast; the result is the same Outcome.
+    return Outcome.model_construct(
         status=status,
         criteria=verdicts,
         failed=[f.criterion for f in failures],
@@ -72,9 +74,12 @@ def evaluate(facts: Facts | Mapping[str, Any]) -> Outcome:
         pending=[p.criterion for p in pending],
         pending_details=pending,
         calculated={k: _round(ctx.values[k]) for k in ctx.sources},
-        notes=[f"{c.id}: {c.reading}" for c in CRITERIA if c.reading],
+        notes=list(_NOTES),
         protocol_version=PROTOCOL_VERSION,
     )
+
+
+_NOTES = tuple(f"{c.id}: {c.reading}" for c in CRITERIA if c.reading)
 
 
 def _missing(cid: str, title: str, open_facts: tuple[tuple[str, tuple[str, ...]], ...]) -> Missing:
@@ -89,7 +94,7 @@ def _missing(cid: str, title: str, open_facts: tuple[tuple[str, tuple[str, ...]]
     hints = [CALCULATOR_HINTS[k] for k in keys if k in CALCULATOR_HINTS]
     if hints:
         reason += f"; can be calculated from {' / '.join(hints)}"
-    return Missing(criterion=cid, facts=keys, reason=reason)
+    return Missing.model_construct(criterion=cid, facts=keys, reason=reason)
 
 
 def _round(value: Any) -> Any:
