@@ -56,6 +56,7 @@ class FakeBotAPI:
         self.calls: list[ApiCall] = []
         self.updates: list[dict] = []  # not yet confirmed by an offset
         self.delivered: set[int] = set()  # update IDs returned by getUpdates at least once
+        self.refuse_token = False  # answer every call 401 Unauthorized, as for a revoked token
         self.cond = threading.Condition()
         self._message_ids = itertools.count(1)
         self._update_ids = itertools.count(1)
@@ -141,6 +142,8 @@ class FakeBotAPI:
         return Handler
 
     def answer(self, method: str, params: dict[str, Any]) -> tuple[int, Any]:
+        if self.refuse_token:
+            return 401, "Unauthorized"
         if method == "getUpdates":
             return 200, self._get_updates(params)
         with self.cond:

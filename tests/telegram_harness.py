@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from telegram.request import BaseRequest, RequestData
 
 from bot.settings import Settings
 from bot.telegram.app import build_application
+from conversations import engine
 
 TOKEN = "123456:TEST-token-never-real"
 BOT = {"id": 123456, "is_bot": True, "first_name": "Screening", "username": "screening_test_bot",
@@ -259,3 +261,35 @@ def last_question(calls: list[Call]) -> Call:
                 d.startswith(("a:", "t:", "k:")) for _, d in c.buttons()):
             return c
     raise AssertionError("no question among the calls")
+
+
+# ---- driving a pre-screen ------------------------------------------------------------------------
+
+REF = re.compile(r"R-[0-9A-Z]{4}-[0-9A-Z]{4}")
+
+
+def ref_of(calls: list[Call]) -> str:
+    return REF.search("\n".join(c.text for c in calls)).group(0)
+
+
+async def answer_current(h: Harness, ref: str, answers: dict[str, str]) -> list[Call]:
+    """Answer the question on screen as a phone user would: a button when one fits, else typing."""
+    state = h.services.store.load(ref)
+    q = engine.current_question(state)
+    text = answers[q.fact]
+    base = f"{ref}:{q.seq}"
+    if q.kind == "yes_no" and text in ("yes", "no", "unknown"):
+        return await h.press(PHYSICIAN, f"a:{base}:{text[0]}", message_id=40 + q.seq)
+    values = [c.value for c in q.choices]
+    if q.kind == "choice" and text in values:
+        return await h.press(PHYSICIAN, f"a:{base}:{values.index(text)}", message_id=40 + q.seq)
+    return await h.say(PHYSICIAN, text)
+
+
+async def run_to_end(h: Harness, ref: str, answers: dict[str, str]) -> list[Call]:
+    calls: list[Call] = []
+    for _ in range(80):
+        if h.services.store.load(ref).phase != "asking":
+            return calls
+        calls += await answer_current(h, ref, answers)
+    raise AssertionError("the pre-screen did not end")

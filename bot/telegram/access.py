@@ -17,7 +17,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from conversations.db import write
 
-from .inbox import update_kind
+from .inbox import start_argument, update_kind
 from .services import BotContext
 from .turn import Turn
 
@@ -77,12 +77,7 @@ async def gate(update: object, context: BotContext) -> None:
 
 async def stranger(update: Update, context: BotContext) -> None:
     """An unknown account: an invite code in /start registers it; anything else is refused."""
-    message = update.message
-    code = None
-    if message is not None and message.text:
-        command, _, rest = message.text.partition(" ")
-        if command.split("@")[0] == "/start" and rest.strip():
-            code = rest.strip()
+    code = start_argument(update.message)
     if code is None:
         await refuse(update, context, "not_registered", REFUSAL).end()
         return

@@ -58,6 +58,18 @@ def update_kind(update: Update) -> str:
     return "other"
 
 
+def start_argument(message: Message | None) -> str | None:
+    """The deep-link argument of ``/start <argument>`` (an invite code), if any."""
+    if message is None or not message.text:
+        return None
+    command, _, rest = message.text.partition(" ")
+    return rest.strip() or None if command.split("@")[0] == "/start" else None
+
+
+def carries_invite_code(update: Update) -> bool:
+    return start_argument(update.message or update.edited_message) is not None
+
+
 class Inbox:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
@@ -66,12 +78,14 @@ class Inbox:
         self.db.conn.executescript(SCHEMA)
 
     def receive(self, update: Update) -> None:
-        """Store the update unless its ID is already known. Own transaction: call outside any other."""
+        """Store the update unless its ID is already known. Own transaction: call outside any other.
+        An invite code is a secret stored only as a hash, so an update carrying one is recorded without
+        its content: lost in a crash, it costs the physician one more tap on the link."""
+        raw = None if carries_invite_code(update) else json.dumps(update.to_dict(), ensure_ascii=False)
         with write(self.db):
             self.db.conn.execute(
                 "INSERT OR IGNORE INTO telegram_updates (update_id, kind, received_at, raw) VALUES (?, ?, ?, ?)",
-                (update.update_id, update_kind(update), utc_now(),
-                 json.dumps(update.to_dict(), ensure_ascii=False)))
+                (update.update_id, update_kind(update), utc_now(), raw))
 
     def is_processed(self, update_id: int) -> bool:
         row = self.db.conn.execute("SELECT processed_at FROM telegram_updates WHERE update_id = ?",

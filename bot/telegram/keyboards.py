@@ -84,7 +84,9 @@ def question(q: engine.Question, ref: str) -> InlineKeyboardMarkup:
     elif q.kind == "multi_choice":
         rows += [[_button(f"{MARKS[q.draft.get(c.value)]} {c.label}", f"t:{base}:{i}")]
                  for i, c in enumerate(q.choices)]
-        rows.append([_button("Done ✓" if q.draft else "None of these ✓", f"k:{base}")])
+        rows.append([_button("Done ✓" if q.draft else "None of these ✓", f"k:{base}"),
+                     _button("Unknown", f"a:{base}:u")])
+        return InlineKeyboardMarkup(rows)
     rows.append([_button("Unknown", f"a:{base}:u")])
     return InlineKeyboardMarkup(rows)
 

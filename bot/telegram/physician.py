@@ -98,9 +98,9 @@ async def status(update: Update, context: BotContext) -> None:
     fill = _shows(turn)
 
     def with_others(res: StepResult) -> None:
+        if others:  # first, so that the question on screen stays the last message
+            turn.say("Your other open pre-screens:", keyboards.choose(others[:8]))
         fill(res)
-        if others:
-            turn.say("Other open pre-screens:", keyboards.choose(others[:8]))
 
     turn.step(ref, engine.Command("status"), with_others)
     await turn.finish()

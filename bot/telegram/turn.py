@@ -20,7 +20,7 @@ from conversations import audit, engine
 from conversations.db import write
 from conversations.store import StepResult
 
-from .inbox import update_kind
+from .inbox import start_argument, update_kind
 from .render import LIMIT, Reply, esc, split
 from .services import BotContext
 
@@ -43,11 +43,7 @@ def received_text(update: Update) -> str | None:
     message = update.message
     if message is None or message.text is None:
         return None
-    text = message.text
-    command, _, rest = text.partition(" ")
-    if command.split("@")[0] == "/start" and rest.strip():
-        return "/start [invite code]"
-    return text
+    return "/start [invite code]" if start_argument(message) else message.text
 
 
 class Turn:

@@ -1,0 +1,98 @@
+"""The coordinators' side: every coordinator receives each referral, decides with a button, the physician
+is told; /referrals lists what is open; stale, superseded and forged decisions change nothing."""
+
+from __future__ import annotations
+
+from conversation_script import ELIGIBLE_ANSWERS
+from telegram_harness import COORDINATOR, PHYSICIAN, Harness, ref_of, run_to_end, texts
+
+from conversations import audit
+
+SECOND = 9002
+
+
+async def referred(h: Harness, answers: dict[str, str] = ELIGIBLE_ANSWERS) -> str:
+    ref = ref_of(await h.say(PHYSICIAN, "/screen"))
+    await run_to_end(h, ref, answers)
+    await h.press(PHYSICIAN, f"s:{ref}")
+    return ref
+
+
+async def test_every_coordinator_receives_the_summary(tmp_path):
+    async with Harness(tmp_path, coordinators=(COORDINATOR, SECOND)) as h:
+        ref = await referred(h)
+        for cid in (COORDINATOR, SECOND):
+            parts = h.request.sent(cid)
+            text = "\n".join(c.text for c in parts)
+            assert f"Referral {ref}" in text and f"Physician: <code>{PHYSICIAN}</code>" in text
+            assert "ELIGIBLE" in text and "<code>I1</code> met" in text and "Started " in text
+            assert "Sent " in text and "Audit head #" in text
+            assert parts[-1].buttons() == [("✅ Accept", f"d:{ref}:1:a"), ("❓ Need information", f"d:{ref}:1:i"),
+                                           ("✖ Decline", f"d:{ref}:1:d")]
+            assert all(len(c.text) <= 4096 for c in parts)
+            assert all(c.text.startswith(f"<b>{ref}</b> (continued, part ") for c in parts[1:])
+        sent = h.audit("referral_sent")[0]
+        head = [line for line in text.splitlines() if "Audit head" in line][0]
+        seq = sent["seq"]
+        assert f"#{seq} " in head, "the head is the referral_sent event itself"
+        chain = h.db.conn.execute("SELECT chain_hash FROM audit_events WHERE seq = ?", (seq,)).fetchone()[0]
+        assert chain in head
+        assert audit.head(h.db)[0] > seq
+
+
+async def test_decisions_reach_the_physician_and_close_the_referral(tmp_path):
+    async with Harness(tmp_path, coordinators=(COORDINATOR, SECOND)) as h:
+        ref = await referred(h)
+        calls = await h.say(COORDINATOR, "/referrals")
+        assert ref in calls[-1].text and "awaiting a decision" in calls[-1].text
+
+        calls = await h.press(COORDINATOR, f"d:{ref}:1:i")
+        assert calls[0].params["text"] == "Recorded: needs more information."
+        to_physician = [c.text for c in calls if c.chat_id == PHYSICIAN]
+        assert to_physician and "needs more information" in to_physician[0]
+        assert any(f"{ref}</b>: needs more information by <code>{COORDINATOR}</code>" in c.text
+                   for c in calls if c.chat_id == SECOND)
+        calls = await h.say(COORDINATOR, "/referrals")
+        assert "needs information" in calls[-1].text
+
+        calls = await h.press(SECOND, f"d:{ref}:1:a")
+        assert any("accepted this referral" in c.text for c in calls if c.chat_id == PHYSICIAN)
+        calls = await h.press(COORDINATOR, f"d:{ref}:1:d")
+        assert calls[0].params["text"].startswith("Already accepted by 9002")
+        assert not [c for c in calls if c.method == "sendMessage"]
+        assert [e["payload"]["decision"] for e in h.audit("coordinator_decision")] == ["need_info", "accept"]
+        calls = await h.say(COORDINATOR, "/referrals")
+        assert calls[-1].text == "No open referrals."
+
+
+async def test_a_decision_on_an_older_summary_is_superseded(tmp_path):
+    async with Harness(tmp_path) as h:
+        answers = {**ELIGIBLE_ANSWERS, "lvef_percent": "unknown"}
+        ref = await referred(h, answers)
+        await h.press(PHYSICIAN, f"r:{ref}")
+        await h.say(PHYSICIAN, "62")
+        await h.press(PHYSICIAN, f"s:{ref}")
+        calls = await h.press(COORDINATOR, f"d:{ref}:1:a")
+        assert calls[0].params["text"].startswith("A newer summary")
+        calls = await h.press(COORDINATOR, f"d:{ref}:2:d")
+        assert any("declined" in c.text for c in calls if c.chat_id == PHYSICIAN)
+
+
+async def test_physicians_cannot_decide_and_coordinators_cannot_answer(tmp_path):
+    async with Harness(tmp_path) as h:
+        ref = await referred(h)
+        calls = await h.press(PHYSICIAN, f"d:{ref}:1:a")
+        assert calls[0].params["text"].startswith("That button is not valid for you")
+        assert not h.audit("coordinator_decision")
+        calls = await h.press(COORDINATOR, f"a:{ref}:1:u")
+        assert calls[0].params["text"] == "That button does not belong to any of your pre-screens."
+        calls = await h.say(COORDINATOR, "/screen")
+        assert "Coordinators use /referrals" in texts(calls)[0]
+        calls = await h.press(COORDINATOR, "d:R-NONE-0000:1:a")
+        assert calls[0].params["text"].startswith("Unknown referral")
+
+
+async def test_coordinator_help(tmp_path):
+    async with Harness(tmp_path) as h:
+        calls = await h.say(COORDINATOR, "/start")
+        assert "/invite" in calls[0].text and "/revoke" in calls[0].text and "/referrals" in calls[0].text

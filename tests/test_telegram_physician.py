@@ -1,0 +1,151 @@
+"""The physician's flow through the real Application: buttons and typed answers, toggles, the commands,
+several open pre-screens, the outcome message, sending to the coordinator, reopening and sending again."""
+
+from __future__ import annotations
+
+from conversation_script import ELIGIBLE_ANSWERS
+from telegram_harness import COORDINATOR, PHYSICIAN, Harness, last_question, ref_of, run_to_end, texts
+
+
+async def test_whole_flow_to_eligible_and_referral(tmp_path):
+    async with Harness(tmp_path) as h:
+        calls = await h.say(PHYSICIAN, "/screen")
+        ref = ref_of(calls)
+        first = last_question(calls)
+        assert "question 1" in first.text and first.params["parse_mode"] == "HTML"
+        assert first.buttons() == [("Unknown", f"a:{ref}:1:u")]
+        calls = await run_to_end(h, ref, ELIGIBLE_ANSWERS)
+        outcome = [c for c in calls if c.method == "sendMessage"][-1]
+        assert "ELIGIBLE for screening" in outcome.text
+        assert outcome.buttons() == [("📨 Send to coordinator", f"s:{ref}")], "nothing to fill in"
+        # A pressed button's message shows the answer and loses its keyboard.
+        edits = [c for c in calls if c.method == "editMessageText"]
+        assert edits and all("➡️" in c.text and not c.buttons() for c in edits)
+
+        calls = await h.press(PHYSICIAN, f"s:{ref}", message_id=99)
+        assert calls[0].method == "answerCallbackQuery" and calls[0].params["text"] == "Sent to the coordinators."
+        summary = [c for c in calls if c.chat_id == COORDINATOR]
+        assert summary and f"Referral {ref}" in summary[0].text
+        assert any("was sent to the study coordinators" in t for t in texts(calls))
+        assert [e["payload"]["send_no"] for e in h.audit("referral_sent")] == [1]
+
+        calls = await h.press(PHYSICIAN, f"s:{ref}", message_id=99)
+        assert not [c for c in calls if c.chat_id == COORDINATOR], "unchanged: not sent twice"
+        assert "already sent" in texts(calls)[0]
+
+
+async def test_typed_answers_are_read_by_the_engine_and_bad_ones_reprompted(tmp_path):
+    async with Harness(tmp_path) as h:
+        ref = ref_of(await h.say(PHYSICIAN, "/screen"))
+        calls = await h.say(PHYSICIAN, "twelve-ish")
+        assert len(calls) == 1 and calls[0].text.startswith("⚠️ Please answer with a number")
+        assert "question 1" in calls[0].text, "the question is asked again, with its keyboard"
+        assert h.services.store.load(ref).history == []
+        calls = await h.say(PHYSICIAN, "12 years")
+        assert "question 2" in calls[-1].text
+        rejected = h.audit("answer_rejected")
+        assert len(rejected) == 1 and rejected[0]["referral_id"] == ref
+
+
+async def test_checklist_toggles_with_not_sure_then_done(tmp_path):
+    async with Harness(tmp_path) as h:
+        ref = ref_of(await h.say(PHYSICIAN, "/screen"))
+        for text in ("12", "female", "yes"):
+            calls = await h.say(PHYSICIAN, text)
+        q = last_question(calls)
+        assert "Tap each item that applies (tap again for ❔ not sure)" in q.text
+        data = q.button("known pregnancy")
+        seq = int(data.split(":")[2])
+        calls = await h.press(PHYSICIAN, data, message_id=7)
+        edit = [c for c in calls if c.method == "editMessageText"]
+        assert len(edit) == 1 and edit[0].params["message_id"] == 7, "a toggle edits the message in place"
+        assert ("☑ known pregnancy", data) in edit[0].buttons()
+        calls = await h.press(PHYSICIAN, data, message_id=7)
+        edit = [c for c in calls if c.method == "editMessageText"]
+        assert ("❔ known pregnancy", data) in edit[0].buttons(), "second tap: not sure"
+        assert not texts(calls), "toggling sends no new message"
+        calls = await h.press(PHYSICIAN, f"k:{ref}:{seq}", message_id=7)
+        done = [c for c in calls if c.method == "editMessageText"][0]
+        assert "➡️ none; not sure: known pregnancy" in done.text and not done.buttons()
+        accepted = h.audit("answer_accepted")[-1]["payload"]
+        assert accepted["question"] == "exclusion_checklist" and accepted["unknown"] == ["pregnant"]
+        assert "question 5" in texts(calls)[-1]
+
+
+async def test_commands_back_skip_status_help_cancel(tmp_path):
+    async with Harness(tmp_path) as h:
+        ref = ref_of(await h.say(PHYSICIAN, "/screen"))
+        await h.say(PHYSICIAN, "12")
+        calls = await h.say(PHYSICIAN, "/back")
+        assert "was taken back" in calls[-1].text and "question 1" in calls[-1].text
+        calls = await h.say(PHYSICIAN, "/skip")
+        assert "question 2" in calls[-1].text
+        assert h.services.store.load(ref).history[0].unknown
+        calls = await h.say(PHYSICIAN, "/status")
+        assert f"Pre-screen {ref}: question 2" in calls[-1].text and calls[-1].buttons()
+        calls = await h.say(PHYSICIAN, "/help")
+        assert "/screen starts a new pre-screen" in calls[0].text and "Needed for the pregnancy" in calls[-1].text
+        calls = await h.say(PHYSICIAN, "/cancel")
+        assert f"{ref}</b> cancelled" in calls[-1].text
+        assert h.services.store.load(ref).phase == "cancelled"
+        calls = await h.say(PHYSICIAN, "12")
+        assert "No pre-screen is open" in calls[-1].text
+
+
+async def test_several_open_prescreens_each_named_by_referral_id(tmp_path):
+    async with Harness(tmp_path) as h:
+        first = ref_of(await h.say(PHYSICIAN, "/screen"))
+        await h.say(PHYSICIAN, "12")
+        second = ref_of(await h.say(PHYSICIAN, "/screen"))
+        assert first != second
+        calls = await h.say(PHYSICIAN, "9")  # typed text goes to the newest
+        assert second in calls[-1].text and "question 2" in calls[-1].text
+        calls = await h.say(PHYSICIAN, "/status")
+        assert ("Continue " + first, f"c:{first}") in calls[0].buttons()
+        assert second in calls[-1].text
+        calls = await h.press(PHYSICIAN, f"c:{first}")
+        assert first in calls[-1].text and "question 2" in calls[-1].text
+        calls = await h.say(PHYSICIAN, "male")  # now typed text goes to the first
+        assert first in calls[-1].text
+        assert [e.q for e in h.services.store.load(first).history] == ["age_years", "sex"]
+        assert [e.q for e in h.services.store.load(second).history] == ["age_years"]
+        calls = await h.say(PHYSICIAN, f"/status {second.lower()}")
+        assert second in calls[-1].text and "question 2" in calls[-1].text
+
+
+async def test_incomplete_prescreen_is_reopened_filled_and_sent_again(tmp_path):
+    async with Harness(tmp_path) as h:
+        ref = ref_of(await h.say(PHYSICIAN, "/screen"))
+        answers = {**ELIGIBLE_ANSWERS, "lvef_percent": "unknown"}
+        calls = await run_to_end(h, ref, answers)
+        outcome = texts(calls)[-1]
+        assert "INCOMPLETE" in outcome and "Still missing" in outcome and "LVEF" in outcome
+        assert (calls[-1].buttons() == [("📨 Send to coordinator", f"s:{ref}"),
+                                        ("✏️ Fill in missing items", f"r:{ref}")])
+        await h.press(PHYSICIAN, f"s:{ref}")
+        calls = await h.press(PHYSICIAN, f"r:{ref}")
+        assert "Reopened" in calls[-1].text and "LVEF" in calls[-1].text
+        calls = await h.say(PHYSICIAN, "62")
+        assert "ELIGIBLE for screening" in texts(calls)[-1]
+        calls = await h.press(PHYSICIAN, f"s:{ref}")
+        summary = [c for c in calls if c.chat_id == COORDINATOR]
+        assert "update 2: replaces the earlier summary" in summary[0].text
+        assert summary[-1].buttons()[0][1] == f"d:{ref}:2:a"
+
+
+async def test_sending_before_the_end_is_refused(tmp_path):
+    async with Harness(tmp_path) as h:
+        ref = ref_of(await h.say(PHYSICIAN, "/screen"))
+        calls = await h.press(PHYSICIAN, f"s:{ref}")
+        assert calls[0].params["text"].startswith("Finish the pre-screen first")
+        assert not h.audit("referral_sent")
+
+
+async def test_an_illegal_step_is_explained_and_changes_nothing(tmp_path):
+    async with Harness(tmp_path) as h:
+        ref = ref_of(await h.say(PHYSICIAN, "/screen"))
+        await run_to_end(h, ref, ELIGIBLE_ANSWERS)
+        before = h.services.store.load(ref)
+        calls = await h.say(PHYSICIAN, "/skip")
+        assert "there is no question to skip" in calls[-1].text
+        assert h.services.store.load(ref) == before
