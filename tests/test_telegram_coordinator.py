@@ -3,15 +3,14 @@ is told; /referrals lists what is open; stale, superseded and forged decisions c
 
 from __future__ import annotations
 
-from conversation_script import ELIGIBLE_ANSWERS
-from telegram_harness import COORDINATOR, PHYSICIAN, Harness, ref_of, run_to_end, texts
+from telegram_harness import COORDINATOR, ELIGIBLE, PHYSICIAN, Harness, ref_of, run_to_end, texts
 
 from conversations import audit
 
 SECOND = 9002
 
 
-async def referred(h: Harness, answers: dict[str, str] = ELIGIBLE_ANSWERS) -> str:
+async def referred(h: Harness, answers: dict[str, str] = ELIGIBLE) -> str:
     ref = ref_of(await h.say(PHYSICIAN, "/screen"))
     await run_to_end(h, ref, answers)
     await h.press(PHYSICIAN, f"s:{ref}")
@@ -67,7 +66,7 @@ async def test_decisions_reach_the_physician_and_close_the_referral(tmp_path):
 
 async def test_a_decision_on_an_older_summary_is_superseded(tmp_path):
     async with Harness(tmp_path) as h:
-        answers = {**ELIGIBLE_ANSWERS, "lvef_percent": "unknown"}
+        answers = {**ELIGIBLE, "lvef_percent": "unknown"}
         ref = await referred(h, answers)
         await h.press(PHYSICIAN, f"r:{ref}")
         await h.say(PHYSICIAN, "62")

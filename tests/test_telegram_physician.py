@@ -3,8 +3,7 @@ several open pre-screens, the outcome message, sending to the coordinator, reope
 
 from __future__ import annotations
 
-from conversation_script import ELIGIBLE_ANSWERS
-from telegram_harness import COORDINATOR, PHYSICIAN, Harness, last_question, ref_of, run_to_end, texts
+from telegram_harness import COORDINATOR, ELIGIBLE, PHYSICIAN, Harness, last_question, ref_of, run_to_end, texts
 
 
 async def test_whole_flow_to_eligible_and_referral(tmp_path):
@@ -14,7 +13,7 @@ async def test_whole_flow_to_eligible_and_referral(tmp_path):
         first = last_question(calls)
         assert "question 1" in first.text and first.params["parse_mode"] == "HTML"
         assert first.buttons() == [("Unknown", f"a:{ref}:1:u")]
-        calls = await run_to_end(h, ref, ELIGIBLE_ANSWERS)
+        calls = await run_to_end(h, ref, ELIGIBLE)
         outcome = [c for c in calls if c.method == "sendMessage"][-1]
         assert "ELIGIBLE for screening" in outcome.text
         assert outcome.buttons() == [("📨 Send to coordinator", f"s:{ref}")], "nothing to fill in"
@@ -116,7 +115,7 @@ async def test_several_open_prescreens_each_named_by_referral_id(tmp_path):
 async def test_incomplete_prescreen_is_reopened_filled_and_sent_again(tmp_path):
     async with Harness(tmp_path) as h:
         ref = ref_of(await h.say(PHYSICIAN, "/screen"))
-        answers = {**ELIGIBLE_ANSWERS, "lvef_percent": "unknown"}
+        answers = {**ELIGIBLE, "lvef_percent": "unknown"}
         calls = await run_to_end(h, ref, answers)
         outcome = texts(calls)[-1]
         assert "INCOMPLETE" in outcome and "Still missing" in outcome and "LVEF" in outcome
@@ -144,7 +143,7 @@ async def test_sending_before_the_end_is_refused(tmp_path):
 async def test_an_illegal_step_is_explained_and_changes_nothing(tmp_path):
     async with Harness(tmp_path) as h:
         ref = ref_of(await h.say(PHYSICIAN, "/screen"))
-        await run_to_end(h, ref, ELIGIBLE_ANSWERS)
+        await run_to_end(h, ref, ELIGIBLE)
         before = h.services.store.load(ref)
         calls = await h.say(PHYSICIAN, "/skip")
         assert "there is no question to skip" in calls[-1].text
