@@ -64,6 +64,8 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("telegram").setLevel(logging.INFO)
+    # With max_retries=0 the rate limiter logs every 429 with a traceback; the outbox reports it in a line.
+    logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
 
 
 def acquire_lock(db_path: Path) -> IO[str] | None:

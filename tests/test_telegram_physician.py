@@ -148,3 +148,34 @@ async def test_an_illegal_step_is_explained_and_changes_nothing(tmp_path):
         calls = await h.say(PHYSICIAN, "/skip")
         assert "there is no question to skip" in calls[-1].text
         assert h.services.store.load(ref) == before
+
+
+async def test_typing_into_a_finished_prescreen_shows_its_outcome_again(tmp_path):
+    async with Harness(tmp_path) as h:
+        ref = ref_of(await h.say(PHYSICIAN, "/screen"))
+        await run_to_end(h, ref, ELIGIBLE)
+        calls = await h.say(PHYSICIAN, "13")
+        assert f"{ref}</b> is finished" in calls[0].text
+        assert "ELIGIBLE" in calls[-1].text and calls[-1].buttons()[0][1] == f"s:{ref}"
+
+
+async def test_a_button_of_a_cancelled_prescreen_gets_a_short_note(tmp_path):
+    async with Harness(tmp_path) as h:
+        ref = ref_of(await h.say(PHYSICIAN, "/screen"))
+        await h.say(PHYSICIAN, "/cancel")
+        calls = await h.press(PHYSICIAN, f"a:{ref}:1:u")
+        assert [c.method for c in calls] == ["answerCallbackQuery"]
+        assert "cancelled" in calls[0].params["text"]
+
+
+async def test_decided_referrals_leave_the_list_of_open_prescreens(tmp_path):
+    async with Harness(tmp_path) as h:
+        done = ref_of(await h.say(PHYSICIAN, "/screen"))
+        await run_to_end(h, done, ELIGIBLE)
+        await h.press(PHYSICIAN, f"s:{done}")
+        asking = ref_of(await h.say(PHYSICIAN, "/screen"))
+        calls = await h.say(PHYSICIAN, "/start")
+        assert done in calls[0].text and asking in calls[0].text
+        await h.press(COORDINATOR, f"d:{done}:1:a")
+        calls = await h.say(PHYSICIAN, "/start")
+        assert done not in calls[0].text and asking in calls[0].text

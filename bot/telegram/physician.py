@@ -33,7 +33,11 @@ INVALID = "That button is not valid any more; nothing was changed."
 
 
 def _open_refs(context: BotContext, user_id: int) -> list[str]:
-    return [p.referral_id for p in context.services.store.prescreens("physician", user_id)]
+    """The physician's pre-screens still asking, or finished and not yet accepted or declined."""
+    s = context.services
+    closed = ("accepted", "declined")
+    return [p.referral_id for p in s.store.prescreens("physician", user_id)
+            if p.phase == "asking" or getattr(s.registry.referral(p.referral_id), "status", None) not in closed]
 
 
 def _shows(turn: Turn, edit_seq: int | None = None, edit_message_id: int | None = None):
@@ -141,7 +145,12 @@ async def answer(update: Update, context: BotContext) -> None:
         await turn.end()
         return
     turn.referral_id = ref
-    turn.step(ref, engine.Answer(update.message.text), _shows(turn))
+    if s.store.get(ref).phase == "done":  # nothing to answer: show the outcome and what can be done
+        turn.say(f"<b>{esc(ref)}</b> is finished; here is its outcome again. \"Fill in missing items\" asks "
+                 "what was unknown, /back changes the last answer, /screen starts a new pre-screen.")
+        turn.step(ref, engine.Command("status"), _shows(turn))
+    else:
+        turn.step(ref, engine.Answer(update.message.text), _shows(turn))
     await turn.finish()
 
 

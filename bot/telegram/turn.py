@@ -136,9 +136,11 @@ class Turn:
                 return s.store.start("physician", self.user_id, channel="telegram", hook=hook)
             return s.store.apply(referral_id, inp, self.role, self.user_id, hook=hook)
         except engine.IllegalStep as exc:
-            self.outs.clear()
-            self.toast = None
-            self.say(f"<b>{esc(referral_id)}</b>: {esc(str(exc))}.")
+            note = f"{referral_id}: {exc}."
+            if self.update.callback_query is not None:
+                self.toast = note[:200]
+            else:
+                self.say(esc(note))
             self.commit()
             return None
 
