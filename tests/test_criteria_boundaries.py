@@ -168,6 +168,16 @@ def test_boundary(cid, changes, verdict, shown):
         assert cid not in o.failed
 
 
+# The criterion IDs of criteria.md ("Three-valued rules"), in the protocol's order.
+SPEC_IDS = ["I1", "I2a", "I2b", "I2c", "I3", "I4a", "I4b", "I4c", "I4d", "I5", "I6", "I7",
+            "E1", "E2a", "E2b", "E3a", "E3b", "E3c", "E4", "E5", "E6", "E7", "E8", "E9a", "E9b", "E9c",
+            "E10", "E11", "E12", "E13"]
+
+
+def test_criterion_ids_are_those_of_the_spec():
+    assert list(CRITERION_IDS) == SPEC_IDS
+
+
 def test_every_criterion_has_a_boundary_case():
     assert {c[0] for c in BOUNDARIES} | {"I7", "E13"} == set(CRITERION_IDS)
 
