@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import IO
@@ -92,10 +93,20 @@ def run(args: argparse.Namespace) -> int:
         settings.require_for_run()
     except SettingsError as exc:
         return fail(str(exc), 2)
-    lock = acquire_lock(settings.db_path)
+    try:
+        lock = acquire_lock(settings.db_path)
+    except OSError as exc:
+        return fail(f"SCREENING_DB_PATH: cannot use {settings.db_path} ({exc.strerror})", 2)
     if lock is None:
         return fail(f"another `screening-bot run` is serving {settings.db_path} (lock {settings.db_path}.lock "
                     "is held); stop it first", 1)
+    try:
+        return serve(settings)
+    finally:
+        lock.close()
+
+
+def serve(settings: Settings) -> int:
     configure_logging(settings)
     # Imported here: the other subcommands need no chat library.
     from telegram.error import InvalidToken, NetworkError, TelegramError
@@ -108,30 +119,32 @@ def run(args: argparse.Namespace) -> int:
     # token or an unreachable API is one line from us rather than a logged traceback from the library.
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    api = urlsplit(settings.api_url).netloc
     try:
         loop.run_until_complete(app.bot.initialize())
         if settings.use_webhook:
-            log.info("serving by webhook on %s:%s", settings.webhook_listen, settings.webhook_port)
+            log.info("serving @%s by webhook on %s:%s", app.bot.username, settings.webhook_listen,
+                     settings.webhook_port)
             app.run_webhook(
                 listen=settings.webhook_listen, port=settings.webhook_port,
                 url_path=urlsplit(settings.webhook_url).path.lstrip("/"), webhook_url=settings.webhook_url,
                 secret_token=settings.webhook_secret.get_secret_value(), allowed_updates=ALLOWED_UPDATES)
         else:
-            log.info("serving by long polling from %s", urlsplit(settings.api_url).netloc)
+            log.info("serving @%s by long polling from %s", app.bot.username, api)
             app.run_polling(allowed_updates=ALLOWED_UPDATES, timeout=POLL_TIMEOUT)
     except InvalidToken:
-        _close_bot(loop, app)
-        return fail("Telegram refused TELEGRAM_BOT_TOKEN (check the token from @BotFather)", 1)
+        message = "Telegram refused TELEGRAM_BOT_TOKEN (check the token from @BotFather)"
     except NetworkError as exc:
-        _close_bot(loop, app)
-        return fail(f"cannot reach the Bot API at {urlsplit(settings.api_url).netloc} "
-                    f"({type(exc).__name__}); check TELEGRAM_API_URL and the network", 1)
+        message = (f"cannot reach the Bot API at {api} ({type(exc).__name__}); check TELEGRAM_API_URL and "
+                   "the network")
     except TelegramError as exc:
-        _close_bot(loop, app)
-        return fail(f"the Bot API refused to start the bot ({type(exc).__name__})", 1)
-    finally:
-        lock.close()
-    return 0
+        message = f"the Bot API refused to start the bot ({type(exc).__name__})"
+    except (OSError, sqlite3.Error) as exc:
+        message = f"cannot use the database {settings.db_path} ({type(exc).__name__}: {exc})"
+    else:
+        return 0
+    _close_bot(loop, app)
+    return fail(message, 1)
 
 
 def _close_bot(loop: asyncio.AbstractEventLoop, app: object) -> None:

@@ -107,6 +107,16 @@ def test_run_refuses_a_database_another_run_holds(monkeypatch, capsys, tmp_path)
     assert run_cmd.acquire_lock(db) is not None, "free again once the holder is gone"
 
 
+def test_run_refuses_an_unusable_database_path(monkeypatch, capsys, tmp_path):
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:x")
+    monkeypatch.setenv("SCREENING_COORDINATOR_IDS", "9")
+    monkeypatch.setenv("SCREENING_DB_PATH", str(tmp_path / "a-file" / "screening.db"))
+    assert cli.main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("screening-bot run: SCREENING_DB_PATH: cannot use ") and err.count("\n") == 1
+
+
 def test_run_reports_a_refused_token_and_an_unreachable_api(monkeypatch, capsys, fake_bot_api):  # noqa: F811
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:refused")
     monkeypatch.setenv("SCREENING_COORDINATOR_IDS", "9")
@@ -134,7 +144,7 @@ def test_webhook_mode_uses_the_secret_token(monkeypatch):
         pass
 
     def fake_build(settings):  # noqa: ANN001, ANN202
-        return SimpleNamespace(bot=SimpleNamespace(initialize=initialize),
+        return SimpleNamespace(bot=SimpleNamespace(initialize=initialize, username="b"),
                                run_webhook=lambda **kw: seen.update(kw),
                                run_polling=lambda **kw: pytest.fail("polling in webhook mode"))
 

@@ -67,6 +67,7 @@ async def gate(update: object, context: BotContext) -> None:
         await turn.end()
         raise ApplicationHandlerStop
     context.role = s.role_of(user.id)
+    log.info("update %s: %s from %s %s", update.update_id, update_kind(update), context.role, user.id)
     if chat.type != ChatType.PRIVATE:
         await refuse(update, context, "not_private", PRIVATE_ONLY).end()
         raise ApplicationHandlerStop
