@@ -95,16 +95,16 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
 def add_handlers(app: BotApplication, settings: Settings) -> None:
     coord = filters.User(user_id=settings.coordinator_ids)
     phys = ~coord
-    attachments = filters.ATTACHMENT
     app.add_handler(TypeHandler(Update, access.gate), group=-1)
     app.add_handlers([
+        # everyone past the gate
         MessageHandler(filters.UpdateType.EDITED_MESSAGE, physician.edited),
+        MessageHandler(filters.ATTACHMENT, physician.attachment),
         # coordinators
         CommandHandler(("start", "help"), coordinator.start, filters=coord),
         CommandHandler("invite", coordinator.invite, filters=coord),
         CommandHandler("revoke", coordinator.revoke, filters=coord),
         CommandHandler("referrals", coordinator.referrals, filters=coord),
-        MessageHandler(coord & attachments, coordinator.attachment),
         MessageHandler(coord, coordinator.other),
         CallbackQueryHandler(coordinator.decide, pattern=r"^d:"),
         # physicians
@@ -116,7 +116,6 @@ def add_handlers(app: BotApplication, settings: Settings) -> None:
         CommandHandler("skip", physician.skip, filters=phys),
         CommandHandler("cancel", physician.cancel, filters=phys),
         MessageHandler(phys & filters.TEXT & ~filters.COMMAND, physician.answer),
-        MessageHandler(phys & attachments, physician.attachment),
         CallbackQueryHandler(physician.press),
         TypeHandler(Update, physician.unknown),
     ])

@@ -121,12 +121,6 @@ async def decide(update: Update, context: BotContext) -> None:
     await turn.finish()
 
 
-async def attachment(update: Update, context: BotContext) -> None:
-    turn = Turn(update, context)
-    turn.say(render.NO_IDENTIFIERS)
-    await turn.end()
-
-
 async def other(update: Update, context: BotContext) -> None:
     turn = Turn(update, context)
     turn.say("Coordinators use /referrals, /invite and /revoke; /help explains them.")

@@ -206,9 +206,8 @@ class Sender:
                 await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
             except RetryAfter as exc:
                 await asyncio.sleep(min(retry_seconds(exc), 30))
-            except BadRequest as exc:
+            except BadRequest:
                 log.error("direct message to chat %s refused (BadRequest)", chat_id)
-                del exc
                 return False
             except (NetworkError, TelegramError) as exc:
                 log.warning("direct message to chat %s failed (%s, attempt %d)", chat_id,

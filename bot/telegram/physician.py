@@ -110,15 +110,21 @@ async def status(update: Update, context: BotContext) -> None:
     await turn.finish()
 
 
-async def command(update: Update, context: BotContext, name: str) -> None:
-    s = context.services
-    turn = Turn(update, context)
+async def _focused(turn: Turn) -> str | None:
+    """The pre-screen typed input is for; when there is none, says so and ends the turn."""
+    s = turn.services
     ref = s.focus.current(s.store, turn.user_id)
     if ref is None:
         turn.say(NOTHING_OPEN)
         await turn.end()
-        return
     turn.referral_id = ref
+    return ref
+
+
+async def command(update: Update, context: BotContext, name: str) -> None:
+    turn = Turn(update, context)
+    if (ref := await _focused(turn)) is None:
+        return
     turn.step(ref, engine.Command(name), _shows(turn))
     await turn.finish()
 
@@ -137,15 +143,10 @@ async def cancel(update: Update, context: BotContext) -> None:
 
 async def answer(update: Update, context: BotContext) -> None:
     """Typed text: an answer to the focused pre-screen's question, read (or refused) by the engine."""
-    s = context.services
     turn = Turn(update, context)
-    ref = s.focus.current(s.store, turn.user_id)
-    if ref is None:
-        turn.say(NOTHING_OPEN)
-        await turn.end()
+    if (ref := await _focused(turn)) is None:
         return
-    turn.referral_id = ref
-    if s.store.get(ref).phase == "done":  # nothing to answer: show the outcome and what can be done
+    if turn.services.store.get(ref).phase == "done":  # nothing to answer: show the outcome and what can be done
         turn.say(f"<b>{esc(ref)}</b> is finished; here is its outcome again. \"Fill in missing items\" asks "
                  "what was unknown, /back changes the last answer, /screen starts a new pre-screen.")
         turn.step(ref, engine.Command("status"), _shows(turn))
@@ -264,7 +265,7 @@ def send_to_coordinators(turn: Turn, ref: str) -> None:
 
 
 async def attachment(update: Update, context: BotContext) -> None:
-    """Photos, files, stickers, voice, contacts, locations: refused, never downloaded."""
+    """Photos, files, stickers, voice, contacts, locations, from anyone: refused, never downloaded."""
     turn = Turn(update, context)
     turn.say(render.NO_IDENTIFIERS)
     await turn.end()
