@@ -115,3 +115,15 @@ async def test_physicians_cannot_invite_or_revoke(tmp_path):
         calls = await h.say(PHYSICIAN, f"/revoke {PHYSICIAN}")
         assert "I did not understand that" in calls[0].text
         assert not h.audit("invite_created") and not h.audit("physician_revoked")
+
+
+async def test_a_revoked_physician_can_come_back_only_with_a_new_invite(tmp_path):
+    async with Harness(tmp_path, physicians=()) as h:
+        first = await invite(h)
+        await h.say(STRANGER, f"/start {first}")
+        await h.say(COORDINATOR, f"/revoke {STRANGER}")
+        calls = await h.say(STRANGER, f"/start {first}")
+        assert "already been used" in calls[0].text
+        second = await invite(h)
+        calls = await h.say(STRANGER, f"/start {second}")
+        assert "You are registered" in calls[0].text and h.services.role_of(STRANGER) == "physician"
