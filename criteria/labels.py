@@ -75,7 +75,8 @@ def label(fact: str) -> str:
 
 
 def fmt_number(value: float) -> str:
-    return f"{value:g}" if abs(value) >= 0.001 or value == 0 else f"{value:.2g}"
+    # Two decimals at most: a calculated eGFR of 29.8041 reads as 29.8, a ratio of 3.1 stays 3.1.
+    return f"{round(value, 2):g}" if abs(value) >= 0.01 or value == 0 else f"{value:.2g}"
 
 
 def fmt_quantity(fact: str, value: float) -> str:

@@ -158,7 +158,7 @@ class Equals(Atom):
         return None if v is None else v == self.expected
 
     def describe(self, ctx: Context) -> str:
-        return f"{label(self.key)} {ctx.get(self.key)}"
+        return f"{label(self.key)} is {ctx.get(self.key)}"
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,7 @@ def _atom_facts(atoms: list[Atom], ctx: Context) -> tuple[str, ...]:
 
 def _no_childbearing(ctx: Context) -> str | None:
     if ctx.get("sex") == "male":
-        return "sex male"
+        return "sex is male"
     if ctx.get("childbearing_potential") is False:
         return f"{label('childbearing_potential')}: no"
     return None
@@ -113,7 +113,7 @@ def _i6(ctx: Context) -> Judgement:
             )
         return Judgement("pending")
     open_facts = [] if ctx.get("sex") == "female" else [("sex", ())]
-    because = ("sex female",) if ctx.get("sex") == "female" else ()
+    because = ("sex is female",) if ctx.get("sex") == "female" else ()
     return Judgement("unknown", open=(*open_facts, ("childbearing_potential", because)))
 
 

@@ -56,7 +56,7 @@ def test_json_incomplete_lists_missing_items(tmp_path, capsys):
     assert o["status"] == "incomplete"
     assert o["criteria"]["E9a"] == "unknown"
     assert o["missing"] == [{"criterion": "E9a", "facts": ["hbv_dna"],
-                             "reason": "HBV-DNA: needed because HBcAb positive"}]
+                             "reason": "HBV-DNA: needed because HBcAb is positive"}]
     for item in o["missing"]:
         assert set(item) == {"criterion", "facts", "reason"}
 

@@ -32,14 +32,14 @@ def test_hbv_dna_asked_because_hbcab_positive():
     o = evaluate({"hbsag": "negative", "hbcab": "positive"})
     m = missing(o, "E9a")
     assert m.facts == ["hbv_dna"]
-    assert m.reason == "HBV-DNA: needed because HBcAb positive"
+    assert m.reason == "HBV-DNA: needed because HBcAb is positive"
 
 
 def test_hbv_dna_asked_because_hbsag_positive_without_hbcab():
     # HBsAg positive already makes HBV-DNA decisive; HBcAb can no longer change E9a.
     m = missing(evaluate({"hbsag": "positive"}), "E9a")
     assert m.facts == ["hbv_dna"]
-    assert "HBsAg positive" in m.reason
+    assert "HBsAg is positive" in m.reason
 
 
 def test_hbv_one_antigen_negative_other_unknown():
@@ -58,7 +58,7 @@ def test_hcv_rna_not_asked_when_antibody_negative():
     assert o.criteria["E9b"] == "clear" and missing(o, "E9b") is None
     m = missing(evaluate({"hcv_ab": "positive"}), "E9b")
     assert m.facts == ["hcv_rna"]
-    assert m.reason == "HCV-RNA: needed because HCV antibody positive"
+    assert m.reason == "HCV-RNA: needed because HCV antibody is positive"
 
 
 def test_chronicity_index_not_asked_without_biopsy_proven_ln():
@@ -99,7 +99,7 @@ def test_i2c_asks_the_refractory_parts_still_unknown_with_the_known_ones_as_reas
 def test_i6_asks_only_childbearing_potential_for_a_girl():
     m = missing(evaluate({"sex": "female"}), "I6")
     assert m.facts == ["childbearing_potential"]
-    assert m.reason == "childbearing potential: needed because sex female"
+    assert m.reason == "childbearing potential: needed because sex is female"
     m = missing(evaluate({}), "I6")
     assert m.facts == ["sex", "childbearing_potential"]
 
