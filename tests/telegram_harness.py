@@ -36,6 +36,7 @@ STRANGER = 5005
 class Call:
     method: str
     params: dict[str, Any]
+    files: dict[str, bytes] = field(default_factory=dict)  # uploaded files by parameter name
 
     @property
     def text(self) -> str:
@@ -95,7 +96,8 @@ class RecordingRequest(BaseRequest):
                          pool_timeout: Any = None) -> tuple[int, bytes]:
         name = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
-        self.calls.append(Call(name, params))
+        files = {k: v[1] for k, v in (request_data.multipart_data or {}).items()} if request_data else {}
+        self.calls.append(Call(name, params, files))
         pending = self.failures.get(name)
         if pending:
             f = pending.pop(0)
@@ -113,6 +115,11 @@ class RecordingRequest(BaseRequest):
         if name == "getUpdates":
             offset = int(params.get("offset") or 0)
             return [u for u in self.updates if u["update_id"] >= offset]
+        if name == "sendDocument":
+            return {"message_id": next(self._ids), "date": int(time.time()), "from": BOT,
+                    "chat": {"id": int(params["chat_id"]), "type": "private", "first_name": "X"},
+                    "document": {"file_id": "BQAD-export", "file_unique_id": "e1", "file_name": "audit.jsonl"},
+                    "caption": params.get("caption", "")}
         if name in ("sendMessage", "editMessageText"):
             message_id = int(params["message_id"]) if name == "editMessageText" else next(self._ids)
             msg = {"message_id": message_id, "date": int(time.time()), "from": BOT,

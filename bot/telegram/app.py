@@ -45,6 +45,7 @@ COORDINATOR_COMMANDS = [
     BotCommand("referrals", "list open referrals"),
     BotCommand("invite", "invitation link for a physician"),
     BotCommand("revoke", "remove a physician: /revoke <user ID>"),
+    BotCommand("export", "the audit trail as a JSON-lines file"),
     BotCommand("help", "what coordinators can do"),
 ]
 
@@ -105,6 +106,7 @@ def add_handlers(app: BotApplication, settings: Settings) -> None:
         CommandHandler("invite", coordinator.invite, filters=coord),
         CommandHandler("revoke", coordinator.revoke, filters=coord),
         CommandHandler("referrals", coordinator.referrals, filters=coord),
+        CommandHandler("export", coordinator.export, filters=coord),
         MessageHandler(coord, coordinator.other),
         CallbackQueryHandler(coordinator.decide, pattern=r"^d:"),
         # physicians

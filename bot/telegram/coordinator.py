@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
 from telegram import Update
 
-from conversations.db import write
+from conversations import audit_export
+from conversations.db import open_db, write
 from conversations.registry import INVITE_LIFETIME
 
 from . import keyboards, render
@@ -18,7 +24,8 @@ HELP = (
     "and buttons Accept / Need information / Decline; the physician is told your decision.\n"
     "/referrals lists the open referrals\n"
     "/invite makes a single-use invitation link for a physician (valid 7 days)\n"
-    "/revoke &lt;user ID&gt; removes a physician"
+    "/revoke &lt;user ID&gt; removes a physician\n"
+    "/export sends the whole audit trail (JSON lines with transcripts and the head hash)"
 )
 DECISION_NOTES = {
     "accept": "The study team accepted this referral and will contact you about the screening visit.",
@@ -121,7 +128,35 @@ async def decide(update: Update, context: BotContext) -> None:
     await turn.finish()
 
 
+async def export(update: Update, context: BotContext) -> None:
+    """The jsonl audit export as a document. It runs on its own connection in a thread so the bot keeps
+    answering meanwhile; the export records itself as an audit event."""
+    s = context.services
+    turn = Turn(update, context)
+    await turn.end()
+    with tempfile.TemporaryDirectory(prefix="screening-export-") as tmp:
+        path = Path(tmp) / f"audit-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.jsonl"
+        result = await asyncio.to_thread(_export, s.settings.db_path, path, turn.user_id)
+        caption = (f"Audit export: {result.events} events of {result.referrals} referrals, head "
+                   f"#{result.head_seq} <code>{esc(result.head)}</code>. Check it with "
+                   f"<code>screening-bot audit verify --head {esc(result.head)}</code>.")
+        if not await s.sender.send_document(turn.chat_id, path, caption):
+            turn = Turn(update, context)
+            turn.record_received = False
+            turn.say("The export could not be sent; please try /export again.", key=f"u{update.update_id}.x")
+            turn.commit()
+            await s.sender.deliver_due()
+
+
+def _export(db_path: Path, out: Path, coordinator_id: int) -> audit_export.ExportResult:
+    db = open_db(db_path)
+    try:
+        return audit_export.export(db, out, "jsonl", actor_role="coordinator", actor_id=coordinator_id)
+    finally:
+        db.close()
+
+
 async def other(update: Update, context: BotContext) -> None:
     turn = Turn(update, context)
-    turn.say("Coordinators use /referrals, /invite and /revoke; /help explains them.")
+    turn.say("Coordinators use /referrals, /invite, /revoke and /export; /help explains them.")
     await turn.end()

@@ -14,9 +14,10 @@ import json
 import logging
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlite_utils
@@ -201,9 +202,22 @@ class Sender:
                           tries: int = 3) -> bool:
         """Send a message that must not be stored (it carries a secret), with a few quick retries. The
         audit trail records ``audit_text`` in its place."""
+        return await self._direct(lambda: self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML),
+                                  chat_id, audit_text, referral_id, tries)
+
+    async def send_document(self, chat_id: int, path: Path, caption: str, tries: int = 3) -> bool:
+        """Send a file (an audit export) directly: it is not kept in the outbox, the requester asks again
+        if it fails. The audit trail records the caption."""
+        def send() -> Awaitable[object]:
+            return self.bot.send_document(chat_id, path.read_bytes(), filename=path.name, caption=caption,
+                                          parse_mode=ParseMode.HTML)
+        return await self._direct(send, chat_id, f"[document {path.name}] {caption}", None, tries)
+
+    async def _direct(self, send: Callable[[], Awaitable[object]], chat_id: int, audit_text: str,
+                      referral_id: str | None, tries: int) -> bool:
         for attempt in range(1, tries + 1):
             try:
-                await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+                await send()
             except RetryAfter as exc:
                 await asyncio.sleep(min(retry_seconds(exc), 30))
             except BadRequest:
