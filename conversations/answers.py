@@ -113,12 +113,18 @@ def parse_yes_no(text: str) -> bool:
 
 def match_choice(token: str, choices: tuple[Choice, ...]) -> Choice | None:
     t = normalise(token).strip(" .")
-    if t.isdigit() and 1 <= int(t) <= len(choices):
+    # isdecimal, not isdigit: "፩" (Ethiopic digit one) is a digit that int() cannot read.
+    if t.isdecimal() and 1 <= int(t) <= len(choices):
         return choices[int(t) - 1]
     for c in choices:
-        if t in (c.value.lower(), normalise(c.label), c.value.lower().replace("_", " ")):
+        name = normalise(c.label)
+        # The label as shown, or its name without the trailing "(domain, weight)".
+        if t in (c.value.lower(), name, c.value.lower().replace("_", " "), _PAREN.sub("", name)):
             return c
     return None
+
+
+_PAREN = re.compile(r"\s*\([^()]*\)$")
 
 
 def parse_choice(text: str, choices: tuple[Choice, ...]) -> str:
@@ -128,8 +134,17 @@ def parse_choice(text: str, choices: tuple[Choice, ...]) -> str:
     return c.value
 
 
-def split_items(text: str) -> list[str]:
-    return [p.strip() for p in re.split(r"[,;\n]|\s+and\s+|\s*\+\s*", text) if p.strip()]
+def split_items(text: str, choices: tuple[Choice, ...] = ()) -> list[str]:
+    """Items separated by commas, semicolons, new lines, "and" or "+"; a piece between commas that names
+    one of ``choices`` as a whole stays one item ("low C3 and low C4")."""
+    out: list[str] = []
+    for piece in re.split(r"[,;\n]", text):
+        piece = piece.strip()
+        if piece and choices and match_choice(piece.lstrip("? "), choices):
+            out.append(piece)
+        else:
+            out += [p.strip() for p in re.split(r"\s+and\s+|\s*\+\s*", piece) if p.strip()]
+    return out
 
 
 def parse_list(text: str, choices: tuple[Choice, ...]) -> list[str]:
@@ -137,7 +152,7 @@ def parse_list(text: str, choices: tuple[Choice, ...]) -> list[str]:
     if normalise(text).strip(" .") in NONE_WORDS:
         return []
     values, bad = [], []
-    for token in split_items(text):
+    for token in split_items(text, choices):
         c = match_choice(token, choices)
         (values.append(c.value) if c else bad.append(token))
     if bad:
@@ -154,8 +169,13 @@ def parse_checklist(text: str, choices: tuple[Choice, ...]) -> dict[str, bool | 
     result: dict[str, bool | None] = {c.value: False for c in choices}
     if normalise(text).strip(" .") in NONE_WORDS:
         return result
+    tokens = split_items(text, choices)
+    if not tokens:
+        # An empty line is not "none of these": nothing may be recorded as "no" without being said.
+        raise AnswerError("Please name the items that apply (by number or name), put \"?\" before any you "
+                          "are not sure of, or answer \"none\".")
     bad = []
-    for token in split_items(text):
+    for token in tokens:
         unknown = token.startswith("?")
         c = match_choice(token.lstrip("? "), choices)
         if c is None:

@@ -3,7 +3,7 @@
 from pydantic import ValidationError
 
 from criteria import Facts
-from criteria.labels import FACT_LABELS, fmt_number
+from criteria.labels import FACT_LABELS, fmt_number, fmt_quantity
 
 
 def _bounds(key: str) -> tuple[float | None, float | None]:
@@ -17,14 +17,19 @@ def _bounds(key: str) -> tuple[float | None, float | None]:
 def validation_message(error: ValidationError) -> str:
     e = error.errors(include_url=False)[0]
     loc = e["loc"]
+    if e["type"] == "contradiction" and not str(e["msg"]).startswith("contradiction"):
+        # A whole-model check that is no contradiction (creatinine outside its range in either unit).
+        return f"That answer is not valid: {e['msg']}."
     if e["type"] == "contradiction" or not loc:
         return f"That does not fit an earlier answer: {e['msg']}. Check this answer, or use back."
     key = str(loc[0])
     if key in FACT_LABELS and e["type"] in ("greater_than_equal", "less_than_equal", "greater_than"):
         lo, hi = _bounds(key)
-        unit = FACT_LABELS[key].unit
         shown = fmt_number(e["input"]) if isinstance(e["input"], int | float) else e["input"]
         if lo is not None and hi is not None:
-            return (f"{FACT_LABELS[key].name.capitalize()} must be between {fmt_number(lo)} and "
-                    f"{fmt_number(hi)} {unit}; {shown} is outside that range.").replace("  ", " ")
+            name = FACT_LABELS[key].name
+            # The name as written ("SLEDAI-2K", "eGFR"), else first letter up; the unit as fmt_quantity sets it.
+            name = name if name[1:2].isupper() else name[:1].upper() + name[1:]
+            return (f"{name} must be between {fmt_number(lo)} and "
+                    f"{fmt_quantity(key, hi)}; {shown} is outside that range.")
     return f"That answer is not valid for {key}: {e['msg']}."

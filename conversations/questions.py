@@ -42,6 +42,8 @@ class Question:
     after_when: Literal["unknown", "known", "answered"] = "known"
     # How the answer becomes facts (default: facts[id] = value).
     apply: Callable[[dict[str, Any], dict[str, Any], Any], None] | None = None
+    # For a calculator step that is no fact (the facts model cannot check it): the lowest valid number.
+    minimum: float | None = None
 
     @property
     def short(self) -> str:
@@ -201,7 +203,7 @@ QUESTIONS: tuple[Question, ...] = (
              after="gc_high_dose", after_when="unknown", apply=_gc_step("gc_peak_drug")),
     Question("gc_peak_mg_day", "number", "What was the highest daily dose of that drug, in mg/day?",
              ("gc_high_dose",), unit_words=("mg", "mg/day", "mg/d", "mg per day"), example="40",
-             after="gc_peak_drug", apply=_gc_step("gc_peak_mg_day")),
+             after="gc_peak_drug", apply=_gc_step("gc_peak_mg_day"), minimum=0),
     Question("weight_kg", "number", "What was the patient's weight then, in kg?", ("gc_high_dose",),
              unit_words=("kg", "kgs"), example="35", after="gc_peak_mg_day", apply=_gc_step("weight_kg")),
     Question("hcq", "yes_no", "Has the patient received hydroxychloroquine?", ("hcq",)),
@@ -304,8 +306,12 @@ def read(question: Question, text: str) -> Any:
     answers.check_length(text)
     r = question.reader
     if r in ("number", "integer"):
-        return answers.parse_number(text, unit_words=question.unit_words, integer=r == "integer",
-                                    example=question.example)
+        value = answers.parse_number(text, unit_words=question.unit_words, integer=r == "integer",
+                                     example=question.example)
+        if question.minimum is not None and value < question.minimum:
+            raise answers.AnswerError(f"{value:g} is below {question.minimum:g}; please give a number of at "
+                                      f"least {question.minimum:g}, for example {question.example}.")
+        return value
     if r == "yes_no":
         return answers.parse_yes_no(text)
     if r == "choice":
