@@ -125,7 +125,7 @@ def jsonl(store: Store, resume: str | None, lines: Iterator[str], out: TextIO = 
             return 2
     else:
         result = store.start(*ACTOR, channel="terminal")
-    if _emit(result, out):
+    if _emit(result, out, greeting=True):
         return 0
     for line in lines:
         line = line.rstrip("\n")
@@ -139,10 +139,11 @@ def jsonl(store: Store, resume: str | None, lines: Iterator[str], out: TextIO = 
     return 0
 
 
-def _emit(result: StepResult, out: TextIO) -> bool:
-    """Write the step's outputs; True when the session is over."""
+def _emit(result: StepResult, out: TextIO, greeting: bool = False) -> bool:
+    """Write the step's outputs; True when the session is over. The greeting of a new or resumed session
+    is left out (a script starts reading at the question); answers to commands (summary, help) are not."""
     for o in result.outputs:
-        if isinstance(o, engine.Info) and not isinstance(o, engine.Stale):
+        if greeting and isinstance(o, engine.Info):
             continue
         data = o.to_json()
         data["referral_id"] = result.referral_id

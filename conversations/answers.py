@@ -36,6 +36,7 @@ UNKNOWN = Unknown()
 class Choice:
     value: str
     label: str
+    aliases: tuple[str, ...] = ()  # what physicians also type: "MMF", "f", "ciclosporin"
 
 
 def normalise(text: str) -> str:
@@ -119,7 +120,7 @@ def match_choice(token: str, choices: tuple[Choice, ...]) -> Choice | None:
     for c in choices:
         name = normalise(c.label)
         # The label as shown, or its name without the trailing "(domain, weight)".
-        if t in (c.value.lower(), name, c.value.lower().replace("_", " "), _PAREN.sub("", name)):
+        if t in (c.value.lower(), name, c.value.lower().replace("_", " "), _PAREN.sub("", name), *c.aliases):
             return c
     return None
 
@@ -138,13 +139,19 @@ def split_items(text: str, choices: tuple[Choice, ...] = ()) -> list[str]:
     """Items separated by commas, semicolons, new lines, "and" or "+"; a piece between commas that names
     one of ``choices`` as a whole stays one item ("low C3 and low C4")."""
     out: list[str] = []
-    for piece in re.split(r"[,;\n]", text):
+    # "IV/V" is two classes, unless an item's own name holds a slash ("proteinuria > 0.5 g/24 h").
+    separators = r"[,;\n]" if _names_with_slash(choices) else r"[,;\n]|(?<=\w)/(?=\w)"
+    for piece in re.split(separators, text):
         piece = piece.strip()
         if piece and choices and match_choice(piece.lstrip("? "), choices):
             out.append(piece)
         else:
             out += [p.strip() for p in re.split(r"\s+and\s+|\s*\+\s*", piece) if p.strip()]
     return out
+
+
+def _names_with_slash(choices: tuple[Choice, ...]) -> bool:
+    return any("/" in c.label for c in choices)
 
 
 def parse_list(text: str, choices: tuple[Choice, ...]) -> list[str]:

@@ -60,9 +60,22 @@ class Question:
         return self.reader == "checklist"
 
 
+# Abbreviations and spellings physicians use, matched after normalising (lower case).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "female": ("f", "girl", "w"), "male": ("m", "boy"),
+    "cyclophosphamide": ("cyc", "cyclo", "cytoxan", "ivcyc"),
+    "mycophenolate": ("mmf", "mycophenolate mofetil", "mps", "mycophenolic acid", "cellcept"),
+    "azathioprine": ("aza",), "methotrexate": ("mtx",), "cyclosporine": ("csa", "ciclosporin", "cyclosporin"),
+    "tacrolimus": ("tac", "fk506"), "leflunomide": ("lef",), "tocilizumab": ("tcz",), "belimumab": ("bel",),
+    "rituximab": ("rtx",), "prednisone": ("pred",), "prednisolone": ("pdn",),
+    "methylprednisolone": ("mp", "mpred", "solumedrol", "medrol"), "dexamethasone": ("dex", "dexa"),
+    "hydrocortisone": ("hc",),
+}
+
+
 def _choices(codes, labels: dict[str, str] | None = None) -> tuple[Choice, ...]:  # noqa: ANN001
     labels = labels or {}
-    return tuple(Choice(c, labels.get(c, c.replace("_", " "))) for c in codes)
+    return tuple(Choice(c, labels.get(c, c.replace("_", " ")), ALIASES.get(c, ())) for c in codes)
 
 
 def _checklist_choices(keys: tuple[str, ...]) -> tuple[Choice, ...]:

@@ -147,7 +147,7 @@ def test_choice_by_drug_name():
     assert read("gc_peak_drug", "3") == "methylprednisolone"
 
 
-@pytest.mark.parametrize("text", ["3", "0", "-1", "f", "woman", "", "femalee", "1, 2", "፩", "²²"])
+@pytest.mark.parametrize("text", ["3", "0", "-1", "x", "woman", "", "femalee", "1, 2", "፩", "²²"])
 def test_unknown_choice(text):
     with pytest.raises(AnswerError) as exc:
         read("sex", text)
@@ -283,3 +283,15 @@ def test_parse_choice_lists_the_choices():
     choices = (Choice("a", "alpha"), Choice("b", "beta"))
     with pytest.raises(AnswerError, match='1 alpha, 2 beta \\(or "unknown"\\)'):
         answers.parse_choice("c", choices)
+
+
+@pytest.mark.parametrize(("question", "text", "expected"), [
+    ("sex", "f", "female"), ("sex", "M", "male"),
+    ("dmards", "MMF, AZA", ["mycophenolate", "azathioprine"]), ("dmards", "ciclosporin", ["cyclosporine"]),
+    ("ln_classes", "IV/V", ["IV", "V"]), ("gc_peak_drug", "MP", "methylprednisolone"),
+    ("eular_acr_2019.items", "proteinuria > 0.5 g/24 h, fever", ["proteinuria_gt_0_5g", "fever"]),
+])
+def test_abbreviations_physicians_type(question, text, expected):
+    from conversations.questions import BY_ID, read
+
+    assert read(BY_ID[question], text) == expected

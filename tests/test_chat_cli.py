@@ -118,11 +118,15 @@ def test_jsonl_reprompt(tmp_path):
 
 
 def test_jsonl_commands(tmp_path):
-    rc, out, _ = chat(tmp_path / "s.db", ["12", "back", "13", "skip", "status"])
+    rc, out, _ = chat(tmp_path / "s.db", ["12", "back", "13", "skip", "status", "summary"])
     assert rc == 0
+    # Answers to commands come as info lines; the question follows where a command re-asks it.
     assert [(o["type"], o.get("fact")) for o in out] == [
-        ("question", "age_years"), ("question", "sex"), ("question", "age_years"), ("question", "sex"),
-        ("question", "childbearing_potential"), ("question", "childbearing_potential")]
+        ("question", "age_years"), ("question", "sex"), ("info", None), ("question", "age_years"),
+        ("question", "sex"), ("question", "childbearing_potential"), ("info", None),
+        ("question", "childbearing_potential"), ("info", None)]
+    assert "taken back" in out[2]["text"] and "question 3" in out[6]["text"]
+    assert "1. age: 13" in out[8]["text"] and "2. sex: unknown" in out[8]["text"]
 
 
 def test_jsonl_cancel(tmp_path):
