@@ -4,12 +4,19 @@ Threaded HTTP server: getMe, deleteWebhook, setMyCommands, getUpdates (long poll
 offset semantics: an offset confirms every update below it, which is then gone for good),
 sendMessage, editMessageText, answerCallbackQuery; every call is recorded. The test pushes updates
 into the queue and reads the calls back.
+
+Faults, for tests/test_faults_*.py: ``fail(method, Failure(...))`` answers the next calls of a method with
+an error (500, 429 with ``retry_after``) or holds them past the client's time-out; ``kill_on(pid, ...)``
+sends SIGKILL to the bot when a matching call arrives (with the request in flight); ``push(update,
+update_id=...)`` and ``push_many`` deliver an update again, or twice in one batch.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +36,7 @@ class ApiCall:
     method: str
     params: dict[str, Any]
     at: float
+    status: int = 200  # what the fake answered; a failed attempt is recorded too (``sent`` skips it)
 
     @property
     def text(self) -> str:
@@ -44,6 +52,26 @@ class ApiCall:
                 for b in row]
 
 
+@dataclass
+class Failure:
+    """How to answer one call: an HTTP error (``status``, a 429 with ``retry_after``), or, with ``hold``,
+    no answer for that many seconds (longer than the client waits: a time-out). A held message counts
+    as delivered when ``delivered`` (Telegram took it, the answer was lost)."""
+
+    status: int = 500
+    description: str = "Internal Server Error"
+    retry_after: int | None = None
+    hold: float = 0.0
+    delivered: bool = False
+
+
+@dataclass
+class _Kill:
+    pid: int
+    predicate: Callable[[ApiCall], bool]
+    delivered: bool
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -57,11 +85,16 @@ class FakeBotAPI:
         self.updates: list[dict] = []  # not yet confirmed by an offset
         self.delivered: set[int] = set()  # update IDs returned by getUpdates at least once
         self.refuse_token = False  # answer every call 401 Unauthorized, as for a revoked token
+        self.polls = 0  # getUpdates requests received (counted on arrival, unlike ``calls``)
+        self.failures: dict[str, list[Failure]] = {}
+        self.kills: list[_Kill] = []
+        self.killed: list[ApiCall] = []  # the calls that triggered a kill
         self.cond = threading.Condition()
         self._message_ids = itertools.count(1)
-        self._update_ids = itertools.count(1)
+        self._next_update_id = 1
         self.server = _Server(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)
 
     @property
     def base_url(self) -> str:
@@ -78,13 +111,41 @@ class FakeBotAPI:
 
     # ---- what the test does -------------------------------------------------------------------------
 
-    def push(self, update: dict) -> int:
-        """Queue an update (its update_id assigned here); returns the ID."""
+    def push(self, update: dict, update_id: int | None = None) -> int:
+        """Queue an update; its update_id is assigned here (after the highest seen) unless ``update_id``
+        is given (an update Telegram delivers again). Returns the ID."""
+        return self.push_many([update], [update_id])[0]
+
+    def push_many(self, updates: list[dict], update_ids: list[int | None] | None = None) -> list[int]:
+        """Queue several updates at once, so that one getUpdates returns them together; an ID may repeat
+        (the same update twice in one batch). The queue stays in update_id order, as Telegram's."""
+        ids = update_ids or [None] * len(updates)
         with self.cond:
-            update = {**update, "update_id": next(self._update_ids)}
-            self.updates.append(update)
+            queued = []
+            for u, uid in zip(updates, ids, strict=True):
+                if uid is None:
+                    uid = self._next_update_id
+                self._next_update_id = max(self._next_update_id, uid + 1)
+                queued.append({**u, "update_id": uid})
+            self.updates = sorted(self.updates + queued, key=lambda u: u["update_id"])
             self.cond.notify_all()
-            return update["update_id"]
+            return [u["update_id"] for u in queued]
+
+    def fail(self, method: str, *failures: Failure) -> None:
+        """Answer the next calls of ``method`` with these failures, one each, in order."""
+        with self.cond:
+            self.failures.setdefault(method, []).extend(failures)
+
+    def kill_on(self, pid: int, predicate: Callable[[ApiCall], bool], delivered: bool = False) -> None:
+        """SIGKILL ``pid`` when a call matching ``predicate`` arrives (once), before answering it; with
+        ``delivered`` the call counts as accepted (Telegram took the message, the bot never heard)."""
+        with self.cond:
+            self.kills.append(_Kill(pid, predicate, delivered))
+
+    def attempts(self, chat_id: int | None = None, method: str = "sendMessage") -> list[ApiCall]:
+        """Every call of ``method``, failed ones included."""
+        with self.cond:
+            return [c for c in self.calls if c.method == method and (chat_id is None or c.chat_id == chat_id)]
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
         deadline = time.monotonic() + timeout
@@ -100,8 +161,8 @@ class FakeBotAPI:
                 self.cond.wait(min(left, 0.05))
 
     def sent(self, chat_id: int | None = None, method: str = "sendMessage") -> list[ApiCall]:
-        with self.cond:
-            return [c for c in self.calls if c.method == method and (chat_id is None or c.chat_id == chat_id)]
+        """The calls of ``method`` that the fake accepted."""
+        return [c for c in self.attempts(chat_id, method) if c.status == 200]
 
     # ---- the Bot API ----------------------------------------------------------------------------------
 
@@ -129,8 +190,9 @@ class FakeBotAPI:
                             params[k] = v
                 method = self.path.rsplit("/", 1)[-1]
                 status, result = api.answer(method, params)
+                error = result if isinstance(result, dict) else {"description": str(result)}
                 payload = json.dumps({"ok": True, "result": result} if status == 200 else
-                                     {"ok": False, "error_code": status, "description": str(result)}).encode()
+                                     {"ok": False, "error_code": status, **error}).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
@@ -145,10 +207,56 @@ class FakeBotAPI:
         if self.refuse_token:
             return 401, "Unauthorized"
         if method == "getUpdates":
+            with self.cond:
+                self.polls += 1
+                self.cond.notify_all()
+                failure = self._next_failure(method)
+            if failure is not None:
+                return self._failed(ApiCall(method, params, time.monotonic()), failure)
             return 200, self._get_updates(params)
+        call = ApiCall(method, params, time.monotonic())
         with self.cond:
-            self.calls.append(ApiCall(method, params, time.monotonic()))
+            failure = self._next_failure(method)
+            kill = next((k for k in self.kills if k.predicate(call)), None)
+        if kill is not None:
+            with self.cond:
+                self.kills.remove(kill)
+                call.status = 200 if kill.delivered else 0  # 0: never answered
+                self.calls.append(call)
+                self.killed.append(call)
+                self.cond.notify_all()
+            os.kill(kill.pid, signal.SIGKILL)
+            return 500, "killed"  # nobody reads the answer
+        if failure is not None:
+            return self._failed(call, failure)
+        with self.cond:
+            self.calls.append(call)
             self.cond.notify_all()
+            return self._result(method, params)
+
+    def _next_failure(self, method: str) -> Failure | None:
+        pending = self.failures.get(method)
+        return pending.pop(0) if pending else None
+
+    def _failed(self, call: ApiCall, failure: Failure) -> tuple[int, Any]:
+        if failure.hold:
+            with self.cond:  # delivered (or not) now; the answer is what is late
+                call.status = 200 if failure.delivered else 0
+                self.calls.append(call)
+                self.cond.notify_all()
+            time.sleep(failure.hold)  # the client has given up meanwhile; nobody reads the answer
+            return self._result(call.method, call.params)
+        with self.cond:
+            call.status = failure.status
+            self.calls.append(call)
+            self.cond.notify_all()
+        error: dict[str, Any] = {"description": failure.description}
+        if failure.retry_after is not None:
+            error["parameters"] = {"retry_after": failure.retry_after}
+        return failure.status, error
+
+    def _result(self, method: str, params: dict[str, Any]) -> tuple[int, Any]:
+        with self.cond:
             if method == "getMe":
                 return 200, BOT
             if method in ("sendMessage", "editMessageText"):

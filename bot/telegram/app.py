@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
-from telegram.error import TelegramError
+from telegram.error import NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
@@ -142,6 +142,9 @@ async def on_error(update: object, context: BotContext) -> None:
     """Log where it failed (never the update's content), mark the update done so that it is not replayed
     forever, and tell the user that their message was not applied."""
     exc = context.error
+    if update is None and isinstance(exc, NetworkError):  # getUpdates failed (5xx, network): polling retries
+        log.warning("getUpdates failed (%s: %s); polling retries with back-off", type(exc).__name__, exc)
+        return
     frames = "".join(traceback.format_tb(exc.__traceback__)) if exc else ""
     uid = update.update_id if isinstance(update, Update) else None
     log.error("update %s failed: %s\n%s", uid, type(exc).__name__, frames)

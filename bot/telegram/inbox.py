@@ -17,6 +17,7 @@ from typing import Any
 import sqlite_utils
 from telegram import Message, Update
 
+from bot import faults
 from conversations.audit import utc_now
 from conversations.db import write
 
@@ -117,5 +118,7 @@ class DurableQueue(asyncio.Queue):
 
     async def put(self, item: object) -> None:
         if isinstance(item, Update) and self.inbox is not None:
+            faults.point("received", update_kind(item))
             self.inbox.receive(item)
+            faults.point("stored", update_kind(item))
         await super().put(item)

@@ -25,6 +25,7 @@ from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot import faults
 from conversations import audit
 from conversations.db import write
 
@@ -136,7 +137,9 @@ class Sender:
 
     async def _try(self, row: Row) -> bool:
         try:
+            faults.point("before_send", row.key)
             message_id = await self._send(row)
+            faults.point("after_send", row.key)
         except RetryAfter as exc:
             wait = retry_seconds(exc)
             self.paused_until = self.clock() + wait

@@ -16,6 +16,7 @@ import sqlite_utils
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
+from bot import faults
 from conversations import audit, engine
 from conversations.db import write
 from conversations.store import StepResult
@@ -151,6 +152,7 @@ class Turn:
 
     async def finish(self) -> None:
         """After the commit: answer the button press, then send what is due."""
+        faults.point("committed", update_kind(self.update))
         query = self.update.callback_query
         if query is not None:
             try:
