@@ -228,19 +228,26 @@ class Not(Expr):
 
 
 @dataclass(frozen=True, init=False)
-class All(Expr):
+class _Junction(Expr):
+    """AND or OR of parts: the parts whose value equals the whole's decide it (for AND false, every
+    false part; for AND true, all parts; for OR the mirror image)."""
+
     items: tuple[Expr, ...]
 
     def __init__(self, *items: Expr) -> None:
         object.__setattr__(self, "items", items)
 
-    def value(self, ctx: Context) -> Tri:
-        return k_and(i.value(ctx) for i in self.items)
-
     def deciders(self, ctx: Context) -> list[Atom]:
-        # False: every false part decides it; true: all parts together do.
         want = self.value(ctx)
         return [a for i in self.items if i.value(ctx) is want for a in i.deciders(ctx)]
+
+    def keys(self) -> frozenset[str]:
+        return frozenset().union(*(i.keys() for i in self.items))
+
+
+class All(_Junction):
+    def value(self, ctx: Context) -> Tri:
+        return k_and(i.value(ctx) for i in self.items)
 
     def open_facts(self, ctx: Context) -> list[OpenFact]:
         # Every unknown part matters; the true parts are why (HBV-DNA matters because HBcAb is positive).
@@ -248,26 +255,10 @@ class All(Expr):
         because = tuple(a.describe(ctx) for i, v in values if v is True for a in i.deciders(ctx))
         return [(k, b + because) for i, v in values if v is None for k, b in i.open_facts(ctx)]
 
-    def keys(self) -> frozenset[str]:
-        return frozenset().union(*(i.keys() for i in self.items))
 
-
-@dataclass(frozen=True, init=False)
-class Any_(Expr):
-    items: tuple[Expr, ...]
-
-    def __init__(self, *items: Expr) -> None:
-        object.__setattr__(self, "items", items)
-
+class Any_(_Junction):
     def value(self, ctx: Context) -> Tri:
         return k_or(i.value(ctx) for i in self.items)
 
-    def deciders(self, ctx: Context) -> list[Atom]:
-        want = self.value(ctx)
-        return [a for i in self.items if i.value(ctx) is want for a in i.deciders(ctx)]
-
     def open_facts(self, ctx: Context) -> list[OpenFact]:
         return [f for i in self.items if i.value(ctx) is None for f in i.open_facts(ctx)]
-
-    def keys(self) -> frozenset[str]:
-        return frozenset().union(*(i.keys() for i in self.items))
