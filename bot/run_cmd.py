@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import re
 import sqlite3
 import sys
 from pathlib import Path
@@ -51,12 +52,73 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+# Libraries that log content below WARNING: python-telegram-bot at DEBUG every update ("Processing
+# update ...", "Webhook received data ..."), every request's parameters (the text of our replies, which
+# can quote an answer) and the API URL with the token; httpx at INFO every request URL (the token).
+LIBRARIES = ("telegram", "httpx", "httpcore", "apscheduler")
+_PLAIN = re.compile(r"[\w .,:;/()<>@#=+*-]{0,100}")
+_make_record = logging.getLogRecordFactory()
+
+
+def _redact(text: str, secrets: list[str]) -> str:
+    for s in secrets:
+        text = text.replace(s, "<redacted>")
+    return text
+
+
+def _library_arg(arg: object, secrets: list[str]) -> object:
+    """A library's log argument as it may be shown: numbers and plain words (a method name, a URL with the
+    token redacted, an error's message); anything else (an update, request parameters, a body) by its type."""
+    if arg is None or isinstance(arg, bool | int | float):
+        return arg
+    if isinstance(arg, str | BaseException) or type(arg).__name__ == "URL":
+        text = _redact(str(arg), secrets)
+        if _PLAIN.fullmatch(text):
+            return text
+    return f"<{type(arg).__name__}>"
+
+
+def sanitise(record: logging.LogRecord, secrets: list[str]) -> None:
+    library = record.name.partition(".")[0] in LIBRARIES
+    if not isinstance(record.msg, str):
+        record.msg = str(record.msg)
+    record.msg = _redact(record.msg, secrets)
+    if record.args:
+        if library:
+            convert = lambda a: _library_arg(a, secrets)  # noqa: E731
+        else:
+            convert = lambda a: _redact(a, secrets) if isinstance(a, str) else a  # noqa: E731
+        if isinstance(record.args, dict):
+            record.args = {k: convert(v) for k, v in record.args.items()}
+        else:
+            record.args = tuple(convert(a) for a in record.args)
+    if record.exc_info and record.exc_info[1] is not None:
+        text = logging.Formatter().formatException(record.exc_info)
+        record.exc_text = _redact(text, secrets)
+        if record.exc_text != text:  # the exception itself holds a secret: only the redacted text remains
+            record.exc_info = None
+
+
+def install_sanitiser(secrets: list[str]) -> None:
+    """Sanitise every log record as it is made, whatever the logger's level and whichever handlers see
+    it: the secrets are redacted everywhere, and the libraries' content-bearing arguments dropped."""
+    secrets = [s for s in secrets if s]
+
+    def make(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = _make_record(*args, **kwargs)
+        sanitise(record, secrets)
+        return record
+
+    logging.setLogRecordFactory(make)
+
+
 def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     secrets = [settings.token.get_secret_value() if settings.token else "",
                settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""]
     handler.addFilter(RedactSecrets(secrets))
+    install_sanitiser(secrets)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)

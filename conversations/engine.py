@@ -168,6 +168,8 @@ def step(state: State, inp: Input) -> Result:
     if isinstance(inp, Toggle):
         return _toggle(state, inp.choice)
     if isinstance(inp, Submit):
+        if _current_def(state).kind != "multi_choice":  # a "Done" no keyboard of this question has
+            return Result(state, [Stale(NOT_THIS_QUESTION)], [])
         return _answer(state, _draft_text(state))
     return _answer(state, inp.text)
 
@@ -175,18 +177,17 @@ def step(state: State, inp: Input) -> Result:
 def current_question(state: State) -> Question | None:
     if state.phase != "asking" or state.current is None:
         return None
-    a = planner.replay(state.history)
-    _, outcome, asks = planner.plan(a)
+    _, _, asks = planner.plan_history(state.history)
     q = next((q for q in asks if q.id == state.current), None)
     return None if q is None else _render(state, q, len(asks))
 
 
 def facts_of(state: State) -> Facts:
-    return Facts.model_validate(planner.replay(state.history).facts)
+    return planner.plan_history(state.history)[0]
 
 
 def outcome_of(state: State) -> Outcome:
-    return planner.plan(planner.replay(state.history))[1]
+    return planner.plan_history(state.history)[1]
 
 
 # ---- steps ----------------------------------------------------------------------------------------
@@ -203,12 +204,13 @@ def _answer(state: State, text: str) -> Result:
             return _reprompt(state, q, str(exc))
         entry = Entry(q=q.id, value=value, raw=text[:200])
     before = planner.replay(state.history)
-    after = planner.replay([*state.history, entry])
+    history = [*state.history, entry]
+    after = planner.replay(history)
     try:
-        Facts.model_validate(after.facts)
+        planner.plan_history(history, after)  # validates the facts; _advance reuses the plan
     except ValidationError as exc:
         return _reprompt(state, q, validation_message(exc))
-    new = state.model_copy(update={"history": [*state.history, entry], "draft": {},
+    new = state.model_copy(update={"history": history, "draft": {},
                                    "withdrawn": {k: v for k, v in state.withdrawn.items() if k != q.id}})
     change = _change(before.facts, after.facts, entry, q)
     if q.id in state.withdrawn:
@@ -221,17 +223,19 @@ def _answer(state: State, text: str) -> Result:
 
 
 def _reprompt(state: State, q: QuestionDef, error: str) -> Result:
-    _, _, asks = planner.plan(planner.replay(state.history))
+    _, _, asks = planner.plan_history(state.history)
     shown = next((x for x in asks if x.id == q.id), q)
     return Result(state, [Reprompt(q.id, error, _render(state, shown, len(asks)))],
                   [Event("answer_rejected", {"question": q.id, "error": error})])
 
 
+NOT_THIS_QUESTION = "That button does not belong to this question; nothing was changed."
+
+
 def _toggle(state: State, choice: str) -> Result:
     q = _current_def(state)
     if q.kind != "multi_choice" or choice not in {c.value for c in q.choices}:
-        return Result(state, [Stale("That button does not belong to this question; nothing was changed.")],
-                      [])
+        return Result(state, [Stale(NOT_THIS_QUESTION)], [])
     cycle = ("yes", "unknown", None) if q.checklist else ("yes", None)
     mark = state.draft.get(choice)
     nxt = cycle[(cycle.index(mark) + 1) % len(cycle)] if mark in cycle else "yes"
@@ -239,7 +243,7 @@ def _toggle(state: State, choice: str) -> Result:
     if nxt is not None:
         draft[choice] = nxt
     new = state.model_copy(update={"draft": draft})
-    return Result(new, [_render(new, q, len(planner.plan(planner.replay(new.history))[2]))], [])
+    return Result(new, [_render(new, q, len(planner.plan_history(new.history)[2]))], [])
 
 
 def _draft_text(state: State) -> str:
@@ -299,7 +303,7 @@ HELP = ("Answer each question in a few words: numbers like \"12\" or \"1.2\", ye
 
 def _advance(state: State, outputs: list[Output], events: list[Event], reask: bool = False) -> Result:
     """After a change: announce a newly certain ineligibility, then ask the next question or finish."""
-    facts, outcome, asks = planner.plan(planner.replay(state.history))
+    facts, outcome, asks = planner.plan_history(state.history)
     outputs = list(outputs)
     events = list(events)
     failed = [c for c in outcome.failed if c not in state.announced]
@@ -330,7 +334,7 @@ def _outcome_event(outcome: Outcome, facts: Facts, final: bool) -> Event:
 def _current_def(state: State) -> QuestionDef:
     if state.current is None:
         raise IllegalStep("no question is open")
-    _, _, asks = planner.plan(planner.replay(state.history))
+    _, _, asks = planner.plan_history(state.history)
     return next((q for q in asks if q.id == state.current), BY_ID[state.current])
 
 

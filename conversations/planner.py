@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
 
@@ -73,3 +74,32 @@ def plan(a: Answered) -> tuple[Facts, Outcome, list[Question]]:
     facts = Facts.model_validate(a.facts)
     outcome = evaluate(facts)
     return facts, outcome, askable(a, relevant_facts(outcome))
+
+
+# ---- memoised plans -------------------------------------------------------------------------------
+# A step plans the same history several times (the question on screen, the next one, the stored outcome
+# status), and the next step plans it again after loading the state from the database. plan() is pure,
+# so its result is kept per history content, for the most recent histories (enough for some hundred
+# physicians answering at once).
+
+PLAN_CACHE_SIZE = 512  # about 20 kB each: about 10 MB at most
+_plans: OrderedDict[tuple, tuple[Facts, Outcome, tuple[Question, ...]]] = OrderedDict()
+
+
+def history_key(entries: list[Any]) -> tuple:
+    """The content of a history, hashable; repr tells 1, 1.0 and True apart and keeps list order."""
+    return tuple((e.q, e.unknown, repr(e.value)) for e in entries)
+
+
+def plan_history(entries: list[Any], answered: Answered | None = None) -> tuple[Facts, Outcome, list[Question]]:
+    """``plan(replay(entries))``, memoised; ``answered`` is ``replay(entries)`` when the caller has it."""
+    key = history_key(entries)
+    hit = _plans.get(key)
+    if hit is None:
+        facts, outcome, asks = plan(answered if answered is not None else replay(entries))
+        hit = _plans[key] = (facts, outcome, tuple(asks))
+        if len(_plans) > PLAN_CACHE_SIZE:
+            _plans.popitem(last=False)
+    else:
+        _plans.move_to_end(key)
+    return hit[0], hit[1], list(hit[2])

@@ -82,7 +82,10 @@ class Store:
             state = self._load(referral_id)
             result = engine.step(state, inp)
             if result.state != state:
-                self.db["prescreens"].update(referral_id, _columns(result.state, audit.utc_now()))
+                columns = _columns(result.state, audit.utc_now())
+                self.db.conn.execute(
+                    f"UPDATE prescreens SET {', '.join(f'{k} = ?' for k in columns)} WHERE referral_id = ?",
+                    (*columns.values(), referral_id))
             return self._record(result, actor_role, actor_id, hook)
 
     def load(self, referral_id: str) -> State:
