@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
@@ -84,6 +85,7 @@ def plan(a: Answered) -> tuple[Facts, Outcome, list[Question]]:
 
 PLAN_CACHE_SIZE = 512  # about 20 kB each: about 10 MB at most
 _plans: OrderedDict[tuple, tuple[Facts, Outcome, tuple[Question, ...]]] = OrderedDict()
+_plans_lock = threading.Lock()
 
 
 def history_key(entries: list[Any]) -> tuple:
@@ -94,12 +96,15 @@ def history_key(entries: list[Any]) -> tuple:
 def plan_history(entries: list[Any], answered: Answered | None = None) -> tuple[Facts, Outcome, list[Question]]:
     """``plan(replay(entries))``, memoised; ``answered`` is ``replay(entries)`` when the caller has it."""
     key = history_key(entries)
-    hit = _plans.get(key)
+    with _plans_lock:  # stores on several threads (a backup, tests) share the cache
+        hit = _plans.get(key)
+        if hit is not None:
+            _plans.move_to_end(key)
     if hit is None:
         facts, outcome, asks = plan(answered if answered is not None else replay(entries))
-        hit = _plans[key] = (facts, outcome, tuple(asks))
-        if len(_plans) > PLAN_CACHE_SIZE:
-            _plans.popitem(last=False)
-    else:
-        _plans.move_to_end(key)
+        hit = (facts, outcome, tuple(asks))
+        with _plans_lock:
+            _plans[key] = hit
+            if len(_plans) > PLAN_CACHE_SIZE:
+                _plans.popitem(last=False)
     return hit[0], hit[1], list(hit[2])
