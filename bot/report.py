@@ -15,7 +15,7 @@ def outcome_text(outcome: Outcome, *, table: bool = True) -> str:
     if outcome.failures:
         lines.append("Failing criteria:")
         for f in outcome.failures:
-            lines.append(f"  {f.criterion} {f.title}: {'; '.join(f.reasons)}")
+            lines.append(f"  {f.criterion} {f.text}")
         lines.append("")
     if outcome.missing:
         lines.append("Still missing:")

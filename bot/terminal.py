@@ -43,7 +43,7 @@ def render(output: engine.Output) -> str:
             return output.text
         case engine.OutcomeReached(final=False):
             return ("Ineligibility is already certain:\n"
-                    + "\n".join(f"  {f.criterion} {f.title}: {'; '.join(f.reasons)}" for f in output.outcome.failures)
+                    + "\n".join(f"  {f.criterion} {f.text}" for f in output.outcome.failures)
                     + "\nYou may stop here (cancel) or go on answering.")
         case engine.OutcomeReached():
             return "\n" + outcome_text(output.outcome, table=False)

@@ -17,6 +17,13 @@ class Failure(BaseModel):
     facts: list[str]
     reasons: list[str]
 
+    @property
+    def text(self) -> str:
+        """Title and reasons, without saying the same thing twice ("prior CAR-T …: yes", not "prior
+        CAR-T …: prior CAR-T …: yes")."""
+        reasons = "; ".join(self.reasons)
+        return reasons if reasons.lower().startswith(self.title.lower()) else f"{self.title}: {reasons}"
+
 
 class Missing(BaseModel):
     model_config = ConfigDict(frozen=True)

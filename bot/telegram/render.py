@@ -76,19 +76,25 @@ def outcome(result: engine.OutcomeReached, ref: str) -> str:
     o = result.outcome
     head = STATUS_LINES[o.status] if result.final else "INELIGIBLE: a criterion already fails."
     lines = [f"<b>{esc(ref)}</b> · {esc(head)}"]
-    lines += _details(o)
+    if result.final:
+        lines += _details(o)
+    else:  # mid-way only what fails: the rest is still to be asked
+        lines += ["", "<b>Failing criteria</b>"] + _failures(o)
     if not result.final:
         lines += ["", "You can stop here with /cancel, or go on so that the coordinator sees the whole "
                   "picture."]
     return "\n".join(lines)
 
 
+def _failures(o: Outcome) -> list[str]:
+    return [f"• <b>{esc(f.criterion)}</b> {esc(f.text)}" for f in o.failures]
+
+
 def _details(o: Outcome) -> list[str]:
     lines: list[str] = []
     if o.failures:
         lines += ["", "<b>Failing criteria</b>"]
-        lines += [f"• <b>{esc(f.criterion)}</b> {esc(f.title)}: {esc('; '.join(f.reasons))}"
-                  for f in o.failures]
+        lines += _failures(o)
     if o.missing:
         lines += ["", "<b>Still missing</b>"]
         lines += [f"• <b>{esc(m.criterion)}</b> {esc(m.reason)}" for m in o.missing]
