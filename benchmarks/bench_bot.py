@@ -25,14 +25,23 @@ is the time a physician waits between two of its answers while 199 others are se
 Also printed: ``commit_ms``, one small commit at synchronous=FULL on this disk (its fsync), and the
 commits, SQL statements and Bot API calls per answer, counted on a warm-up pre-screen.
 
+The floor, also in the same run on the same transport: ``floor_per_s`` replays the bot's own Telegram
+traffic (every answer's update, and exactly the Bot API calls the bot made for it, through the same
+python-telegram-bot methods) in a bare Application with nothing in between: no access check, engine or
+storage. It is the most any bot saying what this one says can do; ``floor_ratio`` is its ratio to the
+echo and ``work_ms_per_answer`` what the bot spends per answer beyond it.
+
 Prints one JSON line; exit 0 when the targets hold: answers_per_s >= 300, p95_ms <= 20, ratio >= 0.5.
 On the 2-core machine: 306-376 answers/s, p50 2.5-3 ms, p95 3.5-4.5 ms, echo about 5,200
-messages/s, ratio 0.06-0.07: the ratio target is out of reach with durable commits. An answer costs
-3.65 commits (the update stored on arrival, the step with its audit events and outbox rows, one
-"sent" mark per reply delivered) at 0.2-0.28 ms of fsync each, about 0.8 ms, four times the echo's
-whole 0.19 ms; with synchronous=NORMAL (not durable, for comparison only) the bot does about 600/s, the
-rest being python-telegram-bot building and parsing 2.1 Bot API calls per answer (reply, edit of the
-pressed question, callback answer), 30 SQL statements and the engine's one evaluation.
+messages/s, ratio 0.06-0.07, floor about 2,770 answers/s, floor_ratio 0.52. The ratio target is out
+of reach: the bot's replies alone (2.1 Bot API calls per answer: the next question with its keyboard,
+the edit of the pressed question, the callback answer, each built and its answer parsed by
+python-telegram-bot) take 0.36 ms of the 0.37 ms per answer that a ratio of 0.5 allows, leaving about
+13 microseconds for the access check, the engine's step and a durable commit, less than one fsync
+(``commit_ms``). An answer costs 3.65 commits (the update stored on arrival, the step with its audit
+events and outbox rows, one "sent" mark per reply delivered); with synchronous=OFF (not durable, for
+comparison only) the bot does about 560/s, the rest being about 30 SQL statements, the audit chain and
+the engine's one evaluation.
 """
 
 from __future__ import annotations
@@ -56,8 +65,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from telegram import Update  # noqa: E402
-from telegram.ext import Application, BaseRateLimiter, MessageHandler, filters  # noqa: E402
+from telegram import InlineKeyboardMarkup, Update  # noqa: E402
+from telegram.ext import Application, BaseRateLimiter, MessageHandler, TypeHandler, filters  # noqa: E402
 from telegram_harness import ELIGIBLE, TOKEN, RecordingRequest, callback, message  # noqa: E402
 
 from bot.settings import Settings  # noqa: E402
@@ -135,7 +144,9 @@ def next_update(uid: int, calls: list[Any]) -> dict | None:
 
 
 async def physician(app: Any, inbox: Inbox, uid: int, latencies: list[float], turns: list[float],
-                    start_calls: list[Any]) -> int:
+                    start_calls: list[Any], traffic: list[tuple[dict, list[Any]]] | None = None) -> int:
+    """Answers until the outcome; ``traffic`` collects each answer's update and every Bot API call it
+    caused (an update runs to its end without yielding, so the calls made during it are its own)."""
     update = next_update(uid, start_calls)
     answered = 0
     last = time.perf_counter()
@@ -150,6 +161,8 @@ async def physician(app: Any, inbox: Inbox, uid: int, latencies: list[float], tu
         assert calls, f"no reply to physician {uid}"
         assert not calls[-1].text.startswith("⚠️"), f"physician {uid}'s answer was refused: {calls[-1].text[:120]}"
         latencies.append((end - begin) * 1000)
+        if traffic is not None:
+            traffic.append((update, inbox.request.calls[before:]))
         answered += 1
         update = next_update(uid, calls)
     return answered
@@ -190,8 +203,9 @@ async def run_bot(physicians: int, db_dir: Path) -> dict[str, Any]:
             starts[uid] = inbox.since(before, uid)
         latencies: list[float] = []
         turns: list[float] = []
+        traffic: list[tuple[dict, list[Any]]] = []
         begin = time.perf_counter()
-        counts = await asyncio.gather(*(physician(app, inbox, uid, latencies, turns, starts[uid])
+        counts = await asyncio.gather(*(physician(app, inbox, uid, latencies, turns, starts[uid], traffic)
                                         for uid in ids))
         seconds = time.perf_counter() - begin
         done = db.conn.execute("SELECT COUNT(*) FROM prescreens WHERE phase = 'done'").fetchone()[0] - 1
@@ -205,8 +219,8 @@ async def run_bot(physicians: int, db_dir: Path) -> dict[str, Any]:
     assert set(counts) == {ANSWERS_PER_PRESCREEN}, set(counts)
     assert done == physicians, f"{done} of {physicians} pre-screens finished"
     return {"answers": answers, "seconds": seconds, "latencies": latencies, "turns": turns[physicians:],
-            "statuses": statuses, "synchronous": {2: "FULL", 1: "NORMAL", 0: "OFF", 3: "EXTRA"}[sync],
-            "journal_mode": journal, **warmup}
+            "traffic": traffic, "statuses": statuses, "journal_mode": journal,
+            "synchronous": {2: "FULL", 1: "NORMAL", 0: "OFF", 3: "EXTRA"}[sync], **warmup}
 
 
 def commit_ms(directory: Path, n: int = 300) -> float:
@@ -253,6 +267,57 @@ async def run_echo(physicians: int, per_physician: int) -> dict[str, Any]:
     return {"messages": sent, "seconds": seconds, "latencies": latencies}
 
 
+async def run_floor(traffic: list[tuple[dict, list[Any]]]) -> dict[str, Any]:
+    """The bot's own Telegram traffic with nothing in between: a bare Application whose one handler makes,
+    for each answer's update, exactly the Bot API calls the bot made for it (same methods, texts and
+    keyboards, through the same python-telegram-bot methods), with no access check, engine or storage.
+    Keyboards are built before the clock starts, so this is an upper bound for any bot that says what
+    this one says."""
+    request = RecordingRequest()
+    app = (Application.builder().token(TOKEN).base_url(API).request(request)
+           .get_updates_request(RecordingRequest()).rate_limiter(PassThrough()).build())
+    plans: dict[int, list[tuple[str, dict[str, Any]]]] = {}
+    by_physician: dict[int, list[dict]] = {}
+    for update, calls in traffic:
+        plans[update["update_id"]] = [(c.method, {**c.params, "reply_markup": InlineKeyboardMarkup.de_json(
+            c.markup, app.bot) if c.markup else None}) for c in calls]
+        sender = (update.get("message") or update["callback_query"])["from"]["id"]
+        by_physician.setdefault(sender, []).append(update)
+
+    async def replay(update: Update, context: Any) -> None:
+        bot = context.bot
+        for method, p in plans[update.update_id]:
+            if method == "answerCallbackQuery":
+                await update.callback_query.answer(p.get("text"))
+            elif method == "editMessageText":
+                await bot.edit_message_text(p["text"], chat_id=p["chat_id"], message_id=p["message_id"],
+                                            parse_mode=p.get("parse_mode"), reply_markup=p["reply_markup"])
+            elif method == "sendMessage":
+                await bot.send_message(p["chat_id"], p["text"], parse_mode=p.get("parse_mode"),
+                                       reply_markup=p["reply_markup"])
+            else:
+                raise AssertionError(f"the floor does not replay {method}")
+
+    app.add_handler(TypeHandler(Update, replay))
+    await app.initialize()
+
+    async def answerer(updates: list[dict]) -> None:
+        for update in updates:
+            await asyncio.sleep(0)
+            await app.process_update(Update.de_json(update, app.bot))
+
+    initial = len(request.calls)  # getMe
+    try:
+        begin = time.perf_counter()
+        await asyncio.gather(*(answerer(u) for u in by_physician.values()))
+        seconds = time.perf_counter() - begin
+    finally:
+        await app.shutdown()
+    expected = sum(len(calls) for _, calls in traffic)
+    assert len(request.calls) - initial == expected, (len(request.calls) - initial, expected)
+    return {"answers": len(traffic), "seconds": seconds}
+
+
 async def main_async(physicians: int, profile: str | None) -> dict[str, Any]:
     # The echo first, on a fresh heap (what the bot run leaves behind would slow its garbage collection);
     # as many messages per physician as a pre-screen has answers.
@@ -267,6 +332,12 @@ async def main_async(physicians: int, profile: str | None) -> dict[str, Any]:
         if profiler:
             profiler.disable()
             profiler.dump_stats(profile)
+    # What the bot leaves on the heap would slow the floor's garbage collection: set it aside.
+    gc.collect()
+    gc.freeze()
+    floor = await run_floor(bot.pop("traffic"))
+    gc.unfreeze()
+    floor_per_s = floor["answers"] / floor["seconds"]
     answers_per_s = bot["answers"] / bot["seconds"]
     echo_per_s = base["messages"] / base["seconds"]
     return {
@@ -279,6 +350,8 @@ async def main_async(physicians: int, profile: str | None) -> dict[str, Any]:
         "echo_messages": base["messages"], "echo_per_s": round(echo_per_s, 1),
         "echo_p95_ms": round(percentile(base["latencies"], 95), 3),
         "ratio": round(answers_per_s / echo_per_s, 3),
+        "floor_per_s": round(floor_per_s, 1), "floor_ratio": round(floor_per_s / echo_per_s, 3),
+        "work_ms_per_answer": round(1000 / answers_per_s - 1000 / floor_per_s, 3),
         "rate_limiter": "pass-through (same for both)",
         "synchronous": bot["synchronous"], "journal_mode": bot["journal_mode"],
         "commits_per_answer": bot["commits_per_answer"], "statements_per_answer": bot["statements_per_answer"],
