@@ -57,6 +57,22 @@ def check_length(text: str) -> None:
 
 
 _NUMBER = re.compile(r"^([+-]?\d{1,6}(?:[.,]\d{1,6})?)\s*(.*?)\.?$")
+# "1,000" is one thousand to some and 1.0 to others (the spec reads "1,2" as 1.2), and "1.000" is one
+# thousand in German: a pulse of 1,000 mg methylprednisolone read as 1 mg would be silently wrong.
+_THOUSANDS = re.compile(r"^[+-]?([1-9]\d{0,2})(?:,(\d{3})|\.(000))$")
+
+
+def read_number(number_text: str) -> float:
+    """The number as written, with a decimal comma or point; a separator that may mark thousands is
+    refused with both readings, so that the physician says which."""
+    m = _THOUSANDS.match(number_text)
+    if m:
+        sign = "-" if number_text.startswith("-") else ""
+        whole, decimals = m.group(1), m.group(2) or m.group(3)
+        thousands, decimal = f"{sign}{whole}{decimals}", f"{sign}{whole}.{decimals.rstrip('0') or '0'}"
+        raise AnswerError(f"Is \"{number_text}\" {thousands} or {decimal}? Please write it without a "
+                          f"thousands separator: \"{thousands}\" or \"{decimal}\".")
+    return float(number_text.replace(",", "."))
 
 
 def parse_number(text: str, *, unit_words: tuple[str, ...] = (), integer: bool = False,
@@ -69,7 +85,7 @@ def parse_number(text: str, *, unit_words: tuple[str, ...] = (), integer: bool =
     if rest and rest not in unit_words:
         raise AnswerError(f"I could not read \"{rest}\" after the number. Please answer with a number, "
                           f"for example {example}.")
-    value = float(number_text.replace(",", "."))
+    value = read_number(number_text)
     if integer:
         if not value.is_integer():
             raise AnswerError(f"Please answer with a whole number, for example {example}.")
@@ -100,7 +116,7 @@ def parse_creatinine(text: str) -> tuple[float, str]:
                           "umol/L) or mg/dL.")
     if not unit:
         raise AnswerError(f"I don't know the unit \"{unit_text}\". Please use mg/dL or umol/L.")
-    return float(number_text.replace(",", ".")), unit
+    return read_number(number_text), unit
 
 
 def parse_yes_no(text: str) -> bool:

@@ -295,3 +295,26 @@ def test_abbreviations_physicians_type(question, text, expected):
     from conversations.questions import BY_ID, read
 
     assert read(BY_ID[question], text) == expected
+
+
+# ---- thousands separators ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("qid", "text", "thousands", "decimal"), [
+    ("gc_peak_mg_day", "1,000", "1000", "1.0"), ("gc_peak_mg_day", "1,000 mg/day", "1000", "1.0"),
+    ("gc_peak_mg_day", "1.000", "1000", "1.0"), ("gc_peak_mg_day", "2,500", "2500", "2.5"),
+    ("age_years", "12,345", "12345", "12.345"), ("creatinine", "1,200 umol/L", "1200", "1.2"),
+])
+def test_a_separator_that_may_mark_thousands_is_asked_about(qid, text, thousands, decimal):
+    # A pulse of "1,000" mg methylprednisolone read as 1 mg would decide I2c on a wrong dose.
+    with pytest.raises(AnswerError) as exc:
+        read(qid, text)
+    assert f'"{thousands}" or "{decimal}"' in str(exc.value)
+
+
+@pytest.mark.parametrize(("qid", "text", "value"), [
+    ("gc_peak_mg_day", "1000", 1000), ("gc_peak_mg_day", "1,5", 1.5), ("gc_peak_mg_day", "1.125", 1.125),
+    ("gc_taper_floor_mg_kg_day", "0,500", 0.5), ("gc_peak_mg_day", "1,25", 1.25),
+    ("gc_peak_mg_day", "1,0000", 1.0), ("bilirubin_x_uln", "1,2", 1.2),
+])
+def test_decimals_that_cannot_be_thousands_are_read(qid, text, value):
+    assert read(qid, text) == pytest.approx(value)

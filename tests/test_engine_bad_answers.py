@@ -60,6 +60,10 @@ CASES = [
     ("gc_taper_floor_mg_kg_day", "31", "Lowest glucocorticoid dose without flare must be between 0 and "
                                        "30 mg/kg/day; 31 is outside that range."),
     ("gc_peak_mg_day", "-40", "-40 is below 0; please give a number of at least 0, for example 40."),
+    # a separator that may mark thousands
+    ("gc_peak_mg_day", "1,000", 'Is "1,000" 1000 or 1.0? Please write it without a thousands separator: '
+                                '"1000" or "1.0".'),
+    ("creatinine", "1,200 umol/L", 'Is "1,200" 1200 or 1.2?'),
     # creatinine
     ("creatinine", "1.2", 'Which unit is 1.2? Please add it: "1.2 mg/dL" or "1.2 umol/L".'),
     ("creatinine", "106", 'Which unit is 106? Please add it: "106 mg/dL" or "106 umol/L".'),
