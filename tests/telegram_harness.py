@@ -8,6 +8,7 @@ group messages) that ``Harness.feed`` passes to ``Application.process_update``.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import re
@@ -76,6 +77,7 @@ class RecordingRequest(BaseRequest):
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     updates: list[dict] = field(default_factory=list)
+    stalls: dict[int, asyncio.Event] = field(default_factory=dict)  # chat ID: calls to it wait for the event
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -98,6 +100,9 @@ class RecordingRequest(BaseRequest):
         params = dict(request_data.parameters) if request_data else {}
         files = {k: v[1] for k, v in (request_data.multipart_data or {}).items()} if request_data else {}
         self.calls.append(Call(name, params, files))
+        stall = self.stalls.get(int(params["chat_id"])) if "chat_id" in params else None
+        if stall is not None:
+            await stall.wait()
         pending = self.failures.get(name)
         if pending:
             f = pending.pop(0)

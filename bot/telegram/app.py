@@ -33,6 +33,10 @@ from .services import BotApplication, BotContext, Services
 log = logging.getLogger(__name__)
 
 DELIVERY_INTERVAL = 2.0  # seconds between outbox rounds (each reply also triggers one at once)
+# Updates handled at once. One at a time, a coordinator's /export (a file upload) or a send waiting out a
+# time-out would hold up every physician. Safe because a handler commits its step before it first waits:
+# steps still apply in the order the updates arrived, and sends stay in order per chat (one sender).
+CONCURRENT_UPDATES = 16
 PHYSICIAN_COMMANDS = [
     BotCommand("screen", "start a new pre-screen"),
     BotCommand("status", "show the current question again"),
@@ -80,6 +84,7 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
         .base_url(settings.api_url)
         .context_types(ContextTypes(context=BotContext, bot_data=Services))
         .update_queue(queue)
+        .concurrent_updates(CONCURRENT_UPDATES)
         .rate_limiter(rate_limiter or AIORateLimiter(max_retries=0))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
