@@ -1,6 +1,7 @@
 """Hostile input, stateful: random sequences of messages, commands and button presses from several
 physicians, a stranger and a coordinator, through the real Application (``process_update`` over the
-recording transport of ``telegram_harness``), with the invariants checked after every step.
+recording transport of ``telegram_harness``, and bursts of updates through the running application's
+queue, handled concurrently as in production), with the invariants checked after every step.
 
 Each hypothesis test case gets its own database and its own event loop (the machine drives the loop
 with ``run_until_complete``). After every step:
@@ -30,6 +31,7 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from telegram import Update
 from telegram.ext import BaseRateLimiter
 from telegram_harness import (
     ATTACHMENTS,
@@ -120,6 +122,8 @@ class HostileChat(RuleBasedStateMachine):
             self.h = FastHarness(self.tmp, physicians=PHYSICIANS)
             self.h.app.add_error_handler(record_error)
             self.loop.run_until_complete(self.h.__aenter__())
+            # Running as in production too: bursts go through the update queue, handled concurrently.
+            self.loop.run_until_complete(self.h.app.start())
         except BaseException:
             store.new_referral_id = self.restore_ids
             self.loop.close()
@@ -129,6 +133,7 @@ class HostileChat(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         try:
+            self.loop.run_until_complete(self.h.app.stop())
             self.loop.run_until_complete(self.h.__aexit__(None, None, None))
         finally:
             store.new_referral_id = self.restore_ids
@@ -262,6 +267,36 @@ class HostileChat(RuleBasedStateMachine):
             st.one_of(st.none(), st.sampled_from(FORGED_ARGS)))
         forged = data.draw(st.one_of(structured, st.text(max_size=80)))
         self.feed(callback(uid, forged))
+
+    @rule(data=st.data())
+    def burst(self, data: st.DataObject) -> None:
+        """Several updates at once, as a busy minute brings them, handed to the running application's
+        queue (which handles them concurrently): answers typed or pressed to what each physician has on
+        screen, two answers from one physician, commands, and repeats of an update."""
+        s = self.h.services
+        updates: list[dict] = []
+        for uid in data.draw(st.lists(st.sampled_from(PHYSICIANS), min_size=2, max_size=8), label="senders"):
+            ref = s.focus.current(s.store, uid)
+            q = engine.current_question(s.store.load(ref)) if ref else None
+            last = next((c for c in reversed(self.h.request.calls) if c.chat_id == uid
+                         and any(d.startswith(("a:", "t:", "k:")) for _, d in c.buttons())), None)
+            kind = data.draw(st.sampled_from(["type", "press", "command", "repeat"]), label="kind")
+            if kind == "repeat" and updates:
+                updates.append(data.draw(st.sampled_from(updates), label="repeated"))
+            elif kind == "press" and last is not None:
+                updates.append(callback(uid, data.draw(st.sampled_from([d for _, d in last.buttons()]))))
+            elif kind == "command":
+                updates.append(message(uid, data.draw(st.sampled_from(["/back", "/skip", "/status", "/screen"]))))
+            else:
+                updates.append(message(uid, data.draw(st.sampled_from(answer_pool(q))) if q else "12"))
+        self.fed += updates
+
+        async def handle_all() -> None:
+            for update in updates:
+                await self.h.app.update_queue.put(Update.de_json(update, self.h.app.bot))
+            await asyncio.wait_for(self.h.app.update_queue.join(), 30)
+
+        self.loop.run_until_complete(handle_all())
 
     @rule(data=st.data())
     @precondition(lambda self: self.fed)
