@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from criteria import PROTOCOL_VERSION, Facts, Outcome
 from criteria.labels import label
 
-from . import answers, planner
+from . import answers, identifiers, planner
 from .answers import UNKNOWN, AnswerError
 from .messages import validation_message
 from .questions import BY_ID, read
@@ -195,6 +195,12 @@ def outcome_of(state: State) -> Outcome:
 
 def _answer(state: State, text: str) -> Result:
     q = _current_def(state)
+    try:
+        answers.check_length(text)
+        if (kind := identifiers.identifier_kind(text)) is not None:
+            raise AnswerError(identifiers.warning(kind))  # refused before any reader can quote it back
+    except AnswerError as exc:
+        return _reprompt(state, q, str(exc))
     if answers.is_unknown(text):
         entry = Entry(q=q.id, unknown=True, raw=text[:200])
     else:

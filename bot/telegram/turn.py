@@ -17,7 +17,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
 from bot import faults
-from conversations import audit, engine
+from conversations import audit, engine, identifiers
 from conversations.db import write
 from conversations.store import StepResult
 
@@ -38,13 +38,15 @@ class _Out:
 
 
 def received_text(update: Update) -> str | None:
-    """What the update said, for the audit trail; an invite code after /start is never recorded."""
+    """What the update said, for the audit trail; an invite code after /start is never recorded, nor
+    anything that looks like a patient identifier."""
     if update.callback_query is not None:
-        return update.callback_query.data
+        data = update.callback_query.data
+        return None if data is None else identifiers.for_the_record(data)
     message = update.message
     if message is None or message.text is None:
         return None
-    return "/start [invite code]" if start_argument(message) else message.text
+    return "/start [invite code]" if start_argument(message) else identifiers.for_the_record(message.text)
 
 
 class Turn:

@@ -1,0 +1,85 @@
+"""Patient identifiers typed by mistake (conversations/identifiers.py): refused before any reader sees
+them, and never recorded, while every answer the bot asks for still reads."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conversation_script import EVERY_QUESTION, states_by_question
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from telegram_harness import PHYSICIAN, Harness, ref_of
+
+from conversations import engine, identifiers, questions
+from conversations.identifiers import identifier_kind
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("12.03.2014", "a date"), ("born 12/3/14", "a date"), ("2014-03-12", "a date"), ("DOB 1.2.2015", "a date"),
+    ("12 March 2014", "a date"), ("March 12, 2014", "a date"), ("12-mar-14", "a date"), ("3rd Jan 2015", "a date"),
+    ("jane.doe@example.org", "an e-mail address"), ("MRN 1234567", "a record or phone number"),
+    ("123456", "a record or phone number"), ("+49 170 1234567", "a record or phone number"),
+    ("0170 1234567", "a record or phone number"), ("12, patient 00123456", "a record or phone number"),
+])
+def test_what_looks_like_an_identifier(text, kind):
+    assert identifier_kind(text) == kind
+
+
+@pytest.mark.parametrize("text", [
+    "12", "12.5", "12,5", "0.6 mg/dL", "106 umol/L", "1,2 mg/dl", "3/12", "1.5.5", "1.2.3", "IV/V", "1, 2, 3, 10, 12",
+    "95 mL/min/1.73 m²", "0.1234567", "12 y/o", "5 mar", "12 may", "yes", "unknown", "?1, 2", "1000", "99999",
+])
+def test_what_does_not(text):
+    assert identifier_kind(text) is None
+
+
+def test_every_answer_of_the_catalogue_reads():
+    """No valid answer looks like an identifier: the examples, each choice by value, label and number."""
+    for q in questions.QUESTIONS:
+        samples = [q.example, *(c.value for c in q.choices), *(c.label for c in q.choices),
+                   *(str(i) for i in range(1, len(q.choices) + 1))]
+        for text in samples:
+            assert identifier_kind(text) is None, (q.id, text)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(value=st.floats(0, 9999, allow_nan=False).map(lambda x: round(x, 3)), comma=st.booleans())
+def test_no_number_the_bot_asks_for_looks_like_one(value, comma):
+    # The largest number any question takes: creatinine up to 1768 umol/L; decimals up to three places.
+    text = f"{value:g}"
+    assert identifier_kind(text.replace(".", ",") if comma else text) is None
+
+
+@pytest.fixture(scope="module")
+def states():
+    return states_by_question(EVERY_QUESTION)
+
+
+@pytest.mark.parametrize("question", ["age_years", "sex", "dmards", "creatinine", "exclusion_checklist"])
+def test_the_engine_refuses_it_without_reading_or_quoting_it(states, question):
+    state = states[question]
+    result = engine.step(state, engine.Answer("born 12.03.2014"))
+    assert result.state == state
+    [reprompt] = result.outputs
+    assert isinstance(reprompt, engine.Reprompt)
+    assert reprompt.error == identifiers.warning("a date") and "2014" not in reprompt.error
+    assert [(e.type, e.payload) for e in result.events] == [
+        ("answer_rejected", {"question": question, "error": reprompt.error})]
+
+
+async def test_telegram_records_it_as_withheld(tmp_path):
+    async with Harness(tmp_path) as h:
+        ref = ref_of(await h.say(PHYSICIAN, "/screen"))
+        calls = await h.say(PHYSICIAN, "Jane, MRN 00123456, born 12.03.2014")
+        assert "That looks like a date" in calls[-1].text and "00123456" not in calls[-1].text
+        [received] = [e for e in h.audit("update_received") if e["payload"]["kind"] == "text"]
+        assert received["payload"]["text"] == "[withheld: looked like a date]"
+        everything = json.dumps([r for r in h.db.conn.execute("SELECT * FROM audit_events")])
+        everything += json.dumps([r for r in h.db.conn.execute("SELECT * FROM telegram_outbox")])
+        everything += json.dumps([r for r in h.db.conn.execute("SELECT * FROM telegram_updates")])
+        everything += h.services.store.load(ref).to_json()
+        assert "00123456" not in everything and "12.03.2014" not in everything
+        # The question is asked again and a real answer goes through.
+        calls = await h.say(PHYSICIAN, "12")
+        assert h.services.store.load(ref).history[-1].value == 12
