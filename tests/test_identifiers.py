@@ -9,7 +9,7 @@ import pytest
 from conversation_script import EVERY_QUESTION, states_by_question
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from telegram_harness import PHYSICIAN, Harness, ref_of
+from telegram_harness import PHYSICIAN, Failure, Harness, message, ref_of
 
 from conversations import engine, identifiers, questions
 from conversations.identifiers import identifier_kind
@@ -71,8 +71,12 @@ def test_the_engine_refuses_it_without_reading_or_quoting_it(states, question):
 async def test_telegram_records_it_as_withheld(tmp_path):
     async with Harness(tmp_path) as h:
         ref = ref_of(await h.say(PHYSICIAN, "/screen"))
-        calls = await h.say(PHYSICIAN, "Jane, MRN 00123456, born 12.03.2014")
+        update = message(PHYSICIAN, "Jane, MRN 00123456, born 12.03.2014")
+        calls = await h.feed(update)
         assert "That looks like a date" in calls[-1].text and "00123456" not in calls[-1].text
+        # Deleted from the chat too.
+        [deleted] = [c for c in calls if c.method == "deleteMessage"]
+        assert (deleted.chat_id, int(deleted.params["message_id"])) == (PHYSICIAN, update["message"]["message_id"])
         [received] = [e for e in h.audit("update_received") if e["payload"]["kind"] == "text"]
         assert received["payload"]["text"] == "[withheld: looked like a date]"
         everything = json.dumps([r for r in h.db.conn.execute("SELECT * FROM audit_events")])
@@ -80,6 +84,17 @@ async def test_telegram_records_it_as_withheld(tmp_path):
         everything += json.dumps([r for r in h.db.conn.execute("SELECT * FROM telegram_updates")])
         everything += h.services.store.load(ref).to_json()
         assert "00123456" not in everything and "12.03.2014" not in everything
-        # The question is asked again and a real answer goes through.
+        # The question is asked again and a real answer goes through, its message kept.
         calls = await h.say(PHYSICIAN, "12")
         assert h.services.store.load(ref).history[-1].value == 12
+        assert not [c for c in calls if c.method == "deleteMessage"]
+
+
+async def test_a_failed_deletion_changes_nothing_else(tmp_path):
+    async with Harness(tmp_path) as h:
+        ref = ref_of(await h.say(PHYSICIAN, "/screen"))
+        h.request.fail("deleteMessage", Failure(400, "Bad Request: message can't be deleted"))
+        calls = await h.say(PHYSICIAN, "jane.doe@example.org")
+        assert "That looks like an e-mail address" in calls[-1].text
+        assert h.services.store.load(ref).history == []
+        assert h.services.outbox.pending() == []

@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlite_utils
 from telegram import InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from bot import faults
@@ -155,6 +156,7 @@ class Turn:
     async def finish(self) -> None:
         """After the commit: answer the button press, then send what is due."""
         faults.point("committed", update_kind(self.update))
+        await self._delete_identifier()
         query = self.update.callback_query
         if query is not None:
             try:
@@ -163,3 +165,16 @@ class Turn:
                 log.info("callback answer for update %s failed: %s", self.update.update_id,
                          type(exc).__name__)
         await self.services.sender.deliver_due()
+
+    async def _delete_identifier(self) -> None:
+        """A message that looks like a patient identifier was recorded as withheld; it is also deleted
+        from the chat (bots may delete incoming messages in private chats). Best effort: on failure the
+        physician still sees the warning."""
+        message = self.update.message
+        if (message is None or not message.text or message.chat.type != ChatType.PRIVATE
+                or identifiers.identifier_kind(message.text) is None):
+            return
+        try:
+            await message.delete()
+        except TelegramError as exc:
+            log.info("deleting the message of update %s failed: %s", self.update.update_id, type(exc).__name__)
