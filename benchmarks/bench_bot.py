@@ -32,16 +32,17 @@ storage. It is the most any bot saying what this one says can do; ``floor_ratio`
 echo and ``work_ms_per_answer`` what the bot spends per answer beyond it.
 
 Prints one JSON line; exit 0 when the targets hold: answers_per_s >= 300, p95_ms <= 20, ratio >= 0.5.
-On the 2-core machine: 306-376 answers/s, p50 2.5-3 ms, p95 3.5-4.5 ms, echo about 5,200
-messages/s, ratio 0.06-0.07, floor about 2,770 answers/s, floor_ratio 0.52. The ratio target is out
-of reach: the bot's replies alone (2.1 Bot API calls per answer: the next question with its keyboard,
-the edit of the pressed question, the callback answer, each built and its answer parsed by
-python-telegram-bot) take 0.36 ms of the 0.37 ms per answer that a ratio of 0.5 allows, leaving about
-13 microseconds for the access check, the engine's step and a durable commit, less than one fsync
-(``commit_ms``). An answer costs 3.65 commits (the update stored on arrival, the step with its audit
-events and outbox rows, one "sent" mark per reply delivered); with synchronous=OFF (not durable, for
-comparison only) the bot does about 560/s, the rest being about 30 SQL statements, the audit chain and
-the engine's one evaluation.
+On the 2-core machine: 306-376 answers/s, p50 2.5-3 ms, p95 3.5-4.5 ms, echo 4,800-5,350
+messages/s, ratio 0.06-0.08, floor 2,580-2,770 answers/s, floor_ratio 0.52-0.54. The ratio target is
+out of reach: the bot's replies alone (2.1 Bot API calls per answer: the next question with its
+keyboard, the edit of the pressed question, the callback answer, each built and its answer parsed by
+python-telegram-bot) take 0.36-0.39 ms of the 0.37-0.42 ms per answer that a ratio of 0.5 allows,
+leaving 13-31 microseconds for the access check, the engine's step and a durable commit, less than one
+fsync (``commit_ms``) and less than one evaluation (about 0.1 ms, benchmarks/bench_evaluate.py). An
+answer costs 3.65 commits (the update stored on arrival, the step with its audit events and outbox
+rows, one "sent" mark per reply delivered); with synchronous=OFF (not durable, for comparison only) the
+bot does about 560/s, the rest being about 30 SQL statements, the audit chain and the engine's one
+evaluation.
 """
 
 from __future__ import annotations
