@@ -67,8 +67,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from telegram import InlineKeyboardMarkup, Update  # noqa: E402
-from telegram.ext import Application, BaseRateLimiter, MessageHandler, TypeHandler, filters  # noqa: E402
-from telegram_harness import ELIGIBLE, TOKEN, RecordingRequest, callback, message  # noqa: E402
+from telegram.ext import Application, MessageHandler, TypeHandler, filters  # noqa: E402
+from telegram_harness import ELIGIBLE, TOKEN, PassThrough, RecordingRequest, callback, message  # noqa: E402
 
 from bot.settings import Settings  # noqa: E402
 from bot.telegram.app import build_application  # noqa: E402
@@ -83,19 +83,6 @@ ANSWERS_PER_PRESCREEN = 31  # the script's pre-screen (asserted in run_bot)
 # what it was sent, as a person would, without reading the database.
 BY_TEXT = {f"<b>{html.escape(q.text, quote=False)}</b>": q for q in QUESTIONS}
 REF = re.compile(r"^<b>(R-[0-9A-Z]{4}-[0-9A-Z]{4})</b>")
-
-
-class PassThrough(BaseRateLimiter):
-    """A rate limiter that limits nothing (the same for the bot and the echo baseline)."""
-
-    async def initialize(self) -> None:
-        pass
-
-    async def shutdown(self) -> None:
-        pass
-
-    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):  # noqa: ANN001
-        return await callback(*args, **kwargs)
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -29,6 +29,7 @@ from criteria.codes import (  # noqa: E402
     LN_CLASSES,
     SLEDAI_2K_WEIGHTS,
 )
+from criteria.facts import BOOLEAN_FACTS  # noqa: E402
 
 NUMBERS = {  # fact -> (low, high) from criteria.md
     "age_years": (0, 120), "weight_kg": (5, 250), "height_cm": (40, 230), "soc_months": (0, 240),
@@ -46,20 +47,11 @@ NEAR = {
     "spo2_percent": (91, 92, 97, 98, 99),
 }
 INTEGERS = {"sledai_2k": (0, 105), "ln_chronicity_index": (0, 12)}
-BOOLEANS = (
-    "childbearing_potential", "sle_eular_acr_2019", "gc_high_dose", "hcq", "target_not_reached",
-    "intolerant_to_conventional", "cns_lupus", "refractory_cytopenia", "steroid_dependent",
-    "ecg_significant_abnormality", "severe_lung_disease", "apheresis_suitable", "agrees_contraception",
-    "prior_cell_therapy", "cns_event_60d", "cns_damage_or_severe_seizures", "dialysis_3m",
-    "renal_fibrosis_extensive", "nephropathy_needs_intensification", "non_sle_immunosuppression",
-    "active_infection", "transplant_3m", "gvhd_grade2_2w", "mas_1m", "live_vaccine_4w",
-    "malignancy_or_severe_disease", "pregnant", "other_trial_3m",
-)
 SEROLOGY = ("hbsag", "hbcab", "hbv_dna", "hcv_ab", "hcv_rna", "hiv_ab", "syphilis", "cmv_dna")
 LISTS = {"dmards": DMARDS, "ln_classes": LN_CLASSES, "cardiac_conditions": CARDIAC_CONDITIONS,
          "sledai_2k_items": tuple(SLEDAI_2K_WEIGHTS)}
 # Most facts are benign: a referral that fails everything is not a realistic workload.
-USUALLY_FALSE = set(BOOLEANS) - {"sle_eular_acr_2019", "gc_high_dose", "hcq", "target_not_reached",
+USUALLY_FALSE = set(BOOLEAN_FACTS) - {"sle_eular_acr_2019", "gc_high_dose", "hcq", "target_not_reached",
                                  "apheresis_suitable", "agrees_contraception", "childbearing_potential"}
 
 
@@ -112,7 +104,7 @@ def _random_values(rng: random.Random) -> dict[str, Any]:
     for key, (lo, hi) in INTEGERS.items():
         if known():
             f[key] = rng.randint(lo, hi)
-    for key in BOOLEANS:
+    for key in BOOLEAN_FACTS:
         if known():
             f[key] = rng.random() < (0.02 if key in USUALLY_FALSE else 0.9)
     for key in SEROLOGY:

@@ -152,6 +152,9 @@ class Facts(BaseModel):
         return self.model_dump(mode="json", exclude_none=True)
 
 
+# The yes/no facts, in the spec's order.
+BOOLEAN_FACTS: tuple[str, ...] = tuple(name for name, f in Facts.model_fields.items() if f.annotation == bool | None)
+
 # Derived fact -> every input key its calculator reads (the first one names the calculator input).
 DERIVED_INPUTS: dict[str, tuple[str, ...]] = {
     "sledai_2k": ("sledai_2k_items",),

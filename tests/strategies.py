@@ -26,6 +26,7 @@ from criteria.codes import (
     LN_CLASSES,
     SLEDAI_2K_WEIGHTS,
 )
+from criteria.facts import BOOLEAN_FACTS
 
 # Deterministic and quick: use as a decorator, ``@SETTINGS`` (or ``settings(SETTINGS, max_examples=...)``).
 SETTINGS = settings(
@@ -52,15 +53,6 @@ INTEGER_RANGES: dict[str, tuple[int, int, tuple[int, ...]]] = {
     "sledai_2k": (0, 105, (7, 8)),
     "ln_chronicity_index": (0, 12, (6, 7)),
 }
-BOOLEAN_FACTS = (
-    "childbearing_potential", "sle_eular_acr_2019", "gc_high_dose", "hcq", "target_not_reached",
-    "intolerant_to_conventional", "cns_lupus", "refractory_cytopenia", "steroid_dependent",
-    "ecg_significant_abnormality", "severe_lung_disease", "apheresis_suitable", "agrees_contraception",
-    "prior_cell_therapy", "cns_event_60d", "cns_damage_or_severe_seizures", "dialysis_3m",
-    "renal_fibrosis_extensive", "nephropathy_needs_intensification", "non_sle_immunosuppression",
-    "active_infection", "transplant_3m", "gvhd_grade2_2w", "mas_1m", "live_vaccine_4w",
-    "malignancy_or_severe_disease", "pregnant", "other_trial_3m",
-)
 SEROLOGY_FACTS = ("hbsag", "hbcab", "hbv_dna", "hcv_ab", "hcv_rna", "hiv_ab", "syphilis", "cmv_dna")
 LIST_FACTS: dict[str, tuple[str, ...]] = {
     "dmards": DMARDS,

@@ -32,7 +32,6 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from telegram import Update
-from telegram.ext import BaseRateLimiter
 from telegram_harness import (
     ATTACHMENTS,
     COORDINATOR,
@@ -40,6 +39,7 @@ from telegram_harness import (
     REF,
     STRANGER,
     Harness,
+    PassThrough,
     attachment,
     callback,
     group_chat,
@@ -64,19 +64,6 @@ GARBAGE = ("zebra-unicorn-xyz", "73.123", "-5", "0", "1e309", "nan", "inf", "12,
            "Robert'); DROP TABLE prescreens;--")
 FORGED_ACTIONS = ("a", "t", "k", "s", "r", "c", "d", "x", "")
 FORGED_ARGS = ("y", "n", "u", "0", "1", "7", "99", "999", "-1", "", "a", "i", "d", "y:y")
-
-
-class PassThrough(BaseRateLimiter):
-    """No waiting for Telegram's limits: the machine sends hundreds of messages per case."""
-
-    async def initialize(self) -> None:
-        pass
-
-    async def shutdown(self) -> None:
-        pass
-
-    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):  # noqa: ANN001
-        return await callback(*args, **kwargs)
 
 
 class FastHarness(Harness):
