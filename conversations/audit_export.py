@@ -229,11 +229,13 @@ def _describe(type_: str, p: dict[str, Any]) -> str:
         case "prescreen_started":
             return f"started a pre-screen ({p.get('channel')}, protocol {p.get('protocol_version')})"
         case "update_received":
-            verb = {"message": "wrote", "command": "sent command", "callback": "pressed"}.get(p.get("kind"),
-                                                                                            p.get("kind"))
+            verb = {"text": "wrote", "message": "wrote", "command": "sent command",
+                    "callback": "pressed"}.get(p.get("kind"), p.get("kind"))
             return f"{verb}: {p.get('text')}"
         case "message_sent":
             return f"sent to chat {p.get('chat_id')}: {p.get('text')}"
+        case "message_deleted":
+            return f"deleted message {p.get('message_id')} in chat {p.get('chat_id')} ({p.get('reason')})"
         case "answer_accepted":
             return (f"answered question {p['question']}: {p.get('raw')} "
                     f"({_facts_text(p.get('facts'), p.get('unknown'))})")

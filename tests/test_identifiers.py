@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from telegram_harness import PHYSICIAN, Failure, Harness, message, ref_of
 
 from conversations import engine, identifiers, questions
+from conversations.audit_export import transcript_line
 from conversations.identifiers import identifier_kind
 
 
@@ -77,6 +78,15 @@ async def test_telegram_records_it_as_withheld(tmp_path):
         # Deleted from the chat too.
         [deleted] = [c for c in calls if c.method == "deleteMessage"]
         assert (deleted.chat_id, int(deleted.params["message_id"])) == (PHYSICIAN, update["message"]["message_id"])
+        transcript = [transcript_line(r) for r in h.db.conn.execute(
+            "SELECT seq, ts, actor_role, actor_id, referral_id, type, payload FROM audit_events ORDER BY seq")]
+        assert any(line.endswith(f"system 0: deleted message {update['message']['message_id']} in chat {PHYSICIAN}"
+                                 " (possible patient identifier)") for line in transcript), transcript
+        assert any("wrote: [withheld: looked like a date]" in line for line in transcript)
+        [event] = h.audit("message_deleted")
+        assert event["actor_role"] == "system" and event["referral_id"] == ref
+        assert event["payload"] == {"chat_id": PHYSICIAN, "message_id": update["message"]["message_id"],
+                                    "update_id": update["update_id"], "reason": "possible patient identifier"}
         [received] = [e for e in h.audit("update_received") if e["payload"]["kind"] == "text"]
         assert received["payload"]["text"] == "[withheld: looked like a date]"
         everything = json.dumps([r for r in h.db.conn.execute("SELECT * FROM audit_events")])
@@ -96,5 +106,5 @@ async def test_a_failed_deletion_changes_nothing_else(tmp_path):
         h.request.fail("deleteMessage", Failure(400, "Bad Request: message can't be deleted"))
         calls = await h.say(PHYSICIAN, "jane.doe@example.org")
         assert "That looks like an e-mail address" in calls[-1].text
-        assert h.services.store.load(ref).history == []
+        assert h.services.store.load(ref).history == [] and h.audit("message_deleted") == []
         assert h.services.outbox.pending() == []

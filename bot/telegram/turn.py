@@ -178,3 +178,9 @@ class Turn:
             await message.delete()
         except TelegramError as exc:
             log.info("deleting the message of update %s failed: %s", self.update.update_id, type(exc).__name__)
+            return
+        with write(self.services.store.db) as db:
+            audit.append(db, actor_role="system", actor_id=0, type="message_deleted",
+                         payload={"chat_id": message.chat.id, "message_id": message.message_id,
+                                  "update_id": self.update.update_id, "reason": "possible patient identifier"},
+                         referral_id=self.referral_id)
