@@ -19,6 +19,8 @@ from telegram_harness import (
     texts,
 )
 
+from bot.telegram.inbox import MAY_IDENTIFY
+
 
 def prescreen_count(h: Harness) -> int:
     return h.db.conn.execute("SELECT COUNT(*) FROM prescreens").fetchone()[0]
@@ -63,14 +65,21 @@ async def test_in_a_group_the_bot_says_so_and_does_nothing_else(tmp_path, who):
 async def test_attachments_are_refused_with_a_reminder_and_never_downloaded(tmp_path, kind):
     async with Harness(tmp_path) as h:
         ref = ref_of(await h.say(PHYSICIAN, "/screen"))
-        calls = await h.feed(attachment(PHYSICIAN, kind))
-        assert len(calls) == 1 and "send no photos, files" in calls[0].text
+        update = attachment(PHYSICIAN, kind)
+        calls = await h.feed(update)
+        assert len(texts(calls)) == 1 and "send no photos, files" in texts(calls)[0]
         assert not [c for c in h.request.calls if c.method == "getFile"]
         assert h.services.store.load(ref).history == []
         received = h.audit("update_received")[-1]["payload"]
         assert received["kind"] == kind and received["text"] is None, "captions are not recorded"
+        deleted = [(c.chat_id, int(c.params["message_id"])) for c in calls if c.method == "deleteMessage"]
+        may_identify = kind in MAY_IDENTIFY  # a sticker cannot; a photo, contact or voice note can
+        assert deleted == ([(PHYSICIAN, update["message"]["message_id"])] if may_identify else [])
+        assert [e["payload"]["reason"] for e in h.audit("message_deleted")] == (
+            [f"{kind}, may identify the patient"] if may_identify else [])
         calls = await h.feed(attachment(COORDINATOR, kind))
-        assert "send no photos, files" in calls[0].text
+        assert "send no photos, files" in texts(calls)[0]
+        assert bool([c for c in calls if c.method == "deleteMessage"]) == may_identify
 
 
 async def test_a_button_of_an_earlier_question_changes_nothing(tmp_path):

@@ -40,6 +40,11 @@ ATTACHMENTS = ("photo", "document", "sticker", "voice", "video", "video_note", "
                "contact", "location", "venue", "poll", "dice", "story")
 
 
+# Of those, what can show or tell who the patient is: removed from the chat as well as refused.
+MAY_IDENTIFY = frozenset({"photo", "document", "voice", "video", "video_note", "audio", "contact", "location",
+                          "venue"})
+
+
 def message_kind(message: Message) -> str:
     if message.text is not None:
         return "command" if message.text.startswith("/") else "text"

@@ -22,7 +22,8 @@ _TITLES = {c.id: c.title for c in CRITERIA}
 VERDICT_MARKS = {"met": "✅", "clear": "✅", "not_met": "❌", "excluded": "❌", "unknown": "❔",
                  "pending": "⏳"}
 NO_IDENTIFIERS = ("Please send no photos, files, voice notes, contacts or locations: they can identify "
-                  "the patient, and I do not open them. Type the answer as text instead.")
+                  "the patient, so I never open them and I remove them from this chat. Type the answer as "
+                  "text instead.")
 
 
 def esc(text: str) -> str:

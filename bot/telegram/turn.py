@@ -22,7 +22,7 @@ from conversations import audit, engine, identifiers
 from conversations.db import write
 from conversations.store import StepResult
 
-from .inbox import start_argument, update_kind
+from .inbox import MAY_IDENTIFY, message_kind, start_argument, update_kind
 from .render import LIMIT, Reply, esc, split
 from .services import BotContext
 
@@ -167,12 +167,19 @@ class Turn:
         await self.services.sender.deliver_due()
 
     async def _delete_identifier(self) -> None:
-        """A message that looks like a patient identifier was recorded as withheld; it is also deleted
-        from the chat (bots may delete incoming messages in private chats). Best effort: on failure the
-        physician still sees the warning."""
+        """A message that may identify the patient (text that looks like an identifier, recorded as
+        withheld; a photo, file, voice note, contact or location, never opened) is also deleted from
+        the chat: bots may delete incoming messages in private chats. Best effort: on failure the
+        warning has still been given."""
         message = self.update.message
-        if (message is None or not message.text or message.chat.type != ChatType.PRIVATE
-                or identifiers.identifier_kind(message.text) is None):
+        if message is None or message.chat.type != ChatType.PRIVATE:
+            return
+        kind = message_kind(message)
+        if kind in MAY_IDENTIFY:
+            reason = f"{kind}, may identify the patient"
+        elif kind == "text" and identifiers.identifier_kind(message.text) is not None:
+            reason = "possible patient identifier"
+        else:
             return
         try:
             await message.delete()
@@ -182,5 +189,5 @@ class Turn:
         with write(self.services.store.db) as db:
             audit.append(db, actor_role="system", actor_id=0, type="message_deleted",
                          payload={"chat_id": message.chat.id, "message_id": message.message_id,
-                                  "update_id": self.update.update_id, "reason": "possible patient identifier"},
+                                  "update_id": self.update.update_id, "reason": reason},
                          referral_id=self.referral_id)
