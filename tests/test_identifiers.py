@@ -9,7 +9,7 @@ import pytest
 from conversation_script import EVERY_QUESTION, states_by_question
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from telegram_harness import PHYSICIAN, Failure, Harness, message, ref_of
+from telegram_harness import COORDINATOR, PHYSICIAN, Failure, Harness, message, ref_of
 
 from conversations import engine, identifiers, questions
 from conversations.audit_export import transcript_line
@@ -108,3 +108,11 @@ async def test_a_failed_deletion_changes_nothing_else(tmp_path):
         assert "That looks like an e-mail address" in calls[-1].text
         assert h.services.store.load(ref).history == [] and h.audit("message_deleted") == []
         assert h.services.outbox.pending() == []
+
+
+async def test_a_revoked_user_id_is_recorded_but_a_date_in_a_command_is_not(tmp_path):
+    async with Harness(tmp_path) as h:
+        await h.say(COORDINATOR, "/revoke 1234567890")  # a Telegram user ID: the record must name it
+        await h.say(PHYSICIAN, "/status 12.03.2014")
+        texts = [e["payload"]["text"] for e in h.audit("update_received")]
+        assert texts == ["/revoke 1234567890", "[withheld: looked like a date]"]

@@ -47,7 +47,12 @@ def received_text(update: Update) -> str | None:
     message = update.message
     if message is None or message.text is None:
         return None
-    return "/start [invite code]" if start_argument(message) else identifiers.for_the_record(message.text)
+    if start_argument(message):
+        return "/start [invite code]"
+    command, _, argument = message.text.partition(" ")
+    if command.split("@")[0] == "/revoke" and argument.strip().isdecimal():
+        return message.text  # a Telegram user ID, not a patient's number
+    return identifiers.for_the_record(message.text)
 
 
 class Turn:
