@@ -174,8 +174,8 @@ class Turn:
     async def _delete_identifier(self) -> None:
         """A message that may identify the patient (text that looks like an identifier, recorded as
         withheld; a photo, file, voice note, contact or location, never opened) is also deleted from
-        the chat: bots may delete incoming messages in private chats. Best effort: on failure the
-        warning has still been given."""
+        the chat: bots may delete incoming messages in private chats. Best effort: a failure is logged,
+        and the warning is sent all the same."""
         message = self.update.message
         if message is None or message.chat.type != ChatType.PRIVATE:
             return
