@@ -74,7 +74,7 @@ async def test_telegram_records_it_as_withheld(tmp_path):
         ref = ref_of(await h.say(PHYSICIAN, "/screen"))
         update = message(PHYSICIAN, "Jane, MRN 00123456, born 12.03.2014")
         calls = await h.feed(update)
-        assert "That looks like a date" in calls[-1].text and "00123456" not in calls[-1].text
+        assert "That looks like a date" in calls[0].text and "00123456" not in calls[0].text
         # Deleted from the chat too.
         [deleted] = [c for c in calls if c.method == "deleteMessage"]
         assert (deleted.chat_id, int(deleted.params["message_id"])) == (PHYSICIAN, update["message"]["message_id"])
@@ -86,7 +86,8 @@ async def test_telegram_records_it_as_withheld(tmp_path):
         [event] = h.audit("message_deleted")
         assert event["actor_role"] == "system" and event["referral_id"] == ref
         assert event["payload"] == {"chat_id": PHYSICIAN, "message_id": update["message"]["message_id"],
-                                    "update_id": update["update_id"], "reason": "possible patient identifier"}
+                                    "reason": "possible patient identifier"}
+        assert [c.method for c in calls] == ["sendMessage", "deleteMessage"]
         [received] = [e for e in h.audit("update_received") if e["payload"]["kind"] == "text"]
         assert received["payload"]["text"] == "[withheld: looked like a date]"
         everything = json.dumps([r for r in h.db.conn.execute("SELECT * FROM audit_events")])
@@ -100,14 +101,29 @@ async def test_telegram_records_it_as_withheld(tmp_path):
         assert not [c for c in calls if c.method == "deleteMessage"]
 
 
-async def test_a_failed_deletion_changes_nothing_else(tmp_path):
+async def test_a_refused_deletion_changes_nothing_else(tmp_path):
     async with Harness(tmp_path) as h:
         ref = ref_of(await h.say(PHYSICIAN, "/screen"))
         h.request.fail("deleteMessage", Failure(400, "Bad Request: message can't be deleted"))
         calls = await h.say(PHYSICIAN, "jane.doe@example.org")
-        assert "That looks like an e-mail address" in calls[-1].text
+        assert "That looks like an e-mail address" in calls[0].text
         assert h.services.store.load(ref).history == [] and h.audit("message_deleted") == []
         assert h.services.outbox.pending() == []
+        assert h.services.outbox.status(f"u{h.audit('update_received')[-1]['payload']['update_id']}.del") == "failed"
+
+
+async def test_a_deletion_that_fails_for_now_is_retried(tmp_path):
+    clock = [1000.0]
+    async with Harness(tmp_path) as h:
+        h.services.sender.clock = lambda: clock[0]
+        ref_of(await h.say(PHYSICIAN, "/screen"))
+        h.request.fail("deleteMessage", Failure(502, "Bad Gateway"))
+        calls = await h.say(PHYSICIAN, "MRN 00123456")
+        assert [c.method for c in calls] == ["sendMessage", "deleteMessage"], "the warning is not held up"
+        assert "That looks like a record or phone number" in calls[0].text and h.audit("message_deleted") == []
+        clock[0] += 60
+        assert await h.services.sender.deliver_due() == 0
+        assert h.request.calls[-1].method == "deleteMessage" and len(h.audit("message_deleted")) == 1
 
 
 async def test_a_revoked_user_id_is_recorded_but_a_date_in_a_command_is_not(tmp_path):

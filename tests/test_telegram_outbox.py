@@ -128,3 +128,24 @@ async def test_an_unchanged_edit_counts_as_delivered(tmp_path):
         assert await h.services.sender.deliver_due() == 0
     finally:
         await h.__aexit__()
+
+
+def test_an_outbox_from_before_deletions_gains_the_column(tmp_path):
+    """A database written before deletions went through the outbox: its rows are kept and still sent."""
+    from bot.telegram.outbox import Outbox
+    from conversations.db import open_db
+
+    db = open_db(tmp_path / "old.db")
+    db.conn.executescript("""
+        CREATE TABLE telegram_outbox (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, chat_id INTEGER NOT NULL,
+            edit_message_id INTEGER, text TEXT NOT NULL, markup TEXT, referral_id TEXT, created_at TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL DEFAULT 0, last_error TEXT, sent_at TEXT, message_id INTEGER);
+        INSERT INTO telegram_outbox (key, chat_id, text, created_at) VALUES ('u1.0', 1001, 'Question 2?', 'then');
+    """)
+    outbox = Outbox(db)
+    outbox.ensure_schema()
+    outbox.ensure_schema()  # idempotent
+    [row] = outbox.pending()
+    assert (row.key, row.text, row.delete_message_id) == ("u1.0", "Question 2?", None)
+    db.close()

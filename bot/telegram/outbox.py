@@ -1,4 +1,5 @@
-"""Messages to send, written in the transaction of the change they report and sent after it commits.
+"""Messages to send (and incoming messages to delete), written in the transaction of the change they
+report and sent after it commits.
 
 A row is keyed (``key`` is unique), so enqueuing the same message twice stores it once. The sender tries
 each due row in order; a failure is kept and retried with exponential back-off (``retry_after`` for a
@@ -18,7 +19,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import sqlite_utils
 from telegram import Bot, InlineKeyboardMarkup
@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS telegram_outbox (
     next_attempt_at REAL NOT NULL DEFAULT 0,
     last_error TEXT,
     sent_at TEXT,
-    message_id INTEGER
+    message_id INTEGER,
+    delete_message_id INTEGER
 );
 CREATE INDEX IF NOT EXISTS telegram_outbox_pending ON telegram_outbox(status, id);
 """
@@ -62,11 +63,12 @@ class Row:
     key: str
     chat_id: int
     edit_message_id: int | None
-    text: str
+    text: str  # for a deletion: why
     markup: str | None
     referral_id: str | None
     attempts: int
     next_attempt_at: float
+    delete_message_id: int | None
 
 
 def retry_seconds(exc: RetryAfter) -> float:
@@ -86,6 +88,18 @@ class Outbox:
 
     def ensure_schema(self) -> None:
         self.db.conn.executescript(SCHEMA)
+        if "delete_message_id" not in self.db["telegram_outbox"].columns_dict:  # a database from before
+            self.db.conn.execute("ALTER TABLE telegram_outbox ADD COLUMN delete_message_id INTEGER")
+
+    def enqueue_deletion(self, key: str, chat_id: int, message_id: int, reason: str,
+                         referral_id: str | None = None) -> None:
+        """Delete an incoming message (bots may, in private chats), in order with the chat's replies;
+        inside the write transaction of the change."""
+        if not self.db.conn.in_transaction:
+            raise RuntimeError("enqueue_deletion runs inside the write transaction of the change")
+        self.db.conn.execute(
+            "INSERT OR IGNORE INTO telegram_outbox (key, chat_id, delete_message_id, text, referral_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)", (key, chat_id, message_id, reason, referral_id, audit.utc_now()))
 
     def enqueue(self, key: str, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None,
                 edit_message_id: int | None = None, referral_id: str | None = None) -> None:
@@ -100,8 +114,8 @@ class Outbox:
 
     def pending(self) -> list[Row]:
         rows = self.db.conn.execute(
-            "SELECT id, key, chat_id, edit_message_id, text, markup, referral_id, attempts, next_attempt_at"
-            " FROM telegram_outbox WHERE status = 'pending' ORDER BY id").fetchall()
+            "SELECT id, key, chat_id, edit_message_id, text, markup, referral_id, attempts, next_attempt_at,"
+            " delete_message_id FROM telegram_outbox WHERE status = 'pending' ORDER BY id").fetchall()
         return [Row(*r) for r in rows]
 
     def status(self, key: str) -> str | None:
@@ -165,6 +179,9 @@ class Sender:
         return False
 
     async def _send(self, row: Row) -> int:
+        if row.delete_message_id is not None:
+            await self.bot.delete_message(row.chat_id, row.delete_message_id)
+            return row.delete_message_id
         markup = InlineKeyboardMarkup.de_json(json.loads(row.markup), self.bot) if row.markup else None
         if row.edit_message_id is not None:
             await self.bot.edit_message_text(row.text, chat_id=row.chat_id, message_id=row.edit_message_id,
@@ -175,14 +192,17 @@ class Sender:
         return message.message_id
 
     def _sent(self, row: Row, message_id: int) -> None:
-        payload: dict[str, Any] = {"chat_id": row.chat_id, "text": row.text}
+        type_, payload = "message_sent", {"chat_id": row.chat_id, "text": row.text}
         if row.edit_message_id is not None:
             payload["edited_message_id"] = row.edit_message_id
+        if row.delete_message_id is not None:
+            type_, payload = "message_deleted", {"chat_id": row.chat_id, "message_id": row.delete_message_id,
+                                                 "reason": row.text}
         with write(self.db):
             self.db.conn.execute(
                 "UPDATE telegram_outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?,"
                 " message_id = ?, last_error = NULL WHERE id = ?", (audit.utc_now(), message_id, row.id))
-            audit.append(self.db, actor_role="system", actor_id=0, type="message_sent", payload=payload,
+            audit.append(self.db, actor_role="system", actor_id=0, type=type_, payload=payload,
                          referral_id=row.referral_id)
 
     def _failed(self, row: Row, error: str, delay: float) -> None:

@@ -123,6 +123,23 @@ class Turn:
                 s.outbox.enqueue(f"{key}.{j}" if len(parts) > 1 else key, out.chat_id, part,
                                  out.reply.markup if last else None,
                                  edit_message_id=out.message_id, referral_id=out.referral_id)
+        if (reason := self._may_identify()) is not None:  # after the warning, which it must not hold up
+            s.outbox.enqueue_deletion(f"u{self.update.update_id}.del", self.chat_id, self.update.message.message_id,
+                                      reason, referral_id=self.referral_id)
+
+    def _may_identify(self) -> str | None:
+        """Why the update's message is to be deleted from the chat, if it may identify the patient: text
+        that looks like an identifier (recorded as withheld), or a photo, file, voice note, contact or
+        location (never opened). Bots may delete incoming messages in private chats only."""
+        message = self.update.message
+        if message is None or message.chat.type != ChatType.PRIVATE:
+            return None
+        kind = message_kind(message)
+        if kind in MAY_IDENTIFY:
+            return f"{kind}, may identify the patient"
+        if kind == "text" and identifiers.identifier_kind(message.text) is not None:
+            return "possible patient identifier"
+        return None
 
     def commit(self) -> None:
         with write(self.services.store.db) as db:
@@ -161,7 +178,6 @@ class Turn:
     async def finish(self) -> None:
         """After the commit: answer the button press, then send what is due."""
         faults.point("committed", update_kind(self.update))
-        await self._delete_identifier()
         query = self.update.callback_query
         if query is not None:
             try:
@@ -170,29 +186,3 @@ class Turn:
                 log.info("callback answer for update %s failed: %s", self.update.update_id,
                          type(exc).__name__)
         await self.services.sender.deliver_due()
-
-    async def _delete_identifier(self) -> None:
-        """A message that may identify the patient (text that looks like an identifier, recorded as
-        withheld; a photo, file, voice note, contact or location, never opened) is also deleted from
-        the chat: bots may delete incoming messages in private chats. Best effort: a failure is logged,
-        and the warning is sent all the same."""
-        message = self.update.message
-        if message is None or message.chat.type != ChatType.PRIVATE:
-            return
-        kind = message_kind(message)
-        if kind in MAY_IDENTIFY:
-            reason = f"{kind}, may identify the patient"
-        elif kind == "text" and identifiers.identifier_kind(message.text) is not None:
-            reason = "possible patient identifier"
-        else:
-            return
-        try:
-            await message.delete()
-        except TelegramError as exc:
-            log.info("deleting the message of update %s failed: %s", self.update.update_id, type(exc).__name__)
-            return
-        with write(self.services.store.db) as db:
-            audit.append(db, actor_role="system", actor_id=0, type="message_deleted",
-                         payload={"chat_id": message.chat.id, "message_id": message.message_id,
-                                  "update_id": self.update.update_id, "reason": reason},
-                         referral_id=self.referral_id)
