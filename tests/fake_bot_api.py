@@ -268,7 +268,8 @@ class FakeBotAPI:
                 if params.get("reply_markup"):
                     msg["reply_markup"] = params["reply_markup"]
                 return 200, msg
-            if method in ("deleteWebhook", "setMyCommands", "answerCallbackQuery", "setWebhook", "close"):
+            if method in ("deleteWebhook", "setMyCommands", "answerCallbackQuery", "setWebhook", "close",
+                          "deleteMessage"):
                 return 200, True
             return 404, "Not Found: method not faked"
 

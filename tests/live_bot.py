@@ -177,11 +177,14 @@ class LiveBot:
         """What Telegram accepted for the chat, in order, is exactly the chat's outbox rows in order, every
         row sent, with ``duplicates`` extra copies (at-least-once) each right after its original.
         Returns the delivered texts."""
-        rows = self.outbox(chat_id)
-        assert all(status == "sent" for _, status, _, _ in rows), rows
-        expected = [("editMessageText" if edit else "sendMessage", text) for _, _, text, edit in rows]
+        rows = self.query("SELECT status, text, edit_message_id, delete_message_id FROM telegram_outbox"
+                          " WHERE chat_id = ? ORDER BY id", (chat_id,))
+        assert all(status == "sent" for status, _, _, _ in rows), rows
+        expected = [("deleteMessage", "") if deletes is not None else
+                    ("editMessageText" if edit else "sendMessage", text) for _, text, edit, deletes in rows]
         delivered = [(c.method, c.text) for c in self.api.calls
-                     if c.method in ("sendMessage", "editMessageText") and c.chat_id == chat_id and c.status == 200]
+                     if c.method in ("sendMessage", "editMessageText", "deleteMessage") and c.chat_id == chat_id
+                     and c.status == 200]
         collapsed = [d for i, d in enumerate(delivered) if i == 0 or d != delivered[i - 1]]
         assert collapsed == expected, _diff(collapsed, expected)
         assert len(delivered) - len(expected) == duplicates, (

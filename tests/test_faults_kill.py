@@ -176,3 +176,41 @@ def test_the_crash_points_are_inert_unless_configured(capsys: pytest.CaptureFixt
     for bad in ("bogus:1", "stored", "stored:0", "stored:x", "stored:-1"):
         assert faults.parse(bad) is None
         assert "SCREENING_FAULT must be <point>:<n>[:<prefix>]" in capsys.readouterr().err
+
+
+# ---- a message that may identify the patient --------------------------------------------------------
+
+# SCREENING_FAULT: duplicates expected (the deletion accepted but not marked is asked again)
+IDENTIFIER = {"committed:1:text": 0, "before_send:1:u": 0, "before_send:2:u": 0, "after_send:2:u": 1}
+
+
+@pytest.mark.parametrize("fault", list(IDENTIFIER))
+def test_kill_before_an_identifier_is_deleted(fault: str, fake_bot_api: FakeBotAPI,  # noqa: F811
+                                              tmp_path: Path) -> None:
+    """The warning and the deletion are committed with the turn: after a kill anywhere between, both
+    still happen (the deletion at least once), and nothing of the message is stored."""
+    api, bot = fake_bot_api, LiveBot(fake_bot_api, tmp_path)
+    try:
+        ids = [api.push(message(PHYSICIAN, "/screen"))]
+        bot.start()
+        bot.wait(lambda: asked(api, 1) and bot.processed(ids) and bot.all_sent(), "question 1")
+        assert bot.stop() == 0
+        bot.start(fault)
+        typed = message(PHYSICIAN, "born 12.03.2014")
+        ids.append(api.push(typed))
+        bot.wait(lambda: bot.kills == 1 and bot.processed(ids) and bot.all_sent()
+                 and bool(api.sent(PHYSICIAN, "deleteMessage")), "the deletion after the restart")
+        assert bot.stop() == 0
+    finally:
+        bot.cleanup()
+    deletions = api.sent(PHYSICIAN, "deleteMessage")
+    typed_id = typed["message"]["message_id"]
+    assert [int(c.params["message_id"]) for c in deletions] == [typed_id] * (1 + IDENTIFIER[fault])
+    assert any("That looks like a date" in c.text for c in api.sent(PHYSICIAN))
+    assert [e["reason"] for e in bot.events("message_deleted")] == ["possible patient identifier"]
+    bot.check_updates_applied_once(ids)
+    bot.check_deliveries(PHYSICIAN, IDENTIFIER[fault])
+    stored = "\n".join(str(r) for table in ("audit_events", "telegram_outbox", "telegram_updates", "prescreens")
+                       for r in bot.query(f"SELECT * FROM {table}"))
+    assert "12.03.2014" not in stored
+    assert bot.verify().ok

@@ -297,7 +297,7 @@ async def test_a_message_of_4096_characters_is_refused_as_an_answer_to_every_kin
             q = engine.current_question(state)
             kinds_seen.add(q.kind)
             calls = await h.say(PHYSICIAN, longest(unit))
-            assert "a short answer is expected" in calls[-1].text
+            assert "a short answer is expected" in texts(calls)[-1]
             assert h.services.store.load(ref).history == state.history
             await h.say(PHYSICIAN, ELIGIBLE[q.fact])
         assert {"number", "choice", "yes_no", "multi_choice"} <= kinds_seen

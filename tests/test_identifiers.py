@@ -126,6 +126,14 @@ async def test_a_deletion_that_fails_for_now_is_retried(tmp_path):
         assert h.request.calls[-1].method == "deleteMessage" and len(h.audit("message_deleted")) == 1
 
 
+async def test_a_message_already_gone_counts_as_deleted(tmp_path):
+    async with Harness(tmp_path) as h:
+        ref_of(await h.say(PHYSICIAN, "/screen"))
+        h.request.fail("deleteMessage", Failure(400, "Bad Request: message to delete not found"))
+        await h.say(PHYSICIAN, "12/03/2014")
+        assert h.services.outbox.pending() == [] and len(h.audit("message_deleted")) == 1
+
+
 async def test_a_revoked_user_id_is_recorded_but_a_date_in_a_command_is_not(tmp_path):
     async with Harness(tmp_path) as h:
         await h.say(COORDINATOR, "/revoke 1234567890")  # a Telegram user ID: the record must name it

@@ -162,6 +162,9 @@ class Sender:
             if row.edit_message_id is not None and "not modified" in exc.message.lower():
                 self._sent(row, row.edit_message_id)
                 return True
+            if row.delete_message_id is not None and "message to delete not found" in exc.message.lower():
+                self._sent(row, row.delete_message_id)  # gone already: deleted before a crash, or by its sender
+                return True
             if "chat not found" in exc.message.lower():
                 self._failed(row, "BadRequest", backoff(row.attempts + 1, UNREACHABLE_CAP))
             else:
