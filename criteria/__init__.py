@@ -2,10 +2,10 @@
 
 from .evaluate import evaluate
 from .facts import FACT_KEYS, EularAcrInput, Facts
-from .outcome import Failure, Missing, Outcome, Pending
+from .outcome import Failure, Missing, Note, Outcome, Pending
 from .protocol import CRITERIA, CRITERION_IDS, PROTOCOL_VERSION
 
 __all__ = [
     "CRITERIA", "CRITERION_IDS", "FACT_KEYS", "PROTOCOL_VERSION", "EularAcrInput", "Facts", "Failure",
-    "Missing", "Outcome", "Pending", "evaluate",
+    "Missing", "Note", "Outcome", "Pending", "evaluate",
 ]

@@ -50,6 +50,67 @@ def eular_acr_2019(ana_ge_1_80: bool | None, items: Iterable[str] | None) -> Eul
     return EularAcrResult(total, domain_scores, has_clinical, classified)
 
 
+@dataclass(frozen=True)
+class ScoreRange:
+    """A score from a partial item list: ``low`` counts the items present, ``high`` the present and the
+    not-assessed ones (criteria.md, "Derived facts"). Complete lists give ``low == high``."""
+
+    low: int
+    high: int
+    unknown: tuple[str, ...]  # the items not assessed (not also present), in code order
+
+    @property
+    def decided(self) -> bool:
+        return self.low == self.high
+
+
+def sledai_2k_range(items: Iterable[str], unknown: Iterable[str] = ()) -> ScoreRange:
+    present = set(items)
+    open_ = tuple(code for code in SLEDAI_2K_WEIGHTS if code in set(unknown) - present)
+    low = sledai_2k(present)
+    return ScoreRange(low, low + sum(SLEDAI_2K_WEIGHTS[c] for c in open_), open_)
+
+
+@dataclass(frozen=True)
+class EularAcrRange:
+    """The 2019 EULAR/ACR classification from a partial item list: totals with the items present (low)
+    and with the not-assessed ones too (high), and whether a clinical item is present (True), possible
+    (None) or impossible (False)."""
+
+    total: ScoreRange
+    clinical: bool | None
+    classified: bool | None
+
+
+def _eular_total(items: Iterable[str]) -> int:
+    domain_scores: dict[str, int] = {}
+    for item in items:
+        domain, weight = EULAR_ACR_2019_ITEMS[item]
+        domain_scores[domain] = max(domain_scores.get(domain, 0), weight)
+    return sum(domain_scores.values())
+
+
+def eular_acr_2019_range(ana_ge_1_80: bool | None, items: Iterable[str] | None,
+                         unknown: Iterable[str] = ()) -> EularAcrRange | None:
+    """Classification over a partial list; None when ``items`` is None (only a negative ANA decides then,
+    which the caller handles)."""
+    if items is None:
+        return None
+    present = set(items)
+    open_ = tuple(code for code in EULAR_ACR_2019_ITEMS if code in set(unknown) - present)
+    total = ScoreRange(_eular_total(present), _eular_total(present | set(open_)), open_)
+    clinical_present = any(EULAR_ACR_2019_ITEMS[i][0] in EULAR_ACR_2019_CLINICAL_DOMAINS for i in present)
+    clinical_open = any(EULAR_ACR_2019_ITEMS[i][0] in EULAR_ACR_2019_CLINICAL_DOMAINS for i in open_)
+    clinical = True if clinical_present else (None if clinical_open else False)
+    if ana_ge_1_80 is False or total.high < EULAR_ACR_2019_THRESHOLD or clinical is False:
+        classified: bool | None = False
+    elif ana_ge_1_80 is True and total.low >= EULAR_ACR_2019_THRESHOLD and clinical is True:
+        classified = True
+    else:
+        classified = None
+    return EularAcrRange(total, clinical, classified)
+
+
 def creatinine_mg_dl(value: float, unit: str) -> float:
     if unit == "mg/dL":
         return value

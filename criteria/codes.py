@@ -4,7 +4,9 @@ from typing import Literal
 
 DMARDS = (
     "cyclophosphamide", "mycophenolate", "azathioprine", "methotrexate", "cyclosporine",
-    "tacrolimus", "sirolimus", "leflunomide", "tocilizumab", "belimumab", "rituximab",
+    "tacrolimus", "sirolimus", "leflunomide", "tocilizumab", "belimumab", "rituximab", "telitacicept",
+    # Any other DMARD or biologic: counts as one, and raises a flag for the investigator.
+    "other",
 )
 
 CARDIAC_CONDITIONS = (
@@ -53,6 +55,33 @@ EULAR_ACR_2019_CLINICAL_DOMAINS = frozenset({
     "constitutional", "hematologic", "neuropsychiatric", "mucocutaneous", "serosal",
     "musculoskeletal", "renal",
 })
+
+# Descriptors of the SLEDAI-2K and items of the 2019 EULAR/ACR criteria, as a physician reads them.
+SLEDAI_2K_LABELS: dict[str, str] = {
+    "seizure": "seizure", "psychosis": "psychosis", "organic_brain_syndrome": "organic brain syndrome",
+    "visual_disturbance": "visual disturbance", "cranial_nerve_disorder": "cranial nerve disorder",
+    "lupus_headache": "lupus headache", "cva": "cerebrovascular accident", "vasculitis": "vasculitis",
+    "arthritis": "arthritis", "myositis": "myositis", "urinary_casts": "urinary casts",
+    "hematuria": "hematuria", "proteinuria": "proteinuria", "pyuria": "pyuria", "rash": "rash",
+    "alopecia": "alopecia", "mucosal_ulcers": "mucosal ulcers", "pleurisy": "pleurisy",
+    "pericarditis": "pericarditis", "low_complement": "low complement",
+    "increased_dna_binding": "increased DNA binding (anti-dsDNA)", "fever": "fever",
+    "thrombocytopenia": "thrombocytopenia", "leukopenia": "leukopenia",
+}
+
+EULAR_ACR_2019_LABELS: dict[str, str] = {
+    "fever": "fever", "leukopenia": "leukopenia", "thrombocytopenia": "thrombocytopenia",
+    "autoimmune_hemolysis": "autoimmune hemolysis", "delirium": "delirium", "psychosis": "psychosis",
+    "seizure": "seizure", "non_scarring_alopecia": "non-scarring alopecia", "oral_ulcers": "oral ulcers",
+    "subacute_cutaneous_or_discoid_lupus": "subacute cutaneous or discoid lupus",
+    "acute_cutaneous_lupus": "acute cutaneous lupus",
+    "pleural_or_pericardial_effusion": "pleural or pericardial effusion",
+    "acute_pericarditis": "acute pericarditis", "joint_involvement": "joint involvement",
+    "proteinuria_gt_0_5g": "proteinuria > 0.5 g/24 h", "renal_class_ii_or_v": "renal biopsy class II or V",
+    "renal_class_iii_or_iv": "renal biopsy class III or IV",
+    "antiphospholipid_antibodies": "antiphospholipid antibodies", "low_c3_or_c4": "low C3 or low C4",
+    "low_c3_and_c4": "low C3 and low C4", "anti_dsdna_or_anti_sm": "anti-dsDNA or anti-Sm antibodies",
+}
 
 # mg of each glucocorticoid equal to 5 mg prednisone (criteria.md, "Derived facts").
 GLUCOCORTICOID_MG_PER_5MG_PREDNISONE: dict[str, float] = {

@@ -3,11 +3,12 @@
 from collections.abc import Mapping
 from typing import Any
 
-from .facts import Facts, derived_values
+from .derive import Derived
+from .facts import Facts
 from .labels import label
 from .logic import Context
-from .outcome import Failure, Missing, Outcome, Pending
-from .protocol import CRITERIA, FAILING, PROTOCOL_VERSION
+from .outcome import Failure, Missing, Note, Outcome, Pending
+from .protocol import CRITERIA, FAILING, FLAGS, PROTOCOL_VERSION, RECHECK_BY_ID
 
 # Where a score or fact can be worked out from simpler inputs, the reason says so.
 CALCULATOR_HINTS = {
@@ -15,28 +16,26 @@ CALCULATOR_HINTS = {
     "sle_eular_acr_2019": "ANA and the 2019 EULAR/ACR items",
     "egfr": "serum creatinine and height (bedside Schwartz)",
     "gc_high_dose": "the peak glucocorticoid dose",
-    "steroid_dependent": "the lowest glucocorticoid dose reached without a flare",
+    "steroid_dependent": "the lowest glucocorticoid dose reached before a flare",
+    "target_not_reached": "a SLEDAI-2K of 5 or more",
 }
 
 
 def context(facts: Facts) -> Context:
     # A calculator input decides its fact (criteria.md, "Derived facts"); the facts model refuses a given
-    # fact that disagrees with it. eGFR is the exception: a lab eGFR within 1 mL/min/1.73 m² of the
-    # bedside Schwartz value is consistent, and then the LOWER of the two decides. Preferring either
-    # source would let the other one, added later, turn a failed I4b into a pass (29.5 calculated,
-    # 30.4 given, or the reverse).
+    # fact that disagrees with it, and one it cannot decide leaves the fact unknown even when given. eGFR
+    # is the exception: a lab eGFR within 1 mL/min/1.73 m² of the bedside Schwartz value is consistent,
+    # and then the LOWER of the two decides. Preferring either source would let the other one, added
+    # later, turn a failed I4b into a pass (29.5 calculated, 30.4 given, or the reverse).
     values: dict[str, Any] = dict(facts.__dict__)  # the fields (faster than iterating the model)
-    sources: dict[str, str] = {}
-    for fact, (value, source) in derived_values(facts).items():
-        if value is None:
-            continue
+    calc: dict[str, Derived] = {}
+    for fact, d in facts.derived.items():
         given = values.get(fact)
-        if given is None or (fact == "egfr" and value < given):
-            values[fact] = value
-            sources[fact] = source
-    if values.get("eular_acr_2019") is not None:
-        values["eular_acr_2019"] = facts.eular_acr_2019
-    return Context(values, sources)
+        if fact == "egfr" and given is not None and given <= d.value:
+            continue
+        values[fact] = d.value
+        calc[fact] = d
+    return Context(values, calc)
 
 
 def evaluate(facts: Facts | Mapping[str, Any]) -> Outcome:
@@ -47,14 +46,19 @@ def evaluate(facts: Facts | Mapping[str, Any]) -> Outcome:
     failures: list[Failure] = []
     missing: list[Missing] = []
     pending: list[Pending] = []
+    rechecks: list[Note] = []
     for criterion in CRITERIA:
         j = criterion.judge(ctx)
         verdicts[criterion.id] = j.verdict
         if j.verdict in FAILING:
             failures.append(Failure.model_construct(criterion=criterion.id, title=criterion.title,
                                                     facts=list(j.decided_facts), reasons=list(j.decided_by)))
+            r = RECHECK_BY_ID.get(criterion.id)
+            text = r.text(ctx) if r is not None else None
+            if text is not None:
+                rechecks.append(Note.model_construct(criterion=criterion.id, text=text))
         elif j.verdict == "unknown":
-            missing.append(_missing(criterion.id, criterion.title, j.open))
+            missing.append(_missing(criterion.id, criterion.title, j.open, j.note, ctx))
         elif j.verdict == "pending":
             pending.append(Pending.model_construct(criterion=criterion.id, reason=criterion.pending_reason))
     if failures:
@@ -63,6 +67,7 @@ def evaluate(facts: Facts | Mapping[str, Any]) -> Outcome:
         status = "incomplete"
     else:
         status = "eligible"
+    flags = [Note.model_construct(criterion=f.criterion, text=f.text) for f in FLAGS if f.when.value(ctx) is True]
     # The parts are built here from the protocol and are valid by construction: no re-validation
     # (model_construct) keeps evaluate() fast; the result is the same Outcome.
     return Outcome.model_construct(
@@ -73,7 +78,10 @@ def evaluate(facts: Facts | Mapping[str, Any]) -> Outcome:
         missing=missing,
         pending=[p.criterion for p in pending],
         pending_details=pending,
-        calculated={k: _round(ctx.values[k]) for k in ctx.sources},
+        flags=flags,
+        recheck=rechecks,
+        ineligible_now=bool(failures) and len(rechecks) == len(failures),
+        calculated=_calculated(ctx),
         notes=list(_NOTES),
         protocol_version=PROTOCOL_VERSION,
     )
@@ -82,12 +90,30 @@ def evaluate(facts: Facts | Mapping[str, Any]) -> Outcome:
 _NOTES = tuple(f"{c.id}: {c.reading}" for c in CRITERIA if c.reading)
 
 
-def _missing(cid: str, title: str, open_facts: tuple[tuple[str, tuple[str, ...]], ...]) -> Missing:
+def _calculated(ctx: Context) -> dict[str, Any]:
+    """Every value a calculator worked out; a score known only as a range as [low, high]."""
+    out: dict[str, Any] = {}
+    for key, d in ctx.calc.items():
+        if d.value is not None:
+            out[key] = _round(d.value)
+        elif d.range is not None:
+            out[key] = [d.range[0], d.range[1]]
+    return out
+
+
+def _missing(cid: str, title: str, open_facts: tuple[tuple[str, tuple[str, ...]], ...], note: str,
+             ctx: Context) -> Missing:
     keys = list(dict.fromkeys(k for k, _ in open_facts))
     because = list(dict.fromkeys(b for _, bs in open_facts for b in bs))
     names = [label(k) for k in keys]
     listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    if because:
+    ranges = [d.why for d in ctx.calc.values() if d.value is None and d.open and set(d.open) & set(keys)]
+    if note:
+        reason = f"{listed}: needed because {' and '.join([*because, note])}"
+    elif ranges and all(any(k in d.open for d in ctx.calc.values() if d.value is None) for k in keys):
+        # Every fact still needed is a part of an undecided calculator input: its range says why.
+        reason = f"{'; '.join(ranges)}: needed to decide {cid} ({title})"
+    elif because:
         reason = f"{listed}: needed because {' and '.join(because)}"
     else:
         reason = f"{listed}: needed to decide {cid} ({title})"

@@ -4,13 +4,15 @@ An absent key or ``None`` means *unknown*. Values are strict (no "yes" for a boo
 number) because a facts file is machine input; the conversation parses free text before it gets here.
 """
 
+import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from . import calculators
 from .codes import CardiacCondition, Dmard, EularItem, LnClass, SledaiItem
+from .derive import Contradiction, Derived, derive
 
 Serology = Literal["positive", "negative"]
 
@@ -31,18 +33,24 @@ class EularAcrInput(BaseModel):
     ana_ge_1_80: bool | None = None
     # None: the items are not known yet (a negative ANA decides on its own).
     items: list[EularItem] | None = None
+    # Items not assessed: the total is then a range.
+    unknown_items: list[EularItem] | None = None
 
-    @field_validator("items")
+    @field_validator("items", "unknown_items")
     @classmethod
     def _distinct(cls, v: list[str] | None) -> list[str] | None:
         return None if v is None else list(dict.fromkeys(v))
 
 
 CREATININE_MG_DL_RANGE = (0.05, 20.0)
-EGFR_TOLERANCE = 1.0
-# Binary floating point must not turn "exactly 1 apart" into a contradiction (0.413 × 140 / 0.7 is
-# 82.60000000000001, so 81.6 would otherwise differ by 1.0000000000000142).
-_FLOAT_SLACK = 1e-9
+
+# Keys of protocol 1 that protocol 2 dropped, and why (an error even when null).
+DROPPED_KEYS: dict[str, str] = {
+    "nephropathy_needs_intensification": (
+        "dropped in protocol 2: whether the nephropathy will need high-dose glucocorticoids or intensified "
+        "DMARDs within 3 months of infusion (E3c) is the investigator's judgement, now always pending at "
+        "screening; remove the key"),
+}
 
 
 class Facts(BaseModel):
@@ -59,9 +67,11 @@ class Facts(BaseModel):
     eular_acr_2019: EularAcrInput | None = None
     sledai_2k: _int(0, 105)
     sledai_2k_items: list[SledaiItem] | None = None
+    sledai_2k_unknown: list[SledaiItem] | None = None
     soc_months: _num(0, 240)
     gc_high_dose: bool | None = None
-    gc_peak_mg_kg_day: _num(0, 30)
+    gc_peak_mg_kg_day: _num(0, 60)
+    gc_peak_mg_day: _num(0, 3000)
     hcq: bool | None = None
     dmards: list[Dmard] | None = None
     target_not_reached: bool | None = None
@@ -69,8 +79,9 @@ class Facts(BaseModel):
     ln_classes: list[LnClass] | None = None
     cns_lupus: bool | None = None
     refractory_cytopenia: bool | None = None
+    other_major_organ: bool | None = None
     steroid_dependent: bool | None = None
-    gc_taper_floor_mg_kg_day: _num(0, 30)
+    gc_taper_floor_mg_kg_day: _num(0, 60)
     lvef_percent: _num(5, 95)
     ecg_significant_abnormality: bool | None = None
     egfr: _num(1, 250)
@@ -89,7 +100,6 @@ class Facts(BaseModel):
     dialysis_3m: bool | None = None
     ln_chronicity_index: _int(0, 12)
     renal_fibrosis_extensive: bool | None = None
-    nephropathy_needs_intensification: bool | None = None
     cardiac_conditions: list[CardiacCondition] | None = None
     non_sle_immunosuppression: bool | None = None
     active_infection: bool | None = None
@@ -109,7 +119,25 @@ class Facts(BaseModel):
     pregnant: bool | None = None
     other_trial_3m: bool | None = None
 
-    @field_validator("sledai_2k_items", "dmards", "ln_classes", "cardiac_conditions")
+    # What the calculator inputs decide (derive.derive), worked out once when the facts are validated.
+    _derived: dict[str, Derived] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dropped(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, why in DROPPED_KEYS.items():
+                if key in data:
+                    raise PydanticCustomError("dropped_key", f"{key}: {why}")
+        return data
+
+    @field_validator("age_years")
+    @classmethod
+    def _completed_years(cls, v: float | None) -> int | None:
+        # Range-checked as given, then floored: 18.9 is 18 completed years.
+        return None if v is None else math.floor(v)
+
+    @field_validator("sledai_2k_items", "sledai_2k_unknown", "dmards", "ln_classes", "cardiac_conditions")
     @classmethod
     def _distinct(cls, v: list[str] | None) -> list[str] | None:
         return None if v is None else list(dict.fromkeys(v))
@@ -126,18 +154,10 @@ class Facts(BaseModel):
                     f"creatinine {self.creatinine:g} {self.creatinine_unit} is outside the valid range "
                     f"{lo:g}–{hi:g} mg/dL ({lo * 88.4:g}–{hi * 88.4:g} umol/L)"
                 )
-        for fact, (value, source) in derived_values(self).items():
-            given = getattr(self, fact)
-            if given is None or value is None:
-                continue
-            differs = abs(given - value) > EGFR_TOLERANCE + _FLOAT_SLACK if fact == "egfr" else given != value
-            if differs:
-                inputs = DERIVED_INPUTS[fact]
-                named = source if len(inputs) == 1 else f"{source} (with {' and '.join(inputs[1:])})"
-                raise _contradiction(
-                    f"contradiction between {named} and {fact}: the inputs give {fact} = "
-                    f"{_fmt(value)}, but {fact} = {_fmt(given)} was given"
-                )
+        try:
+            self._derived = derive(self)
+        except Contradiction as exc:
+            raise _contradiction(str(exc)) from None
         if self.sex == "male" and self.childbearing_potential:
             raise _contradiction("contradiction between sex and childbearing_potential: male with "
                                  "childbearing potential")
@@ -147,6 +167,10 @@ class Facts(BaseModel):
                                  f"with {key} = {_fmt(getattr(self, key))}")
         return self
 
+    @property
+    def derived(self) -> dict[str, Derived]:
+        return self._derived
+
     def known(self) -> dict[str, Any]:
         """The known facts only, as JSON-ready data (the form a facts file takes)."""
         return self.model_dump(mode="json", exclude_none=True)
@@ -155,35 +179,15 @@ class Facts(BaseModel):
 # The yes/no facts, in the spec's order.
 BOOLEAN_FACTS: tuple[str, ...] = tuple(name for name, f in Facts.model_fields.items() if f.annotation == bool | None)
 
-# Derived fact -> every input key its calculator reads (the first one names the calculator input).
+# Derived fact -> the input keys that can decide it (the first one names the calculator input).
 DERIVED_INPUTS: dict[str, tuple[str, ...]] = {
-    "sledai_2k": ("sledai_2k_items",),
+    "sledai_2k": ("sledai_2k_items", "sledai_2k_unknown"),
     "sle_eular_acr_2019": ("eular_acr_2019",),
-    "gc_high_dose": ("gc_peak_mg_kg_day",),
+    "target_not_reached": ("sledai_2k", "sledai_2k_items"),
+    "gc_high_dose": ("gc_peak_mg_kg_day", "gc_peak_mg_day", "weight_kg"),
     "steroid_dependent": ("gc_taper_floor_mg_kg_day",),
     "egfr": ("creatinine", "creatinine_unit", "height_cm"),
 }
-
-
-def derived_values(facts: Facts) -> dict[str, tuple[Any, str]]:
-    """Facts that a calculator input decides: fact -> (value or None if undecidable, input key)."""
-    out: dict[str, tuple[Any, str]] = {}
-    if facts.sledai_2k_items is not None:
-        out["sledai_2k"] = (calculators.sledai_2k(facts.sledai_2k_items), "sledai_2k_items")
-    if facts.eular_acr_2019 is not None:
-        e = facts.eular_acr_2019
-        out["sle_eular_acr_2019"] = (
-            calculators.eular_acr_2019(e.ana_ge_1_80, e.items).classified, "eular_acr_2019")
-    if facts.gc_peak_mg_kg_day is not None:
-        out["gc_high_dose"] = (facts.gc_peak_mg_kg_day >= 1, "gc_peak_mg_kg_day")
-    if facts.gc_taper_floor_mg_kg_day is not None:
-        out["steroid_dependent"] = (facts.gc_taper_floor_mg_kg_day >= 0.5, "gc_taper_floor_mg_kg_day")
-    if facts.creatinine is not None and facts.creatinine_unit and facts.height_cm is not None:
-        out["egfr"] = (
-            calculators.schwartz_bedside_egfr(facts.height_cm, facts.creatinine, facts.creatinine_unit),
-            "creatinine",
-        )
-    return out
 
 
 def _contradiction(message: str) -> PydanticCustomError:

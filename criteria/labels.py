@@ -2,6 +2,8 @@
 
 from typing import NamedTuple
 
+from .codes import EULAR_ACR_2019_LABELS, SLEDAI_2K_LABELS
+
 
 class Label(NamedTuple):
     name: str
@@ -18,18 +20,21 @@ FACT_LABELS: dict[str, Label] = {
     "eular_acr_2019": Label("2019 EULAR/ACR items"),
     "sledai_2k": Label("SLEDAI-2K"),
     "sledai_2k_items": Label("SLEDAI-2K descriptors"),
+    "sledai_2k_unknown": Label("SLEDAI-2K descriptors not assessed"),
     "soc_months": Label("standard-of-care therapy", "months"),
-    "gc_high_dose": Label("high-dose glucocorticoids (≥ 1 mg/kg/day prednisone-equivalent)"),
+    "gc_high_dose": Label("high-dose glucocorticoids"),
     "gc_peak_mg_kg_day": Label("peak glucocorticoid dose", "mg/kg/day"),
+    "gc_peak_mg_day": Label("peak glucocorticoid dose", "mg/day"),
     "hcq": Label("hydroxychloroquine"),
-    "dmards": Label("DMARDs for ≥ 6 months"),
-    "target_not_reached": Label("LLDAS/remission not reached"),
+    "dmards": Label("DMARDs"),
+    "target_not_reached": Label("not in LLDAS or remission now"),
     "intolerant_to_conventional": Label("documented intolerance to conventional therapy"),
     "ln_classes": Label("biopsy-proven lupus nephritis classes"),
     "cns_lupus": Label("CNS lupus"),
     "refractory_cytopenia": Label("refractory cytopenia"),
+    "other_major_organ": Label("other active major organ involvement"),
     "steroid_dependent": Label("steroid dependence (no taper below 0.5 mg/kg/day)"),
-    "gc_taper_floor_mg_kg_day": Label("lowest glucocorticoid dose without flare", "mg/kg/day"),
+    "gc_taper_floor_mg_kg_day": Label("lowest glucocorticoid dose reached before a flare", "mg/kg/day"),
     "lvef_percent": Label("LVEF", "%"),
     "ecg_significant_abnormality": Label("significant ECG abnormality"),
     "egfr": Label("eGFR", "mL/min/1.73 m²"),
@@ -48,7 +53,6 @@ FACT_LABELS: dict[str, Label] = {
     "dialysis_3m": Label("dialysis in the last 3 months"),
     "ln_chronicity_index": Label("LN chronicity index", "/12"),
     "renal_fibrosis_extensive": Label("extensive renal fibrosis"),
-    "nephropathy_needs_intensification": Label("nephropathy likely to need intensified therapy within 3 months"),
     "cardiac_conditions": Label("cardiac conditions"),
     "non_sle_immunosuppression": Label("long-term immunosuppression for another condition"),
     "active_infection": Label("active infection in the last week"),
@@ -60,7 +64,7 @@ FACT_LABELS: dict[str, Label] = {
     "hcv_ab": Label("HCV antibody"),
     "hcv_rna": Label("HCV-RNA"),
     "hiv_ab": Label("HIV antibody"),
-    "syphilis": Label("syphilis test"),
+    "syphilis": Label("syphilis (treponemal test)"),
     "cmv_dna": Label("CMV-DNA"),
     "mas_1m": Label("macrophage activation syndrome in the last month"),
     "live_vaccine_4w": Label("live vaccine in the last 4 weeks"),
@@ -70,8 +74,18 @@ FACT_LABELS: dict[str, Label] = {
 }
 
 
+# Parts of a calculator input that a missing item can name (criteria.md: "sledai_2k_items.CODE").
+PART_LABELS: dict[str, str] = {
+    "eular_acr_2019.ana_ge_1_80": "ANA ≥ 1:80",
+    "eular_acr_2019.items": "2019 EULAR/ACR items",
+    **{f"sledai_2k_items.{c}": f"{n} (SLEDAI-2K)" for c, n in SLEDAI_2K_LABELS.items()},
+    **{f"eular_acr_2019.items.{c}": f"{n} (2019 EULAR/ACR)" for c, n in EULAR_ACR_2019_LABELS.items()},
+}
+
+
 def label(fact: str) -> str:
-    return FACT_LABELS[fact].name
+    known = FACT_LABELS.get(fact)
+    return known.name if known is not None else PART_LABELS[fact]
 
 
 def fmt_number(value: float) -> str:

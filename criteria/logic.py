@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .labels import FACT_LABELS, fmt_quantity, label
+from .derive import Derived
+from .labels import fmt_quantity, label
 
 Tri = bool | None
 
@@ -41,19 +42,38 @@ def k_not(value: Tri) -> Tri:
     return None if value is None else not value
 
 
+# Derived facts whose explanation says everything (their label and yes/no would only repeat it).
+WHY_ALONE = frozenset({"sle_eular_acr_2019"})
+
+
 @dataclass(frozen=True)
 class Context:
-    """Effective fact values (derived facts filled in) and, for derived facts, the input they came from."""
+    """Effective fact values (derived facts filled in) and what the calculators said: for a fact they
+    decided, how; for one they could not decide, what could (``calc``)."""
 
     values: Mapping[str, Any]
-    sources: Mapping[str, str] = field(default_factory=dict)
+    calc: Mapping[str, Derived] = field(default_factory=dict)
 
     def get(self, key: str) -> Any:
         return self.values.get(key)
 
+    def decided(self, key: str) -> Derived | None:
+        d = self.calc.get(key)
+        return d if d is not None and d.value is not None else None
+
+    def undecided(self, key: str) -> Derived | None:
+        d = self.calc.get(key)
+        return d if d is not None and d.value is None else None
+
     def note(self, key: str) -> str:
-        source = self.sources.get(key)
-        return f" (calculated from {FACT_LABELS[source].name})" if source else ""
+        d = self.decided(key)
+        return f" (calculated from {label(d.source)})" if d else ""
+
+    def open_of(self, key: str) -> list[OpenFact]:
+        """The unknown facts that can decide ``key``: the calculator's open inputs where it could not
+        decide, else the fact itself."""
+        d = self.undecided(key)
+        return [(k, ()) for k in d.open] if d is not None and d.open else [(key, ())]
 
 
 # An open fact: a fact still unknown that can change the verdict, with the known facts that make it matter.
@@ -62,6 +82,10 @@ OpenFact = tuple[str, tuple[str, ...]]
 
 class Expr:
     def value(self, ctx: Context) -> Tri:
+        raise NotImplementedError
+
+    def text(self) -> str:
+        """The rule in the spec's notation, for `screening-bot protocol`."""
         raise NotImplementedError
 
     def deciders(self, ctx: Context) -> list[Atom]:
@@ -83,7 +107,7 @@ class Atom(Expr):
         return [self]
 
     def open_facts(self, ctx: Context) -> list[OpenFact]:
-        return [(self.key, ())]
+        return ctx.open_of(self.key)
 
     def keys(self) -> frozenset[str]:
         return frozenset({self.key})
@@ -100,14 +124,22 @@ class Yes(Atom):
     def value(self, ctx: Context) -> Tri:
         return ctx.get(self.key)
 
+    def text(self) -> str:
+        return self.key
+
     def describe(self, ctx: Context) -> str:
-        return f"{label(self.key)}: {'yes' if ctx.get(self.key) else 'no'}{ctx.note(self.key)}"
+        d = ctx.decided(self.key)
+        if d is not None and d.why and self.key in WHY_ALONE:
+            return d.why
+        why = f" ({d.why})" if d is not None and d.why else ctx.note(self.key)
+        return f"{label(self.key)}: {'yes' if ctx.get(self.key) else 'no'}{why}"
 
 
 _OPS: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
     ">=": (operator.ge, "<"), "<=": (operator.le, ">"), ">": (operator.gt, "≤"), "<": (operator.lt, "≥"),
+    "==": (operator.eq, "≠"),
 }
-_SHOWN = {">=": "≥", "<=": "≤", ">": ">", "<": "<"}
+_SHOWN = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "="}
 
 
 @dataclass(frozen=True)
@@ -121,17 +153,29 @@ class Compare(Atom):
     def value(self, ctx: Context) -> Tri:
         v = ctx.get(self.key)
         if v is None:
+            d = ctx.undecided(self.key)
+            if d is not None and d.range is not None:  # a score known as a range: decided if both ends agree
+                op = _OPS[self.op][0]
+                low, high = op(d.range[0], self.threshold), op(d.range[1], self.threshold)
+                return low if low == high else None
             if self.unknown_false_if is not None and self.unknown_false_if.value(ctx) is True:
                 return False
             return None
         return _OPS[self.op][0](v, self.threshold)
+
+    def text(self) -> str:
+        rule = f"{self.key} {_SHOWN[self.op]} {self.threshold:g}"
+        if self.unknown_false_if is not None:
+            rule += f" (unknown counts as false when {self.unknown_false_if.text()})"
+        return rule
 
     def open_facts(self, ctx: Context) -> list[OpenFact]:
         # The condition's own unknown facts matter only while it is unknown: once it is known to be
         # false (biopsy-proven LN on record), asking for it again cannot change the verdict.
         cond = self.unknown_false_if
         extra = cond.open_facts(ctx) if cond is not None and cond.value(ctx) is None else []
-        return [(self.key, ()), *[f for f in extra if f[0] != self.key]]
+        own = ctx.open_of(self.key)
+        return [*own, *[f for f in extra if f[0] != self.key]]
 
     def keys(self) -> frozenset[str]:
         extra = self.unknown_false_if.keys() if self.unknown_false_if is not None else frozenset()
@@ -139,6 +183,11 @@ class Compare(Atom):
 
     def describe(self, ctx: Context) -> str:
         v = ctx.get(self.key)
+        d = ctx.undecided(self.key)
+        if v is None and d is not None and d.range is not None:
+            truth = self.value(ctx)
+            op = _SHOWN[self.op] if truth else _OPS[self.op][1]
+            return f"{d.why} {op} {fmt_quantity(self.key, self.threshold)}"
         if v is None and self.unknown_false_if is not None:
             reasons = "; ".join(a.describe(ctx) for a in self.unknown_false_if.deciders(ctx))
             return f"{label(self.key)} not needed ({reasons})"
@@ -157,6 +206,9 @@ class Equals(Atom):
         v = ctx.get(self.key)
         return None if v is None else v == self.expected
 
+    def text(self) -> str:
+        return f"{self.key} = {self.expected}"
+
     def describe(self, ctx: Context) -> str:
         return f"{label(self.key)} is {ctx.get(self.key)}"
 
@@ -171,6 +223,9 @@ class Includes(Atom):
     def value(self, ctx: Context) -> Tri:
         v = ctx.get(self.key)
         return None if v is None else any(m in v for m in self.members)
+
+    def text(self) -> str:
+        return f"{self.key} holds {_or_list(self.members)}"
 
     def describe(self, ctx: Context) -> str:
         v = ctx.get(self.key)
@@ -190,11 +245,17 @@ class CountAtLeast(Atom):
         v = ctx.get(self.key)
         return None if v is None else len(set(v)) >= self.n
 
+    def text(self) -> str:
+        return f"number of distinct {self.key} ≥ {self.n}"
+
     def describe(self, ctx: Context) -> str:
         v = ctx.get(self.key)
         listed = f" ({', '.join(v)})" if v else ""
         op = "≥" if self.value(ctx) else "<"
-        return f"{label(self.key)}: {len(set(v))}{listed} {op} {self.n}"
+        count, name = len(set(v)), label(self.key)
+        if count == 1 and name.endswith("s"):  # "1 DMARD", "2 DMARDs"
+            name = name[:-1]
+        return f"{count} {name}{listed} {op} {self.n}"
 
 
 @dataclass(frozen=True)
@@ -204,6 +265,9 @@ class NonEmpty(Atom):
     def value(self, ctx: Context) -> Tri:
         v = ctx.get(self.key)
         return None if v is None else len(v) > 0
+
+    def text(self) -> str:
+        return f"{self.key} is non-empty"
 
     def describe(self, ctx: Context) -> str:
         v = ctx.get(self.key)
@@ -216,6 +280,9 @@ class Not(Expr):
 
     def value(self, ctx: Context) -> Tri:
         return k_not(self.item.value(ctx))
+
+    def text(self) -> str:
+        return f"NOT {self.item.text()}"
 
     def deciders(self, ctx: Context) -> list[Atom]:
         return self.item.deciders(ctx)
@@ -249,6 +316,9 @@ class All(_Junction):
     def value(self, ctx: Context) -> Tri:
         return k_and(i.value(ctx) for i in self.items)
 
+    def text(self) -> str:
+        return " AND ".join(_part(i) for i in self.items)
+
     def open_facts(self, ctx: Context) -> list[OpenFact]:
         # Every unknown part matters; the true parts are why (HBV-DNA matters because HBcAb is positive).
         values = [(i, i.value(ctx)) for i in self.items]
@@ -260,5 +330,83 @@ class Any_(_Junction):
     def value(self, ctx: Context) -> Tri:
         return k_or(i.value(ctx) for i in self.items)
 
+    def text(self) -> str:
+        return " OR ".join(_part(i) for i in self.items)
+
     def open_facts(self, ctx: Context) -> list[OpenFact]:
         return [f for i in self.items if i.value(ctx) is None for f in i.open_facts(ctx)]
+
+
+def _part(e: Expr) -> str:
+    return f"({e.text()})" if isinstance(e, _Junction) and len(e.items) > 1 else e.text()
+
+
+def _or_list(items: tuple[str, ...]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+# ---- conditions of flags and re-checks: two-valued questions about a three-valued expression -------------
+
+@dataclass(frozen=True)
+class IsTrue(Expr):
+    """True exactly when ``item`` is known to be true (an unknown part never raises a flag)."""
+
+    item: Expr
+
+    def value(self, ctx: Context) -> Tri:
+        return self.item.value(ctx) is True
+
+    def text(self) -> str:
+        return self.item.text()
+
+    def keys(self) -> frozenset[str]:
+        return self.item.keys()
+
+
+@dataclass(frozen=True)
+class NotTrue(Expr):
+    """True when ``item`` is false or unknown ("the mg/kg/day is below 1 or unknown")."""
+
+    item: Expr
+
+    def value(self, ctx: Context) -> Tri:
+        return self.item.value(ctx) is not True
+
+    def text(self) -> str:
+        return f"({self.item.text()}) is false or unknown"
+
+    def keys(self) -> frozenset[str]:
+        return self.item.keys()
+
+
+@dataclass(frozen=True)
+class NotFalse(Expr):
+    """True when ``item`` is true or unknown."""
+
+    item: Expr
+
+    def value(self, ctx: Context) -> Tri:
+        return self.item.value(ctx) is not False
+
+    def text(self) -> str:
+        return f"({self.item.text()}) is true or unknown"
+
+    def keys(self) -> frozenset[str]:
+        return self.item.keys()
+
+
+@dataclass(frozen=True)
+class OnlyThrough(Expr):
+    """``target`` is true and none of ``others`` is: an unknown path does not count (criteria.md)."""
+
+    target: Expr
+    others: tuple[Expr, ...]
+
+    def value(self, ctx: Context) -> Tri:
+        return self.target.value(ctx) is True and not any(o.value(ctx) is True for o in self.others)
+
+    def text(self) -> str:
+        return f"only through {_part(self.target)} (not {' nor '.join(_part(o) for o in self.others)})"
+
+    def keys(self) -> frozenset[str]:
+        return frozenset().union(self.target.keys(), *(o.keys() for o in self.others))

@@ -40,6 +40,15 @@ class Pending(BaseModel):
     reason: str
 
 
+class Note(BaseModel):
+    """A flag for the investigator, or a re-check: the criterion and a sentence a coordinator can act on."""
+
+    model_config = ConfigDict(frozen=True)
+
+    criterion: str
+    text: str
+
+
 class Outcome(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -50,6 +59,10 @@ class Outcome(BaseModel):
     missing: list[Missing]
     pending: list[str]
     pending_details: list[Pending]
+    flags: list[Note]
+    recheck: list[Note]
+    # Ineligible, and every failing criterion is one that time alone can lift: may be re-referred.
+    ineligible_now: bool
     calculated: dict[str, Any]
     notes: list[str]
     protocol_version: str

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .facts import DERIVED_INPUTS
 from .labels import label
 from .logic import (
     All,
@@ -22,13 +21,17 @@ from .logic import (
     Equals,
     Expr,
     Includes,
+    IsTrue,
     NonEmpty,
     Not,
+    NotFalse,
+    NotTrue,
+    OnlyThrough,
     OpenFact,
     Yes,
 )
 
-PROTOCOL_VERSION = "cart-sle-ped-prescreen/1.0"
+PROTOCOL_VERSION = "cart-sle-ped-prescreen/2.0"
 
 Verdict = Literal["met", "not_met", "unknown", "pending", "clear", "excluded"]
 FAILING: frozenset[str] = frozenset({"not_met", "excluded"})
@@ -40,6 +43,8 @@ class Judgement:
     decided_by: tuple[str, ...] = ()  # readable: "LVEF 54 % < 55 %"
     decided_facts: tuple[str, ...] = ()
     open: tuple[OpenFact, ...] = ()
+    # For an unknown criterion with alternatives: which paths fail and which remain.
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,8 @@ class Criterion:
     unknown_is_pending: bool = False
     pending_reason: str = ""
     reading: str = ""  # how this protocol reads an ambiguity of the registry listing
+    # Named alternatives of the rule (I2c, I3): the rule is met when any path is.
+    paths: tuple[tuple[str, Expr], ...] = ()
 
     def judge(self, ctx: Context) -> Judgement:
         if not isinstance(self.rule, Expr):
@@ -60,7 +67,7 @@ class Criterion:
         if value is None:
             if self.unknown_is_pending:
                 return Judgement("pending")
-            return Judgement("unknown", open=tuple(self.rule.open_facts(ctx)))
+            return Judgement("unknown", open=tuple(self.rule.open_facts(ctx)), note=self._remaining(ctx))
         failing = (value is False) if self.kind == "inclusion" else (value is True)
         if self.kind == "inclusion":
             verdict: Verdict = "not_met" if failing else "met"
@@ -69,17 +76,40 @@ class Criterion:
         if not failing:
             return Judgement(verdict)
         atoms = self.rule.deciders(ctx)
-        return Judgement(verdict, tuple(a.describe(ctx) for a in atoms), _atom_facts(atoms, ctx))
+        if self.paths:
+            reasons = tuple(_path_failure(name, expr, ctx) for name, expr in self.paths)
+        else:
+            reasons = tuple(a.describe(ctx) for a in atoms)
+        return Judgement(verdict, reasons, _atom_facts(atoms, ctx))
+
+    def _remaining(self, ctx: Context) -> str:
+        """"the standard-care path fails: …; only documented intolerance can still meet I2c"."""
+        if not self.paths:
+            return ""
+        failed = [(name, expr) for name, expr in self.paths if expr.value(ctx) is False]
+        if not failed:
+            return ""
+        left = [name for name, expr in self.paths if expr.value(ctx) is None]
+        fails = "; ".join(_path_failure(name, expr, ctx) for name, expr in failed)
+        return f"{fails}; only {' or '.join(left)} can still meet {self.id}"
+
+
+def _path_failure(name: str, expr: Expr, ctx: Context) -> str:
+    described = [a.describe(ctx) for a in expr.deciders(ctx)]
+    if isinstance(expr, Atom):
+        return described[0]
+    return f"{name} fails: {'; '.join(described)}"
 
 
 def _atom_facts(atoms: list[Atom], ctx: Context) -> tuple[str, ...]:
     keys: list[str] = []
     for a in atoms:
         keys.append(a.key)
-        if a.key in ctx.sources:
+        d = ctx.calc.get(a.key)
+        if d is not None:
             # A calculated fact was decided by every input of its calculator (eGFR: creatinine, its
             # unit and height).
-            keys.extend(DERIVED_INPUTS[a.key])
+            keys.extend(d.inputs)
     return tuple(dict.fromkeys(keys))
 
 
@@ -130,28 +160,48 @@ def _always_pending(ctx: Context) -> Judgement:
 
 
 def _c(id: str, kind: str, title: str, rule, **kw) -> Criterion:  # noqa: ANN001
+    paths = kw.get("paths", ())
+    if paths:
+        rule = Any_(*(expr for _, expr in paths))
     keys = rule.keys() if isinstance(rule, Expr) else frozenset(kw.pop("facts", ()))
     return Criterion(id, kind, title, rule, keys, **kw)  # type: ignore[arg-type]
 
 
 _NO_LN = Not(NonEmpty("ln_classes"))
+_INTOLERANT = Yes("intolerant_to_conventional")
+_SOC_6 = Compare("soc_months", ">=", 6)
+_STANDARD_CARE_PARTS = (Yes("gc_high_dose"), Yes("hcq"), CountAtLeast("dmards", 2), Yes("target_not_reached"))
+_STANDARD_CARE = All(_SOC_6, *_STANDARD_CARE_PARTS)
+_LN_III_IV_V = Includes("ln_classes", ("III", "IV", "V"))
+_OTHER_ORGAN = Yes("other_major_organ")
+_MAJOR_ORGAN_NAMED = (_LN_III_IV_V, Yes("cns_lupus"), Yes("refractory_cytopenia"))
+_STEROID_DEPENDENT = Yes("steroid_dependent")
 
 CRITERIA: tuple[Criterion, ...] = (
     _c("I1", "inclusion", "age 5 to 18 years",
        All(Compare("age_years", ">=", 5), Compare("age_years", "<=", 18)),
        reading="The listing's criteria text says only \"≥ 5 years\"; its age range (5 to 18 years) sets "
-               "the upper limit, read as completed years ≤ 18."),
-    _c("I2a", "inclusion", "SLE by the 2019 EULAR/ACR classification", Yes("sle_eular_acr_2019")),
+               "the upper limit, read as completed years ≤ 18 (a fractional age is floored: 18.9 is 18)."),
+    _c("I2a", "inclusion", "SLE by the 2019 EULAR/ACR classification", Yes("sle_eular_acr_2019"),
+       reading="The 2019 EULAR/ACR criteria were derived in adults (lower specificity in children); "
+               "classification is still the rule. An item not assessed gives a range of totals, never 0."),
     _c("I2b", "inclusion", "persistent moderate to severe activity (SLEDAI-2K ≥ 8)",
-       Compare("sledai_2k", ">=", 8)),
-    _c("I2c", "inclusion", "refractory to ≥ 6 months of standard care, or intolerant to it",
-       Any_(Yes("intolerant_to_conventional"),
-            All(Compare("soc_months", ">=", 6), Yes("gc_high_dose"), Yes("hcq"),
-                CountAtLeast("dmards", 2), Yes("target_not_reached")))),
-    _c("I3", "inclusion", "major organ involvement (LN III/IV/V, CNS lupus, refractory cytopenia) or "
-       "steroid dependence",
-       Any_(Includes("ln_classes", ("III", "IV", "V")), Yes("cns_lupus"), Yes("refractory_cytopenia"),
-            Yes("steroid_dependent"))),
+       Compare("sledai_2k", ">=", 8),
+       reading="A descriptor not assessed gives a range of scores, never 0: the verdict stays unknown "
+               "while the range straddles 8."),
+    _c("I2c", "inclusion", "refractory to ≥ 6 months of standard care, or intolerant to it", None,
+       paths=(("documented intolerance", _INTOLERANT), ("the standard-care path", _STANDARD_CARE)),
+       reading="\"At least two DMARDs … for at least 6 months\" is read as 6 months of standard care in all, "
+               "with two DMARDs as adequate courses (rituximab or a cyclophosphamide induction count); the "
+               "listing's DMARDs are examples (telitacicept and any other count). High dose is ≥ 1 mg/kg/day or "
+               "≥ 60 mg/day prednisone-equivalent (the pediatric maximum). The target not reached means not in "
+               "LLDAS or remission now (never reached, or lost in a flare); SLEDAI-2K ≥ 5 implies it."),
+    _c("I3", "inclusion", "major organ involvement (LN III/IV/V, CNS lupus, refractory cytopenia or other major "
+       "organ) or steroid dependence", None,
+       paths=(("major organ involvement (I3a)", Any_(*_MAJOR_ORGAN_NAMED, _OTHER_ORGAN)),
+              ("steroid dependence (I3b)", _STEROID_DEPENDENT)),
+       reading="The listing's organs are examples (\"e.g.\"): other active major organ involvement also "
+               "meets I3a, with a flag for the investigator."),
     _c("I4a", "inclusion", "cardiac function (LVEF ≥ 55 %, no significant ECG abnormality)",
        All(Compare("lvef_percent", ">=", 55), Not(Yes("ecg_significant_abnormality")))),
     _c("I4b", "inclusion", "renal function (eGFR ≥ 30 mL/min/1.73 m²)", Compare("egfr", ">=", 30),
@@ -177,8 +227,11 @@ CRITERIA: tuple[Criterion, ...] = (
     _c("E3b", "exclusion", "irreversible renal damage (chronicity index > 6/12 or extensive fibrosis)",
        Any_(Compare("ln_chronicity_index", ">", 6, unknown_false_if=_NO_LN),
             Yes("renal_fibrosis_extensive"))),
-    _c("E3c", "exclusion", "nephropathy likely to need intensified therapy within 3 months",
-       Yes("nephropathy_needs_intensification")),
+    _c("E3c", "exclusion", "nephropathy likely to need intensified therapy within 3 months of infusion",
+       _always_pending,
+       pending_reason="whether the nephropathy will need ≥ 1 mg/kg/day glucocorticoids or intensified DMARDs "
+                      "within 3 months of infusion is the investigator's judgement",
+       reading="A prognosis, so the investigator's judgement: pending, never asked of the referring physician."),
     _c("E4", "exclusion", "serious cardiac conditions", NonEmpty("cardiac_conditions")),
     _c("E5", "exclusion", "severe lung disease or SpO2 < 92 %",
        Any_(Yes("severe_lung_disease"), Compare("spo2_percent", "<", 92))),
@@ -191,8 +244,10 @@ CRITERIA: tuple[Criterion, ...] = (
        All(Any_(Equals("hbsag", "positive"), Equals("hbcab", "positive")), Equals("hbv_dna", "positive"))),
     _c("E9b", "exclusion", "hepatitis C with detectable HCV-RNA",
        All(Equals("hcv_ab", "positive"), Equals("hcv_rna", "positive"))),
-    _c("E9c", "exclusion", "HIV, syphilis or detectable CMV-DNA",
-       Any_(Equals("hiv_ab", "positive"), Equals("syphilis", "positive"), Equals("cmv_dna", "positive"))),
+    _c("E9c", "exclusion", "HIV, syphilis (treponemal test) or detectable CMV-DNA",
+       Any_(Equals("hiv_ab", "positive"), Equals("syphilis", "positive"), Equals("cmv_dna", "positive")),
+       reading="The syphilis test is a treponemal (confirmatory) test; a reactive RPR/VDRL alone is common in "
+               "SLE with antiphospholipid antibodies and is no answer."),
     _c("E10", "exclusion", "MAS in the last month, live vaccine in the last 4 weeks, malignancy or "
        "severe systemic disease",
        Any_(Yes("mas_1m"), Yes("live_vaccine_4w"), Yes("malignancy_or_severe_disease"))),
@@ -205,3 +260,73 @@ CRITERIA: tuple[Criterion, ...] = (
 
 BY_ID: dict[str, Criterion] = {c.id: c for c in CRITERIA}
 CRITERION_IDS: tuple[str, ...] = tuple(BY_ID)
+
+
+# ---- flags for the investigator and re-checks (criteria.md) ----------------------------------------------
+
+@dataclass(frozen=True)
+class Flag:
+    """A point for the investigator, raised whenever ``when`` is true, whatever the status."""
+
+    criterion: str
+    when: Expr
+    text: str
+
+
+@dataclass(frozen=True)
+class Recheck:
+    """For a failing criterion that time alone can lift: when the child may be re-referred. Each part is
+    (a decider, when it lapses); the re-check holds when some part decided the failure and ``unless``
+    (a decider time does not lift) is not true."""
+
+    criterion: str
+    parts: tuple[tuple[Expr, str], ...]
+    unless: Expr | None = None
+
+    def text(self, ctx: Context) -> str | None:
+        if self.unless is not None and self.unless.value(ctx) is True:
+            return None
+        lapses = [text for cond, text in self.parts if cond.value(ctx) is True]
+        return "may be re-referred " + " and ".join(lapses) if lapses else None
+
+
+FLAGS: tuple[Flag, ...] = (
+    Flag("I1", Compare("age_years", "==", 18),
+         "age 18: the listing's range ends at 18; confirm the child is still 18 at infusion"),
+    Flag("I2c", OnlyThrough(_INTOLERANT, (_STANDARD_CARE,)),
+         "met only through documented intolerance: which treatments were not tolerated, and why, is for the "
+         "investigator to confirm"),
+    Flag("I2c", IsTrue(Includes("dmards", ("other",))),
+         "an unlisted DMARD or biologic was counted as one of the two DMARDs"),
+    Flag("I2c", All(IsTrue(Yes("gc_high_dose")), IsTrue(Compare("gc_peak_mg_day", ">=", 60)),
+                    NotTrue(Compare("gc_peak_mg_kg_day", ">=", 1))),
+         "high dose read as the pediatric maximum of 60 mg/day (below 1 mg/kg/day, or the weight unknown)"),
+    Flag("I3", OnlyThrough(_OTHER_ORGAN, (*_MAJOR_ORGAN_NAMED, _STEROID_DEPENDENT)),
+         "met only through other major organ involvement: the listing's examples do not name this organ "
+         "involvement"),
+    Flag("E9a", All(IsTrue(Any_(Equals("hbsag", "positive"), Equals("hbcab", "positive"))),
+                    IsTrue(Equals("hbv_dna", "negative"))),
+         "HBsAg or HBcAb positive with HBV-DNA negative: not excluded as written; CAR-T with lymphodepletion "
+         "needs antiviral prophylaxis and monitoring: the investigator decides"),
+    Flag("E9c", IsTrue(Equals("syphilis", "positive")),
+         "positive treponemal syphilis test: it stays positive after treated syphilis; the investigator decides "
+         "whether it is active"),
+)
+
+RECHECKS: tuple[Recheck, ...] = (
+    Recheck("I1", ((Compare("age_years", "<", 5), "at 5 years of age"),)),
+    Recheck("I2c", ((All(IsTrue(Compare("soc_months", "<", 6)), *(NotFalse(p) for p in _STANDARD_CARE_PARTS)),
+                     "once 6 months of standard-of-care therapy are complete"),)),
+    Recheck("E2a", ((Yes("cns_event_60d"), "once 60 days have passed since the CNS event"),)),
+    Recheck("E3a", ((Yes("dialysis_3m"), "once no dialysis will have been needed for 3 months before the "
+                                         "infusion"),)),
+    Recheck("E7", ((Yes("active_infection"), "once the infection is controlled and systemic treatment ended "
+                                              "over 1 week ago"),)),
+    Recheck("E8", ((Yes("transplant_3m"), "3 months after the transplant"),
+                   (Yes("gvhd_grade2_2w"), "after 2 weeks without grade ≥ 2 acute GVHD"))),
+    Recheck("E10", ((Yes("mas_1m"), "1 month after MAS"), (Yes("live_vaccine_4w"), "4 weeks after the live "
+                                                                                    "vaccine")),
+            unless=Yes("malignancy_or_severe_disease")),
+    Recheck("E12", ((Yes("other_trial_3m"), "3 months after the other trial"),)),
+)
+RECHECK_BY_ID: dict[str, Recheck] = {r.criterion: r for r in RECHECKS}

@@ -40,8 +40,9 @@ NUMBER_RANGES: dict[str, tuple[float, float, tuple[float, ...]]] = {
     "weight_kg": (5, 250, ()),
     "height_cm": (40, 230, ()),
     "soc_months": (0, 240, (5.9, 6)),
-    "gc_peak_mg_kg_day": (0, 30, (0.99, 1)),
-    "gc_taper_floor_mg_kg_day": (0, 30, (0.49, 0.5)),
+    "gc_peak_mg_kg_day": (0, 60, (0.99, 1)),
+    "gc_peak_mg_day": (0, 3000, (59, 60)),
+    "gc_taper_floor_mg_kg_day": (0, 60, (0.49, 0.5)),
     "lvef_percent": (5, 95, (54, 55)),
     "egfr": (1, 250, (29.9, 30)),
     "ast_x_uln": (0, 100, (3.0, 3.1)),
@@ -59,6 +60,7 @@ LIST_FACTS: dict[str, tuple[str, ...]] = {
     "ln_classes": LN_CLASSES,
     "cardiac_conditions": CARDIAC_CONDITIONS,
     "sledai_2k_items": tuple(SLEDAI_2K_WEIGHTS),
+    "sledai_2k_unknown": tuple(SLEDAI_2K_WEIGHTS),
 }
 CREATININE_MG_DL = (0.05, 20.0)
 
@@ -99,6 +101,8 @@ def _value_strategies() -> dict[str, st.SearchStrategy[Any]]:
             "ana_ge_1_80": st.one_of(st.none(), st.booleans()),
             "items": st.one_of(st.none(), st.lists(st.sampled_from(tuple(EULAR_ACR_2019_ITEMS)),
                                                    max_size=6)),
+            "unknown_items": st.one_of(st.none(), st.lists(st.sampled_from(tuple(EULAR_ACR_2019_ITEMS)),
+                                                           max_size=3)),
         },
     )
     return out
@@ -162,16 +166,26 @@ def make_consistent(facts: dict[str, Any], draw: st.DrawFn | None = None) -> dic
         facts["childbearing_potential"] = False
     if facts.get("pregnant") and (facts.get("sex") == "male" or facts.get("childbearing_potential") is False):
         facts["pregnant"] = False
-    # Calculator inputs decide their facts.
-    if facts.get("sledai_2k_items") is not None and facts.get("sledai_2k") is not None:
-        facts["sledai_2k"] = calculators.sledai_2k(facts["sledai_2k_items"])
+    # Calculator inputs decide their facts; a code is present or not assessed, not both.
+    items = facts.get("sledai_2k_items")
+    if items is not None and facts.get("sledai_2k_unknown"):
+        facts["sledai_2k_unknown"] = [c for c in facts["sledai_2k_unknown"] if c not in items]
+    if items is not None and facts.get("sledai_2k") is not None:
+        r = calculators.sledai_2k_range(items, facts.get("sledai_2k_unknown") or ())
+        facts["sledai_2k"] = min(max(facts["sledai_2k"], r.low), r.high)
+    score = _sledai_low(facts)
+    if score is not None and score >= 5 and facts.get("target_not_reached") is False:
+        facts["target_not_reached"] = True
     eular = facts.get("eular_acr_2019")
+    if eular is not None and eular.get("items") is not None and eular.get("unknown_items"):
+        eular["unknown_items"] = [c for c in eular["unknown_items"] if c not in eular["items"]]
     if eular is not None and facts.get("sle_eular_acr_2019") is not None:
-        classified = calculators.eular_acr_2019(eular.get("ana_ge_1_80"), eular.get("items")).classified
+        r = calculators.eular_acr_2019_range(eular.get("ana_ge_1_80"), eular.get("items"),
+                                             eular.get("unknown_items") or ())
+        classified = r.classified if r is not None else (False if eular.get("ana_ge_1_80") is False else None)
         if classified is not None:
             facts["sle_eular_acr_2019"] = classified
-    if facts.get("gc_peak_mg_kg_day") is not None and facts.get("gc_high_dose") is not None:
-        facts["gc_high_dose"] = facts["gc_peak_mg_kg_day"] >= 1
+    _consistent_dose(facts)
     if facts.get("gc_taper_floor_mg_kg_day") is not None and facts.get("steroid_dependent") is not None:
         facts["steroid_dependent"] = facts["gc_taper_floor_mg_kg_day"] >= 0.5
     # Creatinine needs its unit; a given eGFR must be within 1 mL/min/1.73 m² of bedside Schwartz.
@@ -188,6 +202,35 @@ def make_consistent(facts: dict[str, Any], draw: st.DrawFn | None = None) -> dic
         else:
             del facts["egfr"]
     return facts
+
+
+def _sledai_low(facts: dict[str, Any]) -> int | None:
+    items = facts.get("sledai_2k_items")
+    if items is not None:
+        return calculators.sledai_2k_range(items, facts.get("sledai_2k_unknown") or ()).low
+    return facts.get("sledai_2k")
+
+
+def _consistent_dose(facts: dict[str, Any]) -> None:
+    """mg/day within 5 % of mg/kg/day × weight; gc_high_dose as the figures decide it."""
+    per_kg, per_day, weight = (facts.get(k) for k in ("gc_peak_mg_kg_day", "gc_peak_mg_day", "weight_kg"))
+    if per_kg is not None and per_day is not None and weight is not None \
+            and abs(per_day - per_kg * weight) > 0.05 * per_kg * weight:
+        if per_kg * weight <= 3000:
+            facts["gc_peak_mg_day"] = per_day = per_kg * weight
+        else:
+            del facts["gc_peak_mg_day"]
+            per_day = None
+    if weight is not None:
+        per_day = per_day if per_day is not None else (per_kg * weight if per_kg is not None else None)
+        per_kg = per_kg if per_kg is not None else (per_day / weight if per_day is not None else None)
+    if facts.get("gc_high_dose") is None or (per_kg is None and per_day is None):
+        return
+    high = (per_kg is not None and per_kg >= 1) or (per_day is not None and per_day >= 60)
+    if high:
+        facts["gc_high_dose"] = True
+    elif per_kg is not None and per_day is not None:
+        facts["gc_high_dose"] = False
 
 
 def drop_keys(facts: dict[str, Any], dropped: set[str]) -> dict[str, Any]:
@@ -214,7 +257,7 @@ def eligible_facts() -> dict[str, Any]:
         "severe_lung_disease": False, "apheresis_suitable": True,
         "prior_cell_therapy": False, "cns_event_60d": False, "cns_damage_or_severe_seizures": False,
         "dialysis_3m": False, "ln_chronicity_index": 2, "renal_fibrosis_extensive": False,
-        "nephropathy_needs_intensification": False, "cardiac_conditions": [],
+        "cardiac_conditions": [], "other_major_organ": False,
         "non_sle_immunosuppression": False, "active_infection": False, "transplant_3m": False,
         "gvhd_grade2_2w": False, "hbsag": "negative", "hbcab": "negative", "hcv_ab": "negative",
         "hiv_ab": "negative", "syphilis": "negative", "cmv_dna": "negative", "mas_1m": False,

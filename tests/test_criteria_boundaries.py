@@ -25,7 +25,7 @@ def test_baseline_is_eligible_with_the_screening_items_pending():
     assert o.status == "eligible"
     assert o.failed == [] and o.missing == []
     # criteria.md: pending for the screening visit: I6 (girl of childbearing potential), I7, E11, E13.
-    assert o.pending == ["I6", "I7", "E11", "E13"]
+    assert o.pending == ["I6", "I7", "E3c", "E11", "E13"]
     assert set(o.criteria) == set(CRITERION_IDS)
 
 
@@ -33,9 +33,11 @@ def test_baseline_is_eligible_with_the_screening_items_pending():
 BOUNDARIES = [
     # I1: 5 ≤ age ≤ 18
     ("I1", {"age_years": 4}, "not_met", "age 4 years < 5 years"),
-    ("I1", {"age_years": 4.9}, "not_met", "age 4.9 years < 5 years"),
+    # A fractional age is completed years: floored (4.9 is 4, 18.9 is 18).
+    ("I1", {"age_years": 4.9}, "not_met", "age 4 years < 5 years"),
     ("I1", {"age_years": 5}, "met", None),
     ("I1", {"age_years": 18}, "met", None),
+    ("I1", {"age_years": 18.9}, "met", None),
     ("I1", {"age_years": 19}, "not_met", "age 19 years > 18 years"),
     ("I1", {"age_years": 0}, "not_met", "age 0 years < 5 years"),
     # I2a
@@ -49,18 +51,28 @@ BOUNDARIES = [
     # I2c: ≥ 6 months, ≥ 2 DMARDs
     ("I2c", {"soc_months": 5.9}, "not_met", "standard-of-care therapy 5.9 months < 6 months"),
     ("I2c", {"soc_months": 6}, "met", None),
-    ("I2c", {"dmards": ["mycophenolate"]}, "not_met", "DMARDs for ≥ 6 months: 1 (mycophenolate) < 2"),
-    ("I2c", {"dmards": ["mycophenolate", "mycophenolate"]}, "not_met", "1 (mycophenolate) < 2"),
+    ("I2c", {"dmards": ["mycophenolate"]}, "not_met", "the standard-care path fails: 1 DMARD (mycophenolate) < 2"),
+    ("I2c", {"dmards": ["mycophenolate", "mycophenolate"]}, "not_met", "1 DMARD (mycophenolate) < 2"),
     ("I2c", {"dmards": ["mycophenolate", "rituximab"]}, "met", None),
+    ("I2c", {"dmards": ["telitacicept", "other"]}, "met", None),
+    ("I2c", {"dmards": ["other"]}, "not_met", "1 DMARD (other) < 2"),
     ("I2c", {"hcq": False}, "not_met", "hydroxychloroquine: no"),
     ("I2c", {"gc_high_dose": False}, "not_met", "high-dose glucocorticoids"),
-    ("I2c", {"target_not_reached": False}, "not_met", "LLDAS/remission not reached: no"),
+    # With SLEDAI-2K ≥ 5 the target cannot be reached: only without a score can "in LLDAS" fail I2c.
+    ("I2c", {"target_not_reached": False, "sledai_2k": ...}, "not_met", "not in LLDAS or remission now: no"),
     ("I2c", {"soc_months": 2, "intolerant_to_conventional": True}, "met", None),
-    # I2c through the peak dose calculator input: ≥ 1 mg/kg/day is high dose.
+    # I2c through the peak dose calculator input: ≥ 1 mg/kg/day or ≥ 60 mg/day is high dose (30 kg).
     ("I2c", {"gc_high_dose": ..., "gc_peak_mg_kg_day": 0.99}, "not_met",
-     "high-dose glucocorticoids (≥ 1 mg/kg/day prednisone-equivalent): no (calculated from peak "
-     "glucocorticoid dose)"),
+     "high-dose glucocorticoids: no (peak dose 0.99 mg/kg/day < 1 and 29.7 mg/day < 60)"),
     ("I2c", {"gc_high_dose": ..., "gc_peak_mg_kg_day": 1}, "met", None),
+    ("I2c", {"gc_high_dose": ..., "gc_peak_mg_day": 29}, "not_met",
+     "high-dose glucocorticoids: no (peak dose 0.97 mg/kg/day < 1 and 29 mg/day < 60)"),
+    ("I2c", {"gc_high_dose": ..., "gc_peak_mg_day": 59, "weight_kg": 70}, "not_met",
+     "high-dose glucocorticoids: no (peak dose 0.84 mg/kg/day < 1 and 59 mg/day < 60)"),
+    ("I2c", {"gc_high_dose": ..., "gc_peak_mg_day": 60, "weight_kg": 70}, "met", None),
+    ("I2c", {"gc_high_dose": ..., "gc_peak_mg_day": 60, "weight_kg": ...}, "met", None),
+    # A methylprednisolone pulse: 30 mg/kg/day methylprednisolone is 37.5 prednisone-equivalent.
+    ("I2c", {"gc_high_dose": ..., "gc_peak_mg_kg_day": 37.5}, "met", None),
     # I3: LN III/IV/V, CNS lupus, refractory cytopenia, or steroid dependence
     ("I3", {"ln_classes": ["II"]}, "not_met", "biopsy-proven lupus nephritis classes: II (none of III, IV, V)"),
     ("I3", {"ln_classes": ["VI"]}, "not_met", "(none of III, IV, V)"),
@@ -70,10 +82,12 @@ BOUNDARIES = [
     ("I3", {"ln_classes": [], "cns_lupus": True}, "met", None),
     ("I3", {"ln_classes": [], "refractory_cytopenia": True}, "met", None),
     ("I3", {"ln_classes": [], "steroid_dependent": True}, "met", None),
+    ("I3", {"ln_classes": [], "other_major_organ": True}, "met", None),
+    ("I3", {"ln_classes": ["II"]}, "not_met", "other active major organ involvement: no"),
     # I3b through the taper floor: ≥ 0.5 mg/kg/day is steroid dependence.
     ("I3", {"ln_classes": [], "steroid_dependent": ..., "gc_taper_floor_mg_kg_day": 0.5}, "met", None),
     ("I3", {"ln_classes": [], "steroid_dependent": ..., "gc_taper_floor_mg_kg_day": 0.49}, "not_met",
-     "no (calculated from lowest glucocorticoid dose without flare)"),
+     "steroid dependence (no taper below 0.5 mg/kg/day): no (flared at 0.49 mg/kg/day < 0.5)"),
     # I4a: LVEF ≥ 55 %, no significant ECG abnormality
     ("I4a", {"lvef_percent": 54}, "not_met", "LVEF 54 % < 55 %"),
     ("I4a", {"lvef_percent": 54.9}, "not_met", "LVEF 54.9 % < 55 %"),
@@ -111,8 +125,8 @@ BOUNDARIES = [
     ("E3b", {"ln_chronicity_index": 7}, "excluded", "LN chronicity index 7/12 > 6/12"),
     ("E3b", {"ln_chronicity_index": 12}, "excluded", "LN chronicity index 12/12 > 6/12"),
     ("E3b", {"renal_fibrosis_extensive": True}, "excluded", "extensive renal fibrosis: yes"),
-    ("E3c", {"nephropathy_needs_intensification": True}, "excluded",
-     "nephropathy likely to need intensified therapy within 3 months: yes"),
+    # E3c: the investigator's judgement, always pending.
+    ("E3c", {}, "pending", None),
     # E4: any cardiac condition
     ("E4", {"cardiac_conditions": ["mi_6m"]}, "excluded", "cardiac conditions: mi_6m"),
     ("E4", {"cardiac_conditions": ["severe_arrhythmia", "hypotension_pressors"]}, "excluded",
@@ -133,7 +147,7 @@ BOUNDARIES = [
     ("E9b", {"hcv_ab": "positive", "hcv_rna": "positive"}, "excluded", "HCV-RNA is positive"),
     ("E9b", {"hcv_ab": "positive", "hcv_rna": "negative"}, "clear", None),
     ("E9c", {"hiv_ab": "positive"}, "excluded", "HIV antibody is positive"),
-    ("E9c", {"syphilis": "positive"}, "excluded", "syphilis test is positive"),
+    ("E9c", {"syphilis": "positive"}, "excluded", "syphilis (treponemal test) is positive"),
     ("E9c", {"cmv_dna": "positive"}, "excluded", "CMV-DNA is positive"),
     ("E10", {"mas_1m": True}, "excluded", "macrophage activation syndrome in the last month: yes"),
     ("E10", {"live_vaccine_4w": True}, "excluded", "live vaccine in the last 4 weeks: yes"),
@@ -215,7 +229,8 @@ def test_egfr_boundary_through_bedside_schwartz():
     # 0.413 × 100 / 1.3 = 31.77 → met; 0.413 × 100 / 1.4 = 29.50 → not met.
     o = outcome_with(egfr=..., height_cm=100, creatinine=1.3, creatinine_unit="mg/dL")
     assert o.criteria["I4b"] == "met"
-    assert o.calculated == {"egfr": 31.8}
+    # SLEDAI-2K 12 of the baseline gives target_not_reached (≥ 5) too.
+    assert o.calculated == {"egfr": 31.8, "target_not_reached": True}
     o = outcome_with(egfr=..., height_cm=100, creatinine=1.4, creatinine_unit="mg/dL")
     assert o.criteria["I4b"] == "not_met"
     (f,) = o.failures
@@ -240,7 +255,7 @@ def test_lower_egfr_decides_when_lab_and_calculated_values_are_both_given():
     both = outcome_with(egfr=29.5, height_cm=100, creatinine=1.36, creatinine_unit="mg/dL")
     assert lab_only.criteria["I4b"] == both.criteria["I4b"] == "not_met"
     assert [f.reasons for f in both.failures] == [["eGFR 29.5 mL/min/1.73 m² < 30 mL/min/1.73 m²"]]
-    assert both.calculated == {}
+    assert "egfr" not in both.calculated
 
 
 def test_sledai_2k_boundary_through_its_descriptors():
@@ -251,7 +266,7 @@ def test_sledai_2k_boundary_through_its_descriptors():
     assert o.failures[0].facts == ["sledai_2k", "sledai_2k_items"]
     o = outcome_with(sledai_2k=..., sledai_2k_items=["arthritis", "rash", "alopecia"])
     assert o.criteria["I2b"] == "met"
-    assert o.calculated == {"sledai_2k": 8}
+    assert o.calculated == {"sledai_2k": 8, "target_not_reached": True}
 
 
 def test_eular_acr_boundary_through_its_items():

@@ -142,17 +142,21 @@ def test_i2c_one_false_part_decides_even_with_others_unknown():
     assert o.criteria["I2c"] == "not_met"
 
 
-# --- I3: I3a (LN III/IV/V, CNS lupus, refractory cytopenia) OR I3b (steroid dependence).
+# --- I3: I3a (LN III/IV/V, CNS lupus, refractory cytopenia, other major organ) OR I3b (steroid dependence).
 @pytest.mark.parametrize(("facts", "verdict"), [
     ({"ln_classes": ["IV"]}, "met"),
     ({"ln_classes": ["II"]}, "unknown"),
     ({"ln_classes": ["II"], "cns_lupus": False, "refractory_cytopenia": False, "steroid_dependent": False},
-     "not_met"),
+     "unknown"),
+    ({"ln_classes": ["II"], "cns_lupus": False, "refractory_cytopenia": False, "other_major_organ": False,
+      "steroid_dependent": False}, "not_met"),
+    ({"ln_classes": ["II"], "cns_lupus": False, "refractory_cytopenia": False, "other_major_organ": True,
+      "steroid_dependent": False}, "met"),
     ({"ln_classes": [], "cns_lupus": False, "refractory_cytopenia": False}, "unknown"),
     ({"cns_lupus": True}, "met"),
     ({"steroid_dependent": True}, "met"),
-    ({"ln_classes": [], "cns_lupus": False, "refractory_cytopenia": False, "gc_taper_floor_mg_kg_day": 0.2},
-     "not_met"),
+    ({"ln_classes": [], "cns_lupus": False, "refractory_cytopenia": False, "other_major_organ": False,
+      "gc_taper_floor_mg_kg_day": 0.2}, "not_met"),
 ])
 def test_i3_combinations(facts, verdict):
     assert evaluate(facts).criteria["I3"] == verdict
@@ -164,7 +168,6 @@ def test_i3_combinations(facts, verdict):
     ("E2a", "cns_event_60d", "excluded", "clear"),
     ("E2b", "cns_damage_or_severe_seizures", "excluded", "clear"),
     ("E3a", "dialysis_3m", "excluded", "clear"),
-    ("E3c", "nephropathy_needs_intensification", "excluded", "clear"),
     ("E6", "non_sle_immunosuppression", "excluded", "clear"),
     ("E7", "active_infection", "excluded", "clear"),
     ("E12", "other_trial_3m", "excluded", "clear"),

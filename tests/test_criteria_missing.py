@@ -1,6 +1,7 @@
 """The missing items of an incomplete outcome are minimal: only facts that can still change a verdict
 (criteria.md, "Outcome"), each with a reason a physician understands."""
 
+import copy
 import itertools
 from typing import Any
 
@@ -172,7 +173,36 @@ CANDIDATES: dict[str, tuple[Any, ...]] = {
 
 
 def candidates(key):
+    if key == "eular_acr_2019.items":
+        return (None, [], ["renal_class_iii_or_iv"], ["fever"])
     return (None, *CANDIDATES.get(key, (True, False)))
+
+
+def with_value(facts: dict, key: str, value) -> dict:
+    """``facts`` with ``key`` set; a part of a calculator input (criteria.md: ``sledai_2k_items.CODE``,
+    ``eular_acr_2019.items.CODE``, ``eular_acr_2019.ana_ge_1_80``) set inside it: an item present (True)
+    or absent (False) leaves the not-assessed list."""
+    if value is None:
+        return facts
+    out = copy.deepcopy(facts)
+    if key.startswith("sledai_2k_items."):
+        code = key.split(".")[1]
+        out["sledai_2k_unknown"] = [c for c in out.get("sledai_2k_unknown") or [] if c != code]
+        if value:
+            out["sledai_2k_items"] = [*(out.get("sledai_2k_items") or []), code]
+    elif key.startswith("eular_acr_2019."):
+        eular = out.setdefault("eular_acr_2019", {})
+        part = key.split(".", 1)[1]
+        if part.startswith("items."):
+            code = part.split(".")[1]
+            eular["unknown_items"] = [c for c in eular.get("unknown_items") or [] if c != code]
+            if value:
+                eular["items"] = [*(eular.get("items") or []), code]
+        else:
+            eular[part] = value
+    else:
+        out[key] = value
+    return out
 
 
 def verdict(facts: dict, cid: str) -> str | None:
@@ -185,8 +215,10 @@ def verdict(facts: dict, cid: str) -> str | None:
 
 def can_change(facts: dict, cid: str, key: str, others: list[str]) -> bool:
     for values in itertools.product(*(candidates(k) for k in others)):
-        base = {**facts, **{k: v for k, v in zip(others, values, strict=True) if v is not None}}
-        seen = {verdict({**base, key: v} if v is not None else base, cid) for v in candidates(key)}
+        base = facts
+        for k, v in zip(others, values, strict=True):
+            base = with_value(base, k, v)
+        seen = {verdict(with_value(base, key, v), cid) for v in candidates(key)}
         seen.discard(None)
         if len(seen) > 1:
             return True

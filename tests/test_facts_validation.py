@@ -24,14 +24,13 @@ def errors(facts) -> list[dict]:
 # --- Keys ----------------------------------------------------------------------------------------------
 SPEC_KEYS = {
     "age_years", "sex", "childbearing_potential", "weight_kg", "height_cm", "sle_eular_acr_2019",
-    "eular_acr_2019", "sledai_2k", "sledai_2k_items", "soc_months", "gc_high_dose", "gc_peak_mg_kg_day",
-    "hcq", "dmards", "target_not_reached", "intolerant_to_conventional", "ln_classes", "cns_lupus",
-    "refractory_cytopenia", "steroid_dependent", "gc_taper_floor_mg_kg_day", "lvef_percent",
+    "eular_acr_2019", "sledai_2k", "sledai_2k_items", "sledai_2k_unknown", "soc_months", "gc_high_dose",
+    "gc_peak_mg_kg_day", "gc_peak_mg_day", "hcq", "dmards", "target_not_reached", "intolerant_to_conventional",
+    "ln_classes", "cns_lupus", "refractory_cytopenia", "other_major_organ", "steroid_dependent", "gc_taper_floor_mg_kg_day", "lvef_percent",
     "ecg_significant_abnormality", "egfr", "creatinine", "creatinine_unit", "ast_x_uln", "alt_x_uln",
     "bilirubin_x_uln", "spo2_percent", "severe_lung_disease", "apheresis_suitable", "agrees_contraception",
     "prior_cell_therapy", "cns_event_60d", "cns_damage_or_severe_seizures", "dialysis_3m",
-    "ln_chronicity_index", "renal_fibrosis_extensive", "nephropathy_needs_intensification",
-    "cardiac_conditions", "non_sle_immunosuppression", "active_infection", "transplant_3m",
+    "ln_chronicity_index", "renal_fibrosis_extensive", "cardiac_conditions", "non_sle_immunosuppression", "active_infection", "transplant_3m",
     "gvhd_grade2_2w", "hbsag", "hbcab", "hbv_dna", "hcv_ab", "hcv_rna", "hiv_ab", "syphilis", "cmv_dna",
     "mas_1m", "live_vaccine_4w", "malignancy_or_severe_disease", "pregnant", "other_trial_3m",
 }
@@ -81,10 +80,30 @@ def test_integers_are_accepted_for_numbers():
     assert Facts.model_validate({"age_years": 10, "egfr": 90}).age_years == 10.0
 
 
+@pytest.mark.parametrize(("given", "completed"), [(4.9, 4), (5, 5), (12.99, 12), (18, 18), (18.9, 18),
+                                                  (119.5, 119), (0.5, 0)])
+def test_a_fractional_age_is_floored_to_completed_years(given, completed):
+    assert Facts.model_validate({"age_years": given}).known() == {"age_years": completed}
+
+
+def test_a_fractional_age_is_range_checked_before_flooring():
+    (e,) = errors({"age_years": 120.5})
+    assert e["loc"] == ("age_years",) and e["type"] == "less_than_equal"
+
+
+@pytest.mark.parametrize("value", [True, False, None])
+def test_the_dropped_key_is_an_error_that_says_why_even_when_null(value):
+    (e,) = errors({"nephropathy_needs_intensification": value, "age_years": 10})
+    assert e["type"] == "dropped_key"
+    assert "nephropathy_needs_intensification" in e["msg"] and "protocol 2" in e["msg"]
+    assert "investigator" in e["msg"] and "E3c" in e["msg"]
+
+
 # --- Ranges (criteria.md, "Facts") ---------------------------------------------------------------------
 RANGES = [
     ("age_years", 0, 120), ("weight_kg", 5, 250), ("height_cm", 40, 230), ("sledai_2k", 0, 105),
-    ("soc_months", 0, 240), ("gc_peak_mg_kg_day", 0, 30), ("gc_taper_floor_mg_kg_day", 0, 30),
+    ("soc_months", 0, 240), ("gc_peak_mg_kg_day", 0, 60), ("gc_peak_mg_day", 0, 3000),
+    ("gc_taper_floor_mg_kg_day", 0, 60),
     ("lvef_percent", 5, 95), ("egfr", 1, 250), ("ast_x_uln", 0, 100), ("alt_x_uln", 0, 100),
     ("bilirubin_x_uln", 0, 100), ("spo2_percent", 50, 100), ("ln_chronicity_index", 0, 12),
 ]
@@ -177,7 +196,33 @@ CONTRADICTIONS = [
     # ANA positive, 9 points: not classified
     ({"eular_acr_2019": {"ana_ge_1_80": True, "items": ["acute_pericarditis", "low_c3_or_c4"]},
       "sle_eular_acr_2019": True}, ("eular_acr_2019", "sle_eular_acr_2019")),
-    ({"gc_peak_mg_kg_day": 0.99, "gc_high_dose": True}, ("gc_peak_mg_kg_day", "gc_high_dose")),
+    ({"gc_peak_mg_kg_day": 0.99, "gc_peak_mg_day": 29.7, "gc_high_dose": True},
+     ("gc_peak_mg_kg_day", "gc_peak_mg_day", "gc_high_dose")),
+    ({"gc_peak_mg_kg_day": 0.99, "weight_kg": 30, "gc_high_dose": True}, ("gc_peak_mg_kg_day", "gc_high_dose")),
+    ({"gc_peak_mg_day": 60, "gc_high_dose": False}, ("gc_peak_mg_day", "gc_high_dose")),
+    # The 5 % dose contradiction: 1 mg/kg/day × 40 kg = 40 mg/day; 42.1 is more than 5 % (2 mg) above.
+    ({"gc_peak_mg_kg_day": 1, "weight_kg": 40, "gc_peak_mg_day": 42.1},
+     ("gc_peak_mg_kg_day", "weight_kg", "gc_peak_mg_day")),
+    ({"gc_peak_mg_kg_day": 1, "weight_kg": 40, "gc_peak_mg_day": 37.9},
+     ("gc_peak_mg_kg_day", "weight_kg", "gc_peak_mg_day")),
+    # SLEDAI-2K ≥ 5 means not in LLDAS (criteria.md, "Target not reached").
+    ({"sledai_2k": 5, "target_not_reached": False}, ("sledai_2k", "target_not_reached")),
+    ({"sledai_2k_items": ["arthritis", "fever"], "target_not_reached": False},
+     ("sledai_2k_items", "target_not_reached")),
+    ({"sledai_2k_items": ["arthritis", "fever"], "sledai_2k_unknown": ["rash"], "target_not_reached": False},
+     ("sledai_2k_items", "target_not_reached")),
+    # A descriptor both present and not assessed; a given score outside the range.
+    ({"sledai_2k_items": ["arthritis"], "sledai_2k_unknown": ["arthritis"]},
+     ("sledai_2k_items", "sledai_2k_unknown")),
+    ({"sledai_2k_items": ["arthritis"], "sledai_2k_unknown": ["rash"], "sledai_2k": 7},
+     ("sledai_2k_items", "sledai_2k_unknown", "sledai_2k")),
+    ({"sledai_2k_items": ["arthritis"], "sledai_2k_unknown": ["rash"], "sledai_2k": 3},
+     ("sledai_2k_items", "sledai_2k")),
+    ({"eular_acr_2019": {"ana_ge_1_80": True, "items": ["fever"], "unknown_items": ["fever"]}},
+     ("eular_acr_2019.items", "eular_acr_2019.unknown_items")),
+    # A range that cannot reach 10 decides: not classified.
+    ({"eular_acr_2019": {"ana_ge_1_80": True, "items": ["fever"], "unknown_items": ["low_c3_and_c4"]},
+      "sle_eular_acr_2019": True}, ("eular_acr_2019", "sle_eular_acr_2019")),
     ({"gc_peak_mg_kg_day": 1, "gc_high_dose": False}, ("gc_peak_mg_kg_day", "gc_high_dose")),
     ({"gc_taper_floor_mg_kg_day": 0.5, "steroid_dependent": False},
      ("gc_taper_floor_mg_kg_day", "steroid_dependent")),
@@ -222,6 +267,25 @@ def test_egfr_contradiction_message_shows_both_values():
     {"eular_acr_2019": {"items": ["renal_class_iii_or_iv", "fever"]}, "sle_eular_acr_2019": True},
     {"eular_acr_2019": {"items": ["renal_class_iii_or_iv", "fever"]}, "sle_eular_acr_2019": False},
     {"gc_peak_mg_kg_day": 1, "gc_high_dose": True},
+    # Undecided dose figures leave gc_high_dose unknown: either given value is consistent.
+    {"gc_peak_mg_kg_day": 0.99, "gc_high_dose": True},
+    {"gc_peak_mg_day": 59, "gc_high_dose": True},
+    # Within 5 %: 1 mg/kg/day × 40 kg = 40; 42 and 38 are 5 % apart exactly.
+    {"gc_peak_mg_kg_day": 1, "weight_kg": 40, "gc_peak_mg_day": 42},
+    {"gc_peak_mg_kg_day": 1, "weight_kg": 40, "gc_peak_mg_day": 38},
+    # Ranges apply to the values given, not to derived ones: 60 mg/kg/day × 70 kg = 4,200 mg/day.
+    {"gc_peak_mg_kg_day": 60, "weight_kg": 70},
+    # SLEDAI-2K below 5 says nothing about LLDAS; a range whose low is below 5 neither.
+    {"sledai_2k": 4, "target_not_reached": False},
+    {"sledai_2k": 4, "target_not_reached": True},
+    {"sledai_2k_items": ["arthritis"], "sledai_2k_unknown": ["rash"], "target_not_reached": False},
+    # A given score inside the range.
+    {"sledai_2k_items": ["arthritis"], "sledai_2k_unknown": ["rash"], "sledai_2k": 5},
+    # Without items, not-assessed descriptors give no range.
+    {"sledai_2k_unknown": ["rash"], "sledai_2k": 30},
+    # An undecided EULAR/ACR range: either classification is consistent.
+    {"eular_acr_2019": {"ana_ge_1_80": True, "items": ["fever"], "unknown_items": ["renal_class_iii_or_iv"]},
+     "sle_eular_acr_2019": False},
     {"gc_taper_floor_mg_kg_day": 0.49, "steroid_dependent": False},
     # Within the 1 mL/min/1.73 m² tolerance of 82.6: 81.6 and 83.6
     {"creatinine": 0.7, "creatinine_unit": "mg/dL", "height_cm": 140, "egfr": 83.6},
