@@ -1,9 +1,10 @@
 """The `screening-bot` command: each subcommand lives in a module of its own."""
 
 import argparse
+import os
 import sys
 
-from . import audit_cmd, backup_cmd, chat_cmd, evaluate_cmd, log_cmd, run_cmd
+from . import audit_cmd, backup_cmd, chat_cmd, evaluate_cmd, log_cmd, protocol_cmd, reassess_cmd, run_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +18,8 @@ def build_parser() -> argparse.ArgumentParser:
     backup_cmd.add_parser(sub)
     audit_cmd.add_parser(sub)
     log_cmd.add_parser(sub)
+    reassess_cmd.add_parser(sub)
+    protocol_cmd.add_parser(sub)
     run_cmd.add_parser(sub)
     return parser
 
@@ -24,9 +27,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        return main_job(args)
-    return args.func(args)
+    try:
+        if not getattr(args, "func", None):
+            return main_job(args)
+        return args.func(args)
+    except BrokenPipeError:  # the reader went away (`| head`): nothing left to say to it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush fails silently
+        return 1
 
 
 def main_job(args: argparse.Namespace) -> int:

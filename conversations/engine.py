@@ -12,7 +12,6 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from criteria import PROTOCOL_VERSION, Facts, Outcome
-from criteria.labels import label
 
 from . import answers, identifiers, planner
 from .answers import UNKNOWN, AnswerError
@@ -155,6 +154,14 @@ def start(referral_id: str, channel: str = "terminal") -> Result:
 
 
 def step(state: State, inp: Input) -> Result:
+    result = _step(state, inp)
+    if state.notice is None:
+        return result
+    return Result(result.state.model_copy(update={"notice": None}), [Info(state.notice), *result.outputs],
+                  result.events)
+
+
+def _step(state: State, inp: Input) -> Result:
     if state.phase == "cancelled":
         raise IllegalStep("this pre-screen was cancelled")
     if isinstance(inp, Command):
@@ -281,7 +288,7 @@ def _command(state: State, name: str) -> Result:
         if state.phase != "done":
             raise IllegalStep("only a finished pre-screen can be reopened")
         kept = [e for e in state.history if not e.has_unknown_part()]
-        if len(kept) == len(state.history):
+        if len(kept) == len(state.history) and not planner.plan_history(kept)[2]:
             return Result(state, [Info("Nothing was answered \"unknown\"; there is nothing to fill in.")], [])
         new = state.model_copy(update={"history": kept, "phase": "asking"})
         return _advance(new, [Info("Reopened: I will ask again what was unknown.")],
@@ -316,12 +323,12 @@ def _advance(state: State, outputs: list[Output], events: list[Event], reask: bo
     announced = [c for c in state.announced if c in outcome.failed] + failed
     if failed and asks:
         outputs.append(OutcomeReached(outcome, final=False))
-        events.append(_outcome_event(outcome, facts, final=False))
+        events.append(outcome_event(outcome, facts, final=False))
     if not asks:
         state = state.model_copy(update={"phase": "done", "current": None, "announced": announced,
                                          "draft": {}})
         outputs.append(OutcomeReached(outcome, final=True))
-        events.append(_outcome_event(outcome, facts, final=True))
+        events.append(outcome_event(outcome, facts, final=True))
         return Result(state, outputs, events)
     q = asks[0]
     same = reask and q.id == state.current
@@ -331,9 +338,12 @@ def _advance(state: State, outputs: list[Output], events: list[Event], reask: bo
     return Result(state, outputs, events)
 
 
-def _outcome_event(outcome: Outcome, facts: Facts, final: bool) -> Event:
+def outcome_event(outcome: Outcome, facts: Facts, final: bool) -> Event:
     return Event("outcome", {"status": outcome.status, "final": final, "failed": outcome.failed,
                              "missing": outcome.missing_facts, "pending": outcome.pending,
+                             "flags": [f.model_dump() for f in outcome.flags],
+                             "recheck": [r.model_dump() for r in outcome.recheck],
+                             "ineligible_now": outcome.ineligible_now, "criteria": outcome.criteria,
                              "protocol_version": outcome.protocol_version, "facts": facts.known()})
 
 
@@ -357,10 +367,16 @@ def _change(before: dict[str, Any], after: dict[str, Any], entry: Entry, q: Ques
     if entry.unknown:
         unknown = list(q.serves) if q.id not in q.serves else [q.id]
     elif isinstance(entry.value, dict):
-        unknown = [k for k, v in entry.value.items() if v is None]
+        # Facts of a checklist of facts; parts of a calculator input for an item checklist.
+        prefix = "" if q.fact_checklist else f"{ITEM_PARTS[q.id]}."
+        unknown = [prefix + k for k, v in entry.value.items() if v is None]
     else:
         unknown = []
     return {"facts": facts, "unknown": unknown}
+
+
+# How an item checklist's items are named as parts of the calculator input (criteria.md).
+ITEM_PARTS = {"sledai_2k_items": "sledai_2k_items", "eular_acr_2019.items": "eular_acr_2019.items"}
 
 
 def _entry_facts(entry: Entry, earlier: list[Entry]) -> dict[str, Any]:
@@ -372,12 +388,15 @@ def _describe(entry: Entry) -> str:
     if entry.unknown:
         return "unknown"
     v = entry.value
+    q = BY_ID[entry.q]
     if isinstance(v, dict):
-        yes = [label(k) for k, x in v.items() if x is True]
-        unsure = [label(k) for k, x in v.items() if x is None]
-        parts = [", ".join(yes) if yes else "none"] + ([f"not sure: {', '.join(unsure)}"] if unsure else [])
+        names = {c.value: c.label for c in q.choices}
+        yes = [names.get(k, k) for k, x in v.items() if x is True]
+        unsure = [names.get(k, k) for k, x in v.items() if x is None]
+        word = "not sure" if q.fact_checklist else "not assessed"
+        parts = [", ".join(yes) if yes else "none"] + ([f"{word}: {', '.join(unsure)}"] if unsure else [])
         return "; ".join(parts)
-    if BY_ID[entry.q].reader == "creatinine":
+    if q.reader == "creatinine":
         return f"{v[0]:g} {v[1]}"
     return answers.describe(v)
 

@@ -15,7 +15,11 @@ Each Bundle (type ``collection``) holds:
   have no item (the outcome's missing list names what is still needed);
 - when an outcome was recorded, an Observation: the recorded status as value, one component per
   criterion ID with its verdict (re-evaluated from those facts when the recorded protocol version is
-  the current one; a re-evaluation that disagrees with the recorded status is noted, not hidden);
+  the current one; a re-evaluation that disagrees with the recorded status is noted, not hidden); one
+  component per flag for the investigator (code system ``urn:screening-bot:flag``) and per re-check
+  (``urn:screening-bot:recheck``), the criterion ID as code and the sentence as ``valueString``, taken
+  from the re-evaluation when there is one, else from the outcome event (events written before
+  protocol 2 have none); "ineligible now, may be re-referred" as a note;
 - a Provenance naming the audit head the export was cut from.
 
 No patient identifiers exist: resources have no subject, only the referral ID as identifier.
@@ -37,7 +41,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.questionnaire import Questionnaire
 from pydantic import BaseModel, ValidationError
 
-from criteria import CRITERIA, PROTOCOL_VERSION, Facts, evaluate
+from criteria import CRITERIA, PROTOCOL_VERSION, Facts, Outcome, evaluate
 from criteria.labels import FACT_LABELS
 
 from . import audit
@@ -49,6 +53,8 @@ REFERRAL_SYSTEM = f"{SYSTEM}:referral"
 CRITERION_SYSTEM = f"{SYSTEM}:criterion"
 VERDICT_SYSTEM = f"{SYSTEM}:verdict"
 STATUS_SYSTEM = f"{SYSTEM}:prescreen-status"
+FLAG_SYSTEM = f"{SYSTEM}:flag"
+RECHECK_SYSTEM = f"{SYSTEM}:recheck"
 AUDIT_HEAD_SYSTEM = f"{SYSTEM}:audit-head"
 NONE_CODE = "none"
 
@@ -200,29 +206,62 @@ def questionnaire_response(state: ReferralState) -> dict[str, Any]:
     return resource
 
 
+_TITLES = {c.id: c.title for c in CRITERIA}
+_NOTE_KINDS = (("flags", FLAG_SYSTEM, "flag for the investigator"), ("recheck", RECHECK_SYSTEM, "re-check"))
+
+
+def _verdict_components(result: Outcome) -> list[dict[str, Any]]:
+    return [{
+        "code": {"coding": [{"system": CRITERION_SYSTEM, "code": cid, "display": _TITLES[cid]}], "text": cid},
+        "valueCodeableConcept": {"coding": [{"system": VERDICT_SYSTEM, "code": verdict}]},
+    } for cid, verdict in result.criteria.items()]
+
+
+def _note_components(notes: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Flags and re-checks: the criterion ID as code (display: its title, when the ID is known)."""
+    out = []
+    for key, system, kind in _NOTE_KINDS:
+        for n in notes.get(key) or ():
+            cid = str(n.get("criterion"))
+            coding = {"system": system, "code": cid, **({"display": _TITLES[cid]} if cid in _TITLES else {})}
+            out.append({"code": {"coding": [coding], "text": f"{cid}: {kind}"}, "valueString": str(n.get("text"))})
+    return out
+
+
+def _recorded_notes(o: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    # Outcome events written before protocol 2 have no flags or re-checks: empty, not an error.
+    return {key: list(o.get(key) or []) for key, _, _ in _NOTE_KINDS}
+
+
+def _evaluated_notes(result: Outcome) -> dict[str, list[dict[str, Any]]]:
+    return {"flags": [n.model_dump() for n in result.flags], "recheck": [n.model_dump() for n in result.recheck]}
+
+
 def outcome_observation(state: ReferralState, response_ref: str) -> dict[str, Any] | None:
     o = state.outcome
     if o is None:
         return None
-    titles = {c.id: c.title for c in CRITERIA}
     notes = [f"{k}: {', '.join(map(str, o[k]))}" for k in ("failed", "missing", "pending") if o.get(k)]
-    components = []
+    components: list[dict[str, Any]] = []
+    flagged = _recorded_notes(o)
+    ineligible_now = bool(o.get("ineligible_now"))
     if o.get("protocol_version") == PROTOCOL_VERSION:
         try:
             result = evaluate(Facts.model_validate(o.get("facts") or {}))
         except ValidationError as exc:
             notes.append(f"facts could not be re-evaluated: {exc.error_count()} validation error(s)")
         else:
-            components = [{
-                "code": {"coding": [{"system": CRITERION_SYSTEM, "code": cid, "display": titles[cid]}],
-                         "text": cid},
-                "valueCodeableConcept": {"coding": [{"system": VERDICT_SYSTEM, "code": verdict}]},
-            } for cid, verdict in result.criteria.items()]
+            components = _verdict_components(result)
+            # The re-evaluation matches the verdict components, and fills in what older events lack.
+            flagged, ineligible_now = _evaluated_notes(result), result.ineligible_now
             if result.status != o.get("status"):
                 notes.append(f"re-evaluation of the recorded facts gives {result.status}")
     else:
         notes.append(f"recorded under protocol {o.get('protocol_version')}; "
                      "criterion verdicts not re-derived")
+    components += _note_components(flagged)
+    if ineligible_now and o.get("status") == "ineligible":
+        notes.append("ineligible now: every failing criterion is time-limited; the child may be re-referred")
     obs: dict[str, Any] = {
         "resourceType": "Observation",
         "identifier": [{"system": REFERRAL_SYSTEM, "value": state.referral_id}],

@@ -25,12 +25,22 @@ def replay(entries: list[Any]) -> Answered:
         if e.unknown:
             a.unknown.add(e.q)
         else:
+            a.values[e.q] = e.value
             apply(BY_ID[e.q], a.facts, a.aux, e.value)
     return a
 
 
+# A missing item that names a part of a calculator input, or one of its figures, is served by the
+# questions of the fact that input decides ("sledai_2k_items.low_complement" by the SLEDAI-2K questions).
+SERVED_BY = {"sledai_2k_items": "sledai_2k", "eular_acr_2019": "sle_eular_acr_2019",
+             "gc_peak_mg_day": "gc_high_dose", "gc_peak_mg_kg_day": "gc_high_dose"}
+
+
 def relevant_facts(outcome: Outcome) -> set[str]:
-    wanted = set(outcome.missing_facts)
+    wanted = set()
+    for fact in outcome.missing_facts:
+        root = fact.split(".", 1)[0]
+        wanted.add(SERVED_BY.get(root, root))
     for cid, fact in PENDING_FACTS.items():
         if outcome.criteria[cid] == "pending":
             wanted.add(fact)
@@ -46,23 +56,27 @@ def _after_ok(q: Question, a: Answered) -> bool:
         return q.after in a.unknown
     if q.after_when == "known":
         return q.after not in a.unknown
+    if q.after_when == "yes":
+        return a.values.get(q.after) is True
     return True
 
 
 def shown(q: Question, wanted: set[str]) -> Question:
-    """A checklist shows only the items that can still matter (no pregnancy item for a boy)."""
-    if not q.checklist:
+    """A checklist of facts shows only the items that can still matter (no pregnancy item for a boy)."""
+    if not q.fact_checklist:
         return q
     choices = tuple(c for c in q.choices if c.value in wanted)
     return replace(q, choices=choices, serves=tuple(c.value for c in choices))
 
 
-def askable(a: Answered, wanted: set[str]) -> list[Question]:
+def askable(a: Answered, wanted: set[str], facts: Facts) -> list[Question]:
     out = []
     for q in QUESTIONS:
         if q.id in a.answered or not _after_ok(q, a):
             continue
-        if q.checklist:
+        if q.asked_when is not None and not q.asked_when(facts):
+            continue
+        if q.fact_checklist:
             q = shown(q, wanted - set(a.facts))
             if not q.choices:
                 continue
@@ -74,7 +88,7 @@ def askable(a: Answered, wanted: set[str]) -> list[Question]:
 def plan(a: Answered) -> tuple[Facts, Outcome, list[Question]]:
     facts = Facts.model_validate(a.facts)
     outcome = evaluate(facts)
-    return facts, outcome, askable(a, relevant_facts(outcome))
+    return facts, outcome, askable(a, relevant_facts(outcome), facts)
 
 
 # ---- memoised plans -------------------------------------------------------------------------------

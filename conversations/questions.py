@@ -7,13 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from criteria import calculators
+from criteria import Facts, calculators
 from criteria.codes import (
     CARDIAC_CONDITIONS,
     DMARDS,
     EULAR_ACR_2019_ITEMS,
+    EULAR_ACR_2019_LABELS,
     GLUCOCORTICOID_MG_PER_5MG_PREDNISONE,
     LN_CLASSES,
+    SLEDAI_2K_LABELS,
     SLEDAI_2K_WEIGHTS,
 )
 from criteria.labels import FACT_LABELS, label
@@ -22,8 +24,10 @@ from . import answers
 from .answers import Choice
 
 Kind = Literal["number", "yes_no", "choice", "multi_choice", "text"]
-# How a question's answer is read; "checklist" and "creatinine" are multi_choice and number to clients.
-Reader = Literal["number", "integer", "yes_no", "choice", "list", "checklist", "creatinine"]
+# How a question's answer is read. "checklist": yes/no facts, each named, "?"-marked or left out (no);
+# "items": calculator items, each present, not assessed ("?") or absent (left out). Both are multi_choice
+# with three marks to clients; "creatinine" is a number.
+Reader = Literal["number", "integer", "yes_no", "choice", "list", "checklist", "items", "creatinine"]
 
 
 @dataclass(frozen=True)
@@ -37,13 +41,15 @@ class Question:
     unit_words: tuple[str, ...] = ()
     example: str = "12"
     # Calculator steps: ask only once `after` was answered "unknown", answered with a value ("known"),
-    # or answered at all.
+    # answered yes, or answered at all.
     after: str | None = None
-    after_when: Literal["unknown", "known", "answered"] = "known"
+    after_when: Literal["unknown", "known", "answered", "yes"] = "known"
     # How the answer becomes facts (default: facts[id] = value).
     apply: Callable[[dict[str, Any], dict[str, Any], Any], None] | None = None
     # For a calculator step that is no fact (the facts model cannot check it): the lowest valid number.
     minimum: float | None = None
+    # Asked only when this holds for the facts so far (target_not_reached: only without a SLEDAI-2K).
+    asked_when: Callable[[Facts], bool] | None = None
 
     @property
     def short(self) -> str:
@@ -52,11 +58,17 @@ class Question:
 
     @property
     def kind(self) -> Kind:
-        return {"integer": "number", "creatinine": "number", "list": "multi_choice",
-                "checklist": "multi_choice"}.get(self.reader, self.reader)  # type: ignore[return-value]
+        return {"integer": "number", "creatinine": "number", "list": "multi_choice", "checklist": "multi_choice",
+                "items": "multi_choice"}.get(self.reader, self.reader)  # type: ignore[return-value]
 
     @property
     def checklist(self) -> bool:
+        """Three marks per choice (yes, not sure, no), not two."""
+        return self.reader in ("checklist", "items")
+
+    @property
+    def fact_checklist(self) -> bool:
+        """Each choice is a yes/no fact of its own (the exclusion checklist)."""
         return self.reader == "checklist"
 
 
@@ -98,58 +110,79 @@ def _set_ana(facts: dict[str, Any], aux: dict[str, Any], value: bool) -> None:
     facts["eular_acr_2019"] = {**facts.get("eular_acr_2019", {}), "ana_ge_1_80": value}
 
 
-def _set_eular_items(facts: dict[str, Any], aux: dict[str, Any], value: list[str]) -> None:
-    facts["eular_acr_2019"] = {**facts.get("eular_acr_2019", {}), "items": value}
+def _split_items(value: dict[str, bool | None]) -> tuple[list[str], list[str]]:
+    """(present, not assessed) of a three-mark item checklist; absent items are neither."""
+    return [c for c, v in value.items() if v is True], [c for c, v in value.items() if v is None]
+
+
+def _set_eular_items(facts: dict[str, Any], aux: dict[str, Any], value: dict[str, bool | None]) -> None:
+    present, unknown = _split_items(value)
+    eular = {**facts.get("eular_acr_2019", {}), "items": present}
+    if unknown:
+        eular["unknown_items"] = unknown
+    facts["eular_acr_2019"] = eular
+
+
+def _set_sledai_items(facts: dict[str, Any], aux: dict[str, Any], value: dict[str, bool | None]) -> None:
+    present, unknown = _split_items(value)
+    facts["sledai_2k_items"] = present
+    if unknown:
+        facts["sledai_2k_unknown"] = unknown
 
 
 def _set_creatinine(facts: dict[str, Any], aux: dict[str, Any], value: list) -> None:
     facts["creatinine"], facts["creatinine_unit"] = value[0], value[1]
 
 
-def _gc_step(key: str) -> Callable[[dict[str, Any], dict[str, Any], Any], None]:
-    def apply(facts: dict[str, Any], aux: dict[str, Any], value: Any) -> None:
-        if key == "weight_kg":
-            facts["weight_kg"] = value
-        else:
-            aux[key] = value
-        drug, mg, weight = aux.get("gc_peak_drug"), aux.get("gc_peak_mg_day"), facts.get("weight_kg")
-        if drug and mg is not None and weight:
-            facts["gc_peak_mg_kg_day"] = round(calculators.prednisone_mg_kg_day(drug, mg, weight), 3)
-    return apply
+def _set_in_lldas(facts: dict[str, Any], aux: dict[str, Any], value: bool) -> None:
+    # The question is asked positively ("in LLDAS or remission now?"); the fact is its negation.
+    facts["target_not_reached"] = not value
+
+
+def _set_drug(facts: dict[str, Any], aux: dict[str, Any], value: str) -> None:
+    aux["gc_peak_drug"] = value
+
+
+def _set_drug_dose(facts: dict[str, Any], aux: dict[str, Any], value: float) -> None:
+    # The drug's own mg/day becomes the spec's prednisone-equivalent mg/day; the facts model works out
+    # mg/kg/day from it once the weight is known.
+    facts["gc_peak_mg_day"] = round(calculators.prednisone_equivalent_mg(aux["gc_peak_drug"], value), 3)
+
+
+def _set_nothing(facts: dict[str, Any], aux: dict[str, Any], value: Any) -> None:
+    """A step of the conversation's own that sets no fact (it only decides what is asked next)."""
+
+
+def _no_sledai_score(facts: Facts) -> bool:
+    """No SLEDAI-2K known: a score of 5 or more already implies target_not_reached, and a lower one fails
+    I2b whatever the LLDAS answer."""
+    derived = facts.derived.get("sledai_2k")
+    return facts.sledai_2k is None and (derived is None or derived.value is None)
+
+
+def _item_labels(labels: dict[str, str], weights: dict[str, int]) -> dict[str, str]:
+    return {code: f"{name} ({weights[code]})" for code, name in labels.items()}
 
 
 EULAR_LABELS = {
     code: f"{name} ({domain.replace('_', ' ')}, {weight})"
-    for code, (domain, weight), name in (
-        (code, EULAR_ACR_2019_ITEMS[code], name) for code, name in {
-            "fever": "fever", "leukopenia": "leukopenia", "thrombocytopenia": "thrombocytopenia",
-            "autoimmune_hemolysis": "autoimmune hemolysis", "delirium": "delirium", "psychosis": "psychosis",
-            "seizure": "seizure", "non_scarring_alopecia": "non-scarring alopecia", "oral_ulcers": "oral ulcers",
-            "subacute_cutaneous_or_discoid_lupus": "subacute cutaneous or discoid lupus",
-            "acute_cutaneous_lupus": "acute cutaneous lupus",
-            "pleural_or_pericardial_effusion": "pleural or pericardial effusion",
-            "acute_pericarditis": "acute pericarditis", "joint_involvement": "joint involvement",
-            "proteinuria_gt_0_5g": "proteinuria > 0.5 g/24 h", "renal_class_ii_or_v": "renal biopsy class II or V",
-            "renal_class_iii_or_iv": "renal biopsy class III or IV",
-            "antiphospholipid_antibodies": "antiphospholipid antibodies", "low_c3_or_c4": "low C3 or low C4",
-            "low_c3_and_c4": "low C3 and low C4", "anti_dsdna_or_anti_sm": "anti-dsDNA or anti-Sm antibodies",
-        }.items())
+    for code, name in EULAR_ACR_2019_LABELS.items() for domain, weight in (EULAR_ACR_2019_ITEMS[code],)
 }
 
 EXCLUSION_CHECKLIST = (
     "prior_cell_therapy", "cns_event_60d", "cns_damage_or_severe_seizures", "dialysis_3m",
-    "nephropathy_needs_intensification", "renal_fibrosis_extensive", "non_sle_immunosuppression",
-    "active_infection", "transplant_3m", "gvhd_grade2_2w", "mas_1m", "live_vaccine_4w",
-    "malignancy_or_severe_disease", "other_trial_3m", "pregnant",
+    "renal_fibrosis_extensive", "non_sle_immunosuppression", "active_infection", "transplant_3m",
+    "gvhd_grade2_2w", "mas_1m", "live_vaccine_4w", "malignancy_or_severe_disease", "other_trial_3m", "pregnant",
 )
 
 LLDAS_HELP = (
-    "\"Target not reached\" means the patient did NOT reach low disease activity or remission on that "
-    "therapy. Childhood LLDAS (cLLDAS, 2023): SLEDAI-2K ≤ 4 with no activity in major organs and no new "
-    "activity, physician global assessment ≤ 1, prednisolone ≤ 0.15 mg/kg/day (at most 7.5 mg/day), and "
-    "standard immunosuppressants at stable doses. Remission is stricter still. The adult cap of "
-    "7.5 mg/day alone is wrong for small children."
+    "Childhood LLDAS (cLLDAS, 2023): SLEDAI-2K ≤ 4 with no activity in major organs and no new activity, "
+    "physician global assessment ≤ 1, prednisolone ≤ 0.15 mg/kg/day (at most 7.5 mg/day), and standard "
+    "immunosuppressants at stable doses. Remission is stricter still. The adult cap of 7.5 mg/day alone is "
+    "wrong for small children. A child who reached it and flared again is not in it now: answer no."
 )
+ITEMS_HOW = ("Name those present (numbers or names, comma-separated), put \"?\" before any not assessed, or "
+             "answer \"none\"; items not named count as absent.")
 
 QUESTIONS: tuple[Question, ...] = (
     Question("age_years", "number", "How old is the patient, in completed years?", ("age_years",),
@@ -179,25 +212,24 @@ QUESTIONS: tuple[Question, ...] = (
              "least 1:80 (HEp-2 cells or equivalent)?", ("sle_eular_acr_2019",),
              help="A positive ANA ≥ 1:80 ever is the entry criterion; without it SLE is not classified.",
              after="sle_eular_acr_2019", after_when="unknown", apply=_set_ana),
-    Question("eular_acr_2019.items", "list",
-             "Which 2019 EULAR/ACR items has the patient ever had? Comma-separated numbers or names, or "
-             "\"none\".", ("sle_eular_acr_2019",),
+    Question("eular_acr_2019.items", "items",
+             "Which 2019 EULAR/ACR items has the patient ever had? " + ITEMS_HOW, ("sle_eular_acr_2019",),
              choices=_choices(EULAR_ACR_2019_ITEMS, EULAR_LABELS),
              help="Count an item only if no more likely explanation than SLE exists; it need not be "
-                  "present now. Only the highest item in each domain counts.",
+                  "present now. Only the highest item in each domain counts. An item not assessed (\"?\") "
+                  "gives a range of totals instead of counting as absent.",
              after="eular_acr_2019.ana_ge_1_80", after_when="answered", apply=_set_eular_items),
     Question("sledai_2k", "integer", "What is the current SLEDAI-2K score (0–105)?", ("sledai_2k",),
              help="SLEDAI-2K scores descriptors present in the last 10 days (a 30-day window is validated "
                   "too), using the SLEDAI-2K glossary. Answer \"unknown\" and I will add it up with you.",
              example="10"),
-    Question("sledai_2k_items", "list",
-             "Let's add up the SLEDAI-2K. Which descriptors were present in the last 10 days? "
-             "Comma-separated numbers or names, or \"none\".", ("sledai_2k",),
-             choices=_choices(SLEDAI_2K_WEIGHTS,
-                              {k: f"{k.replace('_', ' ')} ({w})" for k, w in SLEDAI_2K_WEIGHTS.items()}),
+    Question("sledai_2k_items", "items",
+             "Let's add up the SLEDAI-2K. Which descriptors were present in the last 10 days? " + ITEMS_HOW,
+             ("sledai_2k",), choices=_choices(SLEDAI_2K_WEIGHTS, _item_labels(SLEDAI_2K_LABELS, SLEDAI_2K_WEIGHTS)),
              help="Per the SLEDAI-2K glossary, e.g. arthritis: ≥ 2 joints with pain and signs of "
-                  "inflammation; proteinuria: > 0.5 g/24 h.",
-             after="sledai_2k", after_when="unknown"),
+                  "inflammation; proteinuria: > 0.5 g/24 h. A descriptor not assessed (\"?\", e.g. complement "
+                  "not yet measured) gives a range of scores instead of counting as absent.",
+             after="sledai_2k", after_when="unknown", apply=_set_sledai_items),
     Question("intolerant_to_conventional", "yes_no",
              "Is a documented intolerance to conventional SLE therapy on record?",
              ("intolerant_to_conventional",),
@@ -205,28 +237,32 @@ QUESTIONS: tuple[Question, ...] = (
     Question("soc_months", "number", "For how many months has the patient received standard-of-care "
              "therapy?", ("soc_months",), unit_words=("m", "mo", "mos", "month", "months"), example="8"),
     Question("gc_high_dose", "yes_no",
-             "Did the patient receive high-dose glucocorticoids (≥ 1 mg/kg/day prednisone-equivalent)?",
-             ("gc_high_dose",),
-             help="Answer \"unknown\" to calculate the prednisone-equivalent from drug, dose and weight."),
+             "Did the patient receive high-dose glucocorticoids (≥ 1 mg/kg/day or ≥ 60 mg/day "
+             "prednisone-equivalent)?", ("gc_high_dose",),
+             help="60 mg/day is the usual pediatric maximum; intravenous methylprednisolone pulses count. "
+                  "Answer \"unknown\" to calculate the prednisone-equivalent from drug, dose and weight."),
     Question("gc_peak_drug", "choice", "Which glucocorticoid was given at the highest dose?",
              ("gc_high_dose",), choices=_choices(GLUCOCORTICOID_MG_PER_5MG_PREDNISONE),
              help="Prednisone equivalents: 5 mg prednisone = 5 mg prednisolone = 4 mg methylprednisolone "
                   "= 4 mg triamcinolone = 20 mg hydrocortisone = 25 mg cortisone = 0.75 mg dexamethasone "
                   "or betamethasone.",
-             after="gc_high_dose", after_when="unknown", apply=_gc_step("gc_peak_drug")),
-    Question("gc_peak_mg_day", "number", "What was the highest daily dose of that drug, in mg/day?",
+             after="gc_high_dose", after_when="unknown", apply=_set_drug),
+    # The drug's own daily dose: a key of the conversation's own (the spec's gc_peak_mg_day is the
+    # prednisone-equivalent that this answer is converted to).
+    Question("gc_drug_mg_day", "number", "What was the highest daily dose of that drug, in mg/day?",
              ("gc_high_dose",), unit_words=("mg", "mg/day", "mg/d", "mg per day"), example="40",
-             after="gc_peak_drug", apply=_gc_step("gc_peak_mg_day"), minimum=0),
-    Question("weight_kg", "number", "What was the patient's weight then, in kg?", ("gc_high_dose",),
-             unit_words=("kg", "kgs"), example="35", after="gc_peak_mg_day", apply=_gc_step("weight_kg")),
+             after="gc_peak_drug", apply=_set_drug_dose, minimum=0),
+    Question("weight_kg", "number", "What was the patient's weight then, in kg?", ("gc_high_dose", "weight_kg"),
+             unit_words=("kg", "kgs"), example="35", after="gc_drug_mg_day"),
     Question("hcq", "yes_no", "Has the patient received hydroxychloroquine?", ("hcq",)),
     Question("dmards", "list",
-             "Which DMARDs has the patient received for at least 6 months? Comma-separated numbers or "
-             "names, or \"none\".", ("dmards",), choices=_choices(DMARDS),
-             help="Count each drug given for 6 months or more (MMF = mycophenolate)."),
-    Question("target_not_reached", "yes_no",
-             "Despite that therapy, was the target (LLDAS or remission) NOT reached?",
-             ("target_not_reached",), help=LLDAS_HELP),
+             "Which DMARDs or biologics has the patient received as an adequate course? Comma-separated numbers "
+             "or names, or \"none\".", ("dmards",), choices=_choices(DMARDS, {"other": "other DMARD or biologic"}),
+             help="An adequate course counts, within 6 months of standard care in all: rituximab (one or two "
+                  "infusions) or a cyclophosphamide induction course count too (MMF = mycophenolate). "
+                  "Hydroxychloroquine is asked separately."),
+    Question("target_not_reached", "yes_no", "Is the child in LLDAS or remission now?",
+             ("target_not_reached",), help=LLDAS_HELP, apply=_set_in_lldas, asked_when=_no_sledai_score),
     Question("ln_classes", "list",
              "Biopsy-proven lupus nephritis: which ISN/RPS classes? (e.g. \"IV, V\"), or \"none\" if "
              "there is no biopsy-proven LN.", ("ln_classes",),
@@ -238,14 +274,21 @@ QUESTIONS: tuple[Question, ...] = (
              help="Refractory hematological cytopenia: lupus-related thrombocytopenia, autoimmune hemolytic "
                   "anemia or neutropenia that persists despite adequate glucocorticoids and at least one "
                   "immunosuppressant."),
+    Question("other_major_organ", "yes_no",
+             "Any other active major organ involvement (e.g. myocarditis, pneumonitis, pulmonary haemorrhage, "
+             "mesenteric or systemic vasculitis)?", ("other_major_organ",),
+             help="The listing's organs are examples; other active major organ involvement can meet I3 too, "
+                  "and the investigator confirms it."),
     Question("steroid_dependent", "yes_no",
              "Is the patient steroid-dependent: unable to taper below 0.5 mg/kg/day prednisone-equivalent "
              "without a flare?", ("steroid_dependent",),
-             help="Answer \"unknown\" to give the lowest dose reached without a flare instead."),
+             help="Answer \"unknown\" to give the dose at which a taper ended in a flare instead."),
+    Question("gc_taper_tried", "yes_no", "Was the glucocorticoid dose tapered until the disease flared?",
+             ("steroid_dependent",), after="steroid_dependent", after_when="unknown", apply=_set_nothing),
     Question("gc_taper_floor_mg_kg_day", "number",
-             "What is the lowest prednisone-equivalent dose reached without a flare, in mg/kg/day?",
+             "What was the lowest prednisone-equivalent dose reached before the flare, in mg/kg/day?",
              ("steroid_dependent",), unit_words=("mg/kg/day", "mg/kg/d", "mg/kg"), example="0.6",
-             after="steroid_dependent", after_when="unknown"),
+             after="gc_taper_tried", after_when="yes"),
     Question("lvef_percent", "number", "Left ventricular ejection fraction (LVEF), in %?", ("lvef_percent",),
              unit_words=PERCENT, example="62"),
     Question("ecg_significant_abnormality", "yes_no", "Does the ECG show a clinically significant "
@@ -290,7 +333,10 @@ QUESTIONS: tuple[Question, ...] = (
     Question("hcv_ab", "choice", "HCV antibody?", ("hcv_ab",), choices=SEROLOGY),
     Question("hcv_rna", "choice", "HCV-RNA?", ("hcv_rna",), choices=SEROLOGY),
     Question("hiv_ab", "choice", "HIV antibody?", ("hiv_ab",), choices=SEROLOGY),
-    Question("syphilis", "choice", "Syphilis test?", ("syphilis",), choices=SEROLOGY),
+    Question("syphilis", "choice", "Syphilis, by a treponemal test (TPPA, TPHA, EIA/CLIA)?", ("syphilis",),
+             choices=SEROLOGY,
+             help="A reactive RPR/VDRL alone is common in SLE with antiphospholipid antibodies and is no answer: "
+                  "answer \"unknown\" until a treponemal test confirms it."),
     Question("cmv_dna", "choice", "CMV-DNA (PCR)?", ("cmv_dna",), choices=SEROLOGY),
     Question("agrees_contraception", "yes_no",
              "Do the patient and guardians agree to effective contraception from enrolment until 1 year "
@@ -306,7 +352,9 @@ SHORT_NAMES = {
     "eular_acr_2019.ana_ge_1_80": "ANA ≥ 1:80",
     "eular_acr_2019.items": "2019 EULAR/ACR items",
     "gc_peak_drug": "glucocorticoid at peak dose",
-    "gc_peak_mg_day": "peak dose, mg/day",
+    "gc_drug_mg_day": "that drug's peak dose, mg/day",
+    "target_not_reached": "in LLDAS or remission now",
+    "gc_taper_tried": "taper ended in a flare",
     "creatinine": "serum creatinine",
 }
 
@@ -331,7 +379,7 @@ def read(question: Question, text: str) -> Any:
         return answers.parse_choice(text, question.choices)
     if r == "list":
         return answers.parse_list(text, question.choices)
-    if r == "checklist":
+    if r in ("checklist", "items"):
         return answers.parse_checklist(text, question.choices)
     if r == "creatinine":
         return list(answers.parse_creatinine(text))
@@ -353,3 +401,4 @@ class Answered:
     aux: dict[str, Any] = field(default_factory=dict)
     unknown: set[str] = field(default_factory=set)  # questions answered "unknown" as a whole
     answered: set[str] = field(default_factory=set)
+    values: dict[str, Any] = field(default_factory=dict)  # question -> its parsed answer

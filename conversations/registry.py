@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS referrals (
     first_sent_at TEXT NOT NULL,
     last_sent_at TEXT NOT NULL,
     decided_by INTEGER,
-    decided_at TEXT
+    decided_at TEXT,
+    protocol_version TEXT
 );
 CREATE TABLE IF NOT EXISTS referral_decisions (
     id INTEGER PRIMARY KEY,
@@ -92,6 +93,7 @@ class Referral:
     last_sent_at: str
     decided_by: int | None
     decided_at: str | None
+    protocol_version: str | None = None
 
 
 class Registry:
@@ -101,6 +103,10 @@ class Registry:
 
     def ensure_schema(self) -> None:
         self.db.conn.executescript(SCHEMA)
+        if "protocol_version" not in self.db["referrals"].columns_dict:
+            # Referrals from before protocol versions were recorded were all sent under protocol 1.
+            self.db.conn.execute("ALTER TABLE referrals ADD COLUMN protocol_version TEXT")
+            self.db.conn.execute("UPDATE referrals SET protocol_version = 'cart-sle-ped-prescreen/1.0'")
 
     def now(self) -> str:
         return _iso(self.clock())
@@ -180,21 +186,26 @@ class Registry:
     # Referrals ----------------------------------------------------------------------------------
 
     def referral(self, referral_id: str) -> Referral | None:
-        row = self.db.conn.execute(
-            "SELECT referral_id, physician_id, status, outcome_status, sends, first_sent_at, last_sent_at,"
-            " decided_by, decided_at FROM referrals WHERE referral_id = ?", (referral_id,)).fetchone()
+        row = self.db.conn.execute(f"SELECT {_REFERRAL_COLS} FROM referrals WHERE referral_id = ?",
+                                   (referral_id,)).fetchone()
         return Referral(*row) if row else None
 
-    def record_sent(self, referral_id: str, physician_id: int, outcome_status: str) -> Referral:
+    def referrals(self) -> list[Referral]:
+        rows = self.db.conn.execute(f"SELECT {_REFERRAL_COLS} FROM referrals ORDER BY first_sent_at, referral_id")
+        return [Referral(*r) for r in rows]
+
+    def record_sent(self, referral_id: str, physician_id: int, outcome_status: str,
+                    protocol_version: str) -> Referral:
         """A referral (re)sent to the coordinators: opens it again, counts the sending."""
         self._in_tx()
         now = self.now()
         self.db.conn.execute(
             "INSERT INTO referrals (referral_id, physician_id, status, outcome_status, sends, first_sent_at,"
-            " last_sent_at) VALUES (?, ?, 'sent', ?, 1, ?, ?) ON CONFLICT(referral_id) DO UPDATE SET"
-            " status = 'sent', outcome_status = excluded.outcome_status, sends = sends + 1,"
-            " last_sent_at = excluded.last_sent_at, decided_by = NULL, decided_at = NULL",
-            (referral_id, physician_id, outcome_status, now, now))
+            " last_sent_at, protocol_version) VALUES (?, ?, 'sent', ?, 1, ?, ?, ?) ON CONFLICT(referral_id)"
+            " DO UPDATE SET status = 'sent', outcome_status = excluded.outcome_status, sends = sends + 1,"
+            " last_sent_at = excluded.last_sent_at, decided_by = NULL, decided_at = NULL,"
+            " protocol_version = excluded.protocol_version",
+            (referral_id, physician_id, outcome_status, now, now, protocol_version))
         ref = self.referral(referral_id)
         assert ref is not None
         return ref
@@ -222,7 +233,10 @@ class Registry:
 
     def open_referrals(self) -> list[Referral]:
         rows = self.db.conn.execute(
-            "SELECT referral_id, physician_id, status, outcome_status, sends, first_sent_at, last_sent_at,"
-            " decided_by, decided_at FROM referrals WHERE status IN ('sent', 'need_info')"
+            f"SELECT {_REFERRAL_COLS} FROM referrals WHERE status IN ('sent', 'need_info')"
             " ORDER BY last_sent_at, referral_id").fetchall()
         return [Referral(*r) for r in rows]
+
+
+_REFERRAL_COLS = ("referral_id, physician_id, status, outcome_status, sends, first_sent_at, last_sent_at, decided_by,"
+                  " decided_at, protocol_version")

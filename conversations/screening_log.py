@@ -5,6 +5,9 @@ Every number counts referrals, not events:
   cancelled    cancelled before any final outcome;  in_progress: started, neither final nor cancelled
   completed    referrals with a final ``outcome``
   by_outcome   status of the latest final outcome of each completed referral
+  ineligible_now  of the ineligible ones, those "ineligible now, may be re-referred": every failing
+               criterion is one that time lifts (the outcome's ``ineligible_now``; older outcome events
+               lack it and count as not); a part of the ineligible count, not a fourth status
   by_failing_criterion  over referrals whose latest final outcome is ineligible; a referral failing
                several criteria counts under each, so these do not add up to the ineligible count
   sent         referrals with a ``referral_sent`` event
@@ -38,6 +41,7 @@ class ScreeningLog:
     in_progress: int = 0
     completed: int = 0
     by_outcome: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
+    ineligible_now: int = 0
     by_failing_criterion: dict[str, int] = field(default_factory=dict)
     sent: int = 0
     by_decision: dict[str, int] = field(default_factory=lambda: dict.fromkeys((*DECISIONS, "awaiting"), 0))
@@ -88,6 +92,7 @@ def screening_log(db: sqlite_utils.Database) -> ScreeningLog:
             status = str(r.final.get("status"))
             log.by_outcome[status] = log.by_outcome.get(status, 0) + 1
             if status == "ineligible":
+                log.ineligible_now += r.final.get("ineligible_now") is True
                 for cid in r.final.get("failed") or ():
                     failing[cid] = failing.get(cid, 0) + 1
         if r.sent:
@@ -111,6 +116,7 @@ def render_text(log: ScreeningLog) -> str:
     for status, n in log.by_outcome.items():
         rows.append((1, status, n))
         if status == "ineligible":
+            rows.append((2, "ineligible now, may be re-referred", log.ineligible_now))
             rows += [(2, f"failing {cid}", k) for cid, k in log.by_failing_criterion.items()]
     rows.append((0, "Sent to coordinators", log.sent))
     rows += [(1, f"decision: {d}" if d != "awaiting" else "awaiting a decision", n)

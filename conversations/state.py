@@ -38,6 +38,8 @@ class State(BaseModel):
     announced: list[str] = Field(default_factory=list)
     # Answers taken back with "back", by question: the next answer to it is a correction.
     withdrawn: dict[str, Entry] = Field(default_factory=dict)
+    # Said once, before the outputs of the next step (e.g. that a new protocol changed the outcome).
+    notice: str | None = None
 
     def to_json(self) -> str:
         return self.model_dump_json()

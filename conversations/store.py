@@ -10,8 +10,11 @@ from pathlib import Path
 
 import sqlite_utils
 
+from criteria import PROTOCOL_VERSION
+
 from . import audit, engine
 from .db import open_db, write
+from .migrate import migrate
 from .state import State
 
 # Events the system itself says (the verdict), as opposed to what the actor said or did.
@@ -53,6 +56,30 @@ class Store:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
         ensure_schema(db)
+        self.migrate_protocol()
+
+    def migrate_protocol(self) -> int:
+        """Carry every pre-screen stored under an earlier protocol over to the current one, each with a
+        ``protocol_changed`` audit event, in one transaction; returns how many. A referral already sent
+        keeps the outcome and version it was sent and decided under (in ``referrals``)."""
+        rows = self.db.conn.execute(
+            "SELECT referral_id, state, outcome_status FROM prescreens"
+            " WHERE json_extract(state, '$.protocol_version') IS NOT ?", (PROTOCOL_VERSION,)).fetchall()
+        if not rows:
+            return 0
+        sent = set()
+        if "referrals" in self.db.table_names():
+            sent = {r[0] for r in self.db.conn.execute("SELECT referral_id FROM referrals")}
+        with write(self.db):
+            for referral_id, state_json, status in rows:
+                m = migrate(State.from_json(state_json), status, sent=referral_id in sent)
+                if m is None:
+                    continue
+                self._save(referral_id, m.state)
+                for e in m.events:
+                    audit.append(self.db, actor_role="system", actor_id=0, type=e.type, payload=e.payload,
+                                 referral_id=referral_id)
+        return len(rows)
 
     @classmethod
     def open(cls, path: str | Path) -> Store:
@@ -82,11 +109,14 @@ class Store:
             state = self._load(referral_id)
             result = engine.step(state, inp)
             if result.state != state:
-                columns = _columns(result.state, audit.utc_now())
-                self.db.conn.execute(
-                    f"UPDATE prescreens SET {', '.join(f'{k} = ?' for k in columns)} WHERE referral_id = ?",
-                    (*columns.values(), referral_id))
+                self._save(referral_id, result.state)
             return self._record(result, actor_role, actor_id, hook)
+
+    def _save(self, referral_id: str, state: State) -> None:
+        columns = _columns(state, audit.utc_now())
+        self.db.conn.execute(
+            f"UPDATE prescreens SET {', '.join(f'{k} = ?' for k in columns)} WHERE referral_id = ?",
+            (*columns.values(), referral_id))
 
     def load(self, referral_id: str) -> State:
         return self._load(referral_id)

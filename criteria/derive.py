@@ -124,8 +124,8 @@ def _target(f: Facts, out: dict[str, Derived]) -> None:
     if f.target_not_reached is False:
         raise Contradiction(
             f"contradiction between {inputs[0]} and target_not_reached: {shown} ≥ {SLEDAI_TARGET} means the child "
-            "is not in LLDAS or remission (the childhood LLDAS needs SLEDAI-2K ≤ 4), but target_not_reached = "
-            "false was given")
+            f"is not in LLDAS or remission (the childhood LLDAS needs SLEDAI-2K ≤ {SLEDAI_TARGET - 1}), but "
+            "target_not_reached = false was given")
     out["target_not_reached"] = Derived(True, inputs, f"{shown} ≥ {SLEDAI_TARGET}")
 
 
@@ -185,7 +185,7 @@ def _glucocorticoids(f: Facts, out: dict[str, Derived]) -> None:
             raise Contradiction(
                 f"contradiction between gc_peak_mg_kg_day, weight_kg and gc_peak_mg_day: {fmt_number(per_kg)} "
                 f"mg/kg/day × {fmt_number(weight)} kg = {fmt_number(expected)} mg/day, but gc_peak_mg_day = "
-                f"{fmt_number(per_day)} was given (more than 5 % apart)")
+                f"{fmt_number(per_day)} was given (more than {DOSE_TOLERANCE:.0%} apart)")
     if weight is not None and per_day is None:
         per_day = per_kg * weight
         out["gc_peak_mg_day"] = Derived(per_day, ("gc_peak_mg_kg_day", "weight_kg"),
@@ -196,17 +196,18 @@ def _glucocorticoids(f: Facts, out: dict[str, Derived]) -> None:
                                            f"{fmt_number(per_day)} mg/day / {fmt_number(weight)} kg")
     inputs = tuple(k for k, v in (("gc_peak_mg_kg_day", f.gc_peak_mg_kg_day), ("gc_peak_mg_day", f.gc_peak_mg_day),
                                   ("weight_kg", weight)) if v is not None)
-    high = [f"{fmt_number(per_kg)} mg/kg/day ≥ 1"] if per_kg is not None and per_kg >= GC_MG_KG_DAY else []
+    kg_day = f"{fmt_number(per_kg)} mg/kg/day" if per_kg is not None else ""
+    mg_day = f"{fmt_number(per_day)} mg/day" if per_day is not None else ""
+    high = [f"{kg_day} ≥ {GC_MG_KG_DAY:g}"] if per_kg is not None and per_kg >= GC_MG_KG_DAY else []
     if per_day is not None and per_day >= GC_MG_DAY:
-        high.append(f"{fmt_number(per_day)} mg/day ≥ 60")
+        high.append(f"{mg_day} ≥ {GC_MG_DAY:g}")
     if high:
         d = Derived(True, inputs, "peak dose " + " and ".join(high))
     elif per_kg is not None and per_day is not None:
-        d = Derived(False, inputs, f"peak dose {fmt_number(per_kg)} mg/kg/day < 1 and {fmt_number(per_day)} "
-                                   "mg/day < 60")
+        d = Derived(False, inputs, f"peak dose {kg_day} < {GC_MG_KG_DAY:g} and {mg_day} < {GC_MG_DAY:g}")
     else:  # one figure below its threshold, the other unknown: cannot decide
         other = "gc_peak_mg_day" if per_kg is not None else "gc_peak_mg_kg_day"
-        shown = f"{fmt_number(per_kg)} mg/kg/day < 1" if per_kg is not None else f"{fmt_number(per_day)} mg/day < 60"
+        shown = f"{kg_day} < {GC_MG_KG_DAY:g}" if per_kg is not None else f"{mg_day} < {GC_MG_DAY:g}"
         d = Derived(None, inputs, f"peak dose {shown}; the other figure needs the weight", (other, "weight_kg"))
     if d.value is not None and f.gc_high_dose is not None and d.value != f.gc_high_dose:
         named = " and ".join(inputs)
@@ -223,7 +224,7 @@ def _taper(f: Facts, out: dict[str, Derived]) -> None:
         raise _disagree("gc_taper_floor_mg_kg_day", "steroid_dependent", value, f.steroid_dependent)
     op = "≥" if value else "<"
     out["steroid_dependent"] = Derived(value, ("gc_taper_floor_mg_kg_day",),
-                                       f"flared at {fmt_number(floor)} mg/kg/day {op} 0.5")
+                                       f"flared at {fmt_number(floor)} mg/kg/day {op} {TAPER_FLOOR:g}")
 
 
 def _egfr(f: Facts, out: dict[str, Derived]) -> None:

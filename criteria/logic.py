@@ -338,7 +338,8 @@ class Any_(_Junction):
 
 
 def _part(e: Expr) -> str:
-    return f"({e.text()})" if isinstance(e, _Junction) and len(e.items) > 1 else e.text()
+    inner = e.item if isinstance(e, IsTrue) else e  # IsTrue prints its expression as it is
+    return f"({e.text()})" if isinstance(inner, _Junction) and len(inner.items) > 1 else e.text()
 
 
 def _or_list(items: tuple[str, ...]) -> str:

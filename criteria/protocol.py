@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .derive import GC_MG_DAY, GC_MG_KG_DAY
 from .labels import label
 from .logic import (
     All,
@@ -298,9 +299,10 @@ FLAGS: tuple[Flag, ...] = (
          "investigator to confirm"),
     Flag("I2c", IsTrue(Includes("dmards", ("other",))),
          "an unlisted DMARD or biologic was counted as one of the two DMARDs"),
-    Flag("I2c", All(IsTrue(Yes("gc_high_dose")), IsTrue(Compare("gc_peak_mg_day", ">=", 60)),
-                    NotTrue(Compare("gc_peak_mg_kg_day", ">=", 1))),
-         "high dose read as the pediatric maximum of 60 mg/day (below 1 mg/kg/day, or the weight unknown)"),
+    Flag("I2c", All(IsTrue(Yes("gc_high_dose")), IsTrue(Compare("gc_peak_mg_day", ">=", GC_MG_DAY)),
+                    NotTrue(Compare("gc_peak_mg_kg_day", ">=", GC_MG_KG_DAY))),
+         f"high dose read as the pediatric maximum of {GC_MG_DAY:g} mg/day (below {GC_MG_KG_DAY:g} mg/kg/day, or "
+         "the weight unknown)"),
     Flag("I3", OnlyThrough(_OTHER_ORGAN, (*_MAJOR_ORGAN_NAMED, _STEROID_DEPENDENT)),
          "met only through other major organ involvement: the listing's examples do not name this organ "
          "involvement"),

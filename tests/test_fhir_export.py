@@ -22,7 +22,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.questionnaire import Questionnaire
 
 from conversations import audit, fhir_export
-from criteria import CRITERION_IDS, PROTOCOL_VERSION, Facts
+from criteria import CRITERION_IDS, PROTOCOL_VERSION, Facts, evaluate
 
 SPEC_KEYS = set(Facts.model_fields)
 
@@ -73,7 +73,8 @@ def test_questionnaire_has_one_item_per_spec_key():
     assert types["dmards"].repeats and "rituximab" in [o.valueCoding.code for o in types["dmards"].answerOption]
     assert types["eular_acr_2019"].type == "group"
     assert [i.linkId for i in types["eular_acr_2019"].item] == ["eular_acr_2019.ana_ge_1_80",
-                                                                 "eular_acr_2019.items"]
+                                                                 "eular_acr_2019.items",
+                                                                 "eular_acr_2019.unknown_items"]
     assert types["weight_kg"].text == "weight (kg)"
 
 
@@ -200,3 +201,92 @@ def test_bundle_from_a_conversation_run_by_the_real_engine(tmp_path):
     assert answers(resources["QuestionnaireResponse"]) == {"age_years": [15]}
     assert resources["Observation"].valueCodeableConcept.coding[0].code == "incomplete"
     assert resources["Observation"].status == "final"
+
+
+# ---- protocol 2: flags for the investigator and re-checks -------------------------------------------------
+
+FLAGGED = {"age_years": 18, "dmards": ["other", "mycophenolate"], "hbcab": "positive", "hbv_dna": "negative",
+           "syphilis": "positive"}
+TIME_LIMITED = {"age_years": 4, "cns_event_60d": True, "mas_1m": True, "transplant_3m": True}
+
+
+def engine_outcome(c, final=True, **override):
+    """An outcome event with the payload conversations.engine writes under protocol 2."""
+    o = evaluate(c.facts)
+    payload = {"status": o.status, "final": final, "failed": o.failed, "missing": o.missing_facts,
+               "pending": o.pending, "flags": [n.model_dump() for n in o.flags],
+               "recheck": [n.model_dump() for n in o.recheck], "ineligible_now": o.ineligible_now,
+               "criteria": o.criteria, "protocol_version": o.protocol_version, "facts": dict(c.facts)}
+    payload.update(override)
+    c._rec("system", 0, "outcome", payload)
+    return payload
+
+
+def observation_of(tmp_path, answered, rid="R-FLAG-0001", **override):
+    db = fresh_db(tmp_path)
+    c = Conversation(db, Clock(), rid, 101)
+    c.start()
+    c.answer("all", answered, raw="(all)")
+    engine_outcome(c, **override)
+    fhir_export.export(db, tmp_path / "b.ndjson", actor_role="operator", actor_id=7)
+    return bundles(tmp_path / "b.ndjson")[rid]["Observation"]  # validated again from its JSON text
+
+
+def notes_of(obs, system):
+    return [(c.code.coding[0].code, c.valueString) for c in obs.component or ()
+            if c.code.coding[0].system == system]
+
+
+def test_flags_are_observation_components_with_the_criterion_as_code(tmp_path):
+    obs = observation_of(tmp_path, FLAGGED)
+    expected = [(n.criterion, n.text) for n in evaluate(FLAGGED).flags]
+    assert notes_of(obs, fhir_export.FLAG_SYSTEM) == expected
+    assert [cid for cid, _ in expected] == ["I1", "I2c", "E9a", "E9c"]
+    assert fhir_export.FLAG_SYSTEM == "urn:screening-bot:flag"
+    flag = next(c for c in obs.component if c.code.coding[0].system == fhir_export.FLAG_SYSTEM)
+    assert flag.code.coding[0].display == "age 5 to 18 years" and flag.code.text == "I1: flag for the investigator"
+    # The verdict components are all still there, one per criterion.
+    assert [c for c, _ in notes_of(obs, fhir_export.CRITERION_SYSTEM)] == list(CRITERION_IDS)
+
+
+def test_re_checks_are_components_and_ineligible_now_a_note(tmp_path):
+    obs = observation_of(tmp_path, TIME_LIMITED)
+    assert fhir_export.RECHECK_SYSTEM == "urn:screening-bot:recheck"
+    assert notes_of(obs, fhir_export.RECHECK_SYSTEM) == [
+        ("I1", "may be re-referred at 5 years of age"),
+        ("E2a", "may be re-referred once 60 days have passed since the CNS event"),
+        ("E8", "may be re-referred 3 months after the transplant"),
+        ("E10", "may be re-referred 1 month after MAS")]
+    assert notes_of(obs, fhir_export.FLAG_SYSTEM) == []
+    assert any(n.text.startswith("ineligible now: every failing criterion is time-limited") for n in obs.note)
+
+
+def test_a_permanent_failure_has_re_checks_but_no_ineligible_now_note(tmp_path):
+    obs = observation_of(tmp_path, {"age_years": 4, "prior_cell_therapy": True})
+    assert notes_of(obs, fhir_export.RECHECK_SYSTEM) == [("I1", "may be re-referred at 5 years of age")]
+    assert not any("ineligible now" in n.text for n in obs.note)
+
+
+def test_an_event_from_before_the_flags_gets_them_from_the_re_evaluation(tmp_path):
+    obs = observation_of(tmp_path, FLAGGED, flags=None, recheck=None, ineligible_now=None, criteria=None)
+    assert [c for c, _ in notes_of(obs, fhir_export.FLAG_SYSTEM)] == ["I1", "I2c", "E9a", "E9c"]
+
+
+def test_facts_that_cannot_be_re_evaluated_keep_the_recorded_flags(tmp_path):
+    # The facts of this event hold a key protocol 2 dropped: no re-evaluation, so the payload's notes count.
+    recorded = {"flags": [{"criterion": "I2c", "text": "an unlisted DMARD or biologic was counted"}],
+                "recheck": [{"criterion": "I1", "text": "may be re-referred at 5 years of age"}],
+                "ineligible_now": True, "status": "ineligible"}
+    obs = observation_of(tmp_path, {"age_years": 4}, **recorded,
+                         facts={"age_years": 4, "nephropathy_needs_intensification": False})
+    assert notes_of(obs, fhir_export.CRITERION_SYSTEM) == []
+    assert notes_of(obs, fhir_export.FLAG_SYSTEM) == [("I2c", "an unlisted DMARD or biologic was counted")]
+    assert notes_of(obs, fhir_export.RECHECK_SYSTEM) == [("I1", "may be re-referred at 5 years of age")]
+    assert any("could not be re-evaluated" in n.text for n in obs.note)
+    assert any(n.text.startswith("ineligible now") for n in obs.note)
+
+
+def test_an_older_protocol_without_flags_has_no_flag_components(tmp_path):
+    obs = observation_of(tmp_path, FLAGGED, flags=None, recheck=None, protocol_version="cart-sle-ped-prescreen/1.0")
+    assert obs.component is None
+    assert any("recorded under protocol cart-sle-ped-prescreen/1.0" in n.text for n in obs.note)

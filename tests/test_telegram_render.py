@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from bot.telegram import keyboards, render
 from conversations import engine, questions
+from criteria import Note, evaluate
 
 REF = "R-7KQ2-9XPM"
 
@@ -70,3 +71,90 @@ def test_split_respects_the_limit_at_line_ends():
     parts = render.split(long_line)
     assert [len(p) for p in parts] == [4096, 4096, 808] and "".join(parts) == long_line
     assert render.split("") == [""]
+
+
+# ---- protocol 2: flags (⚑) and re-checks (⏱) ------------------------------------------------------------
+
+FLAGGED = {"age_years": 18, "dmards": ["other", "mycophenolate"], "hbcab": "positive", "hbv_dna": "negative",
+           "syphilis": "positive"}
+TIME_LIMITED = {"age_years": 4, "cns_event_60d": True, "mas_1m": True, "transplant_3m": True}
+INELIGIBLE_NOW = ("⏱ <b>INELIGIBLE NOW: every failing criterion is time-limited; the child may be re-referred "
+                  "(see Re-checks).</b>")
+
+
+def summary_of(o):
+    return render.summary(ref=REF, physician_id=101, o=o, send_no=1, started="2026-03-02T09:00:00Z",
+                          finished="2026-03-02T09:30:00Z", sent="2026-03-02T09:31:00Z", head_seq=42,
+                          head_hash="ab" * 32)
+
+
+def marked(text, mark):
+    """(criterion, text) of each line the mark starts."""
+    return [(line.split("</b> ", 1)[0].removeprefix(f"{mark} <b>"), line.split("</b> ", 1)[1])
+            for line in text.splitlines() if line.startswith(f"{mark} ")]
+
+
+def test_final_outcome_shows_flags_with_their_criterion_ids():
+    o = evaluate(FLAGGED)
+    text = render.outcome(engine.OutcomeReached(o, final=True), REF)
+    assert "<b>Flags for the investigator</b>" in text
+    assert marked(text, "⚑") == [(n.criterion, n.text) for n in o.flags]
+    assert [cid for cid, _ in marked(text, "⚑")] == ["I1", "I2c", "E9a", "E9c"]
+    assert "⚑ <b>I2c</b> an unlisted DMARD or biologic was counted as one of the two DMARDs" in text
+
+
+def test_final_outcome_says_ineligible_now_next_to_the_status_and_lists_the_re_checks():
+    o = evaluate(TIME_LIMITED)
+    text = render.outcome(engine.OutcomeReached(o, final=True), REF)
+    assert text.splitlines()[1] == INELIGIBLE_NOW
+    rechecks = [line for line in text.splitlines() if line.startswith("⏱ <b>") and line != INELIGIBLE_NOW]
+    assert rechecks == [f"⏱ <b>{n.criterion}</b> {n.text}" for n in o.recheck]
+    assert rechecks[0] == "⏱ <b>I1</b> may be re-referred at 5 years of age"
+    assert text.index("<b>Failing criteria</b>") < text.index("<b>Re-checks</b>") < text.index("<b>Still missing")
+
+
+def test_a_permanent_failure_is_not_ineligible_now():
+    o = evaluate({"age_years": 4, "prior_cell_therapy": True})
+    text = render.outcome(engine.OutcomeReached(o, final=True), REF)
+    assert "INELIGIBLE NOW" not in text and "⏱ <b>I1</b> may be re-referred at 5 years of age" in text
+
+
+def test_midway_shows_the_re_checks_of_what_fails_and_no_flags():
+    o = evaluate({**TIME_LIMITED, "dmards": ["other", "mycophenolate"]})
+    text = render.outcome(engine.OutcomeReached(o, final=False), REF)
+    assert "⏱ <b>E2a</b> may be re-referred once 60 days have passed since the CNS event" in text
+    assert "⚑" not in text and "Still missing" not in text and "INELIGIBLE NOW" not in text
+
+
+def test_coordinator_summary_shows_flags_re_checks_and_ineligible_now():
+    o = evaluate({**TIME_LIMITED, **{k: v for k, v in FLAGGED.items() if k != "age_years"}})
+    text = summary_of(o)
+    lines = text.splitlines()
+    assert lines[lines.index(f"Outcome: <b>{render.STATUS_LINES['ineligible']}</b>") + 1] != INELIGIBLE_NOW, \
+        "E9c (syphilis positive) fails and has no re-check"
+    assert [cid for cid, _ in marked(text, "⚑")] == ["I2c", "E9a", "E9c"]
+    assert "⏱ <b>E8</b> may be re-referred 3 months after the transplant" in text
+    assert text.index("<b>Flags for the investigator</b>") < text.index("<b>Criteria</b>")
+    now = summary_of(evaluate(TIME_LIMITED)).splitlines()
+    assert now[now.index(f"Outcome: <b>{render.STATUS_LINES['ineligible']}</b>") + 1] == INELIGIBLE_NOW
+
+
+def test_flag_and_re_check_texts_are_escaped_and_whole_lines():
+    o = evaluate(TIME_LIMITED)
+    o = o.model_copy(update={"flags": [Note(criterion="I2c", text="dose < 1 mg/kg & <b>odd</b>")],
+                             "recheck": [Note(criterion="E<1>", text="after <i>x</i>")]})
+    for text in (render.outcome(engine.OutcomeReached(o, final=True), REF), summary_of(o)):
+        assert "⚑ <b>I2c</b> dose &lt; 1 mg/kg &amp; &lt;b&gt;odd&lt;/b&gt;" in text
+        assert "⏱ <b>E&lt;1&gt;</b> after &lt;i&gt;x&lt;/i&gt;" in text
+        # split() cuts at line ends only: every line must be complete HTML on its own.
+        for line in text.splitlines():
+            assert line.count("<b>") == line.count("</b>"), line
+
+
+def test_a_long_summary_splits_within_the_limit_at_line_ends():
+    o = evaluate(FLAGGED)
+    many = [Note(criterion=n.criterion, text=n.text) for n in o.flags] * 60
+    text = summary_of(o.model_copy(update={"flags": many, "recheck": many}))
+    parts = render.split(text)
+    assert len(text) > render.LIMIT and len(parts) > 1
+    assert all(len(p) <= render.LIMIT for p in parts) and "\n".join(parts) == text

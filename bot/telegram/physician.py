@@ -245,9 +245,10 @@ def send_to_coordinators(turn: Turn, ref: str) -> None:
     coordinators = sorted(s.settings.coordinator_ids)
 
     def summaries(db) -> None:  # noqa: ANN001 - inside the transaction, after this turn's events
-        referral = s.registry.record_sent(ref, turn.user_id, outcome.status)
+        referral = s.registry.record_sent(ref, turn.user_id, outcome.status, outcome.protocol_version)
         audit.append(db, actor_role="physician", actor_id=turn.user_id, type="referral_sent",
                      payload={"send_no": referral.sends, "outcome_status": outcome.status,
+                              "protocol_version": outcome.protocol_version, "criteria": outcome.criteria,
                               "coordinators": coordinators}, referral_id=ref)
         head_seq, head_hash = audit.head(db)
         text = render.summary(ref=ref, physician_id=turn.user_id, o=outcome, send_no=referral.sends,

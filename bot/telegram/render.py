@@ -11,9 +11,9 @@ from html import escape
 from telegram import InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
-from bot.report import STATUS_LINES
+from bot.report import INELIGIBLE_NOW, STATUS_LINES
 from conversations import engine
-from criteria import CRITERIA, Outcome
+from criteria import CRITERIA, Note, Outcome
 
 from . import keyboards
 
@@ -78,9 +78,9 @@ def outcome(result: engine.OutcomeReached, ref: str) -> str:
     head = STATUS_LINES[o.status] if result.final else "INELIGIBLE: a criterion already fails."
     lines = [f"<b>{esc(ref)}</b> · {esc(head)}"]
     if result.final:
-        lines += _details(o)
-    else:  # mid-way only what fails: the rest is still to be asked
-        lines += ["", "<b>Failing criteria</b>"] + _failures(o)
+        lines += _ineligible_now(o) + _details(o)
+    else:  # mid-way only what fails, and when it may lift: the rest is still to be asked
+        lines += ["", "<b>Failing criteria</b>"] + _failures(o) + _rechecks(o)
     if not result.final:
         lines += ["", "You can stop here with /cancel, or go on so that the coordinator sees the whole "
                   "picture."]
@@ -91,18 +91,39 @@ def _failures(o: Outcome) -> list[str]:
     return [f"• <b>{esc(f.criterion)}</b> {esc(f.text)}" for f in o.failures]
 
 
+def _ineligible_now(o: Outcome) -> list[str]:
+    # Said next to the status: "ineligible" alone would read as final to a physician or coordinator.
+    return [f"⏱ <b>{esc(INELIGIBLE_NOW)}</b>"] if o.ineligible_now else []
+
+
+def _notes(title: str, mark: str, notes: list[Note]) -> list[str]:
+    # One line per note: split() cuts messages at line ends only, so each line stays whole HTML.
+    if not notes:
+        return []
+    return ["", f"<b>{esc(title)}</b>", *(f"{mark} <b>{esc(n.criterion)}</b> {esc(n.text)}" for n in notes)]
+
+
+def _rechecks(o: Outcome) -> list[str]:
+    return _notes("Re-checks", "⏱", o.recheck)
+
+
+def _flags(o: Outcome) -> list[str]:
+    return _notes("Flags for the investigator", "⚑", o.flags)
+
+
 def _details(o: Outcome) -> list[str]:
     lines: list[str] = []
     if o.failures:
         lines += ["", "<b>Failing criteria</b>"]
         lines += _failures(o)
+    lines += _rechecks(o)
     if o.missing:
         lines += ["", "<b>Still missing</b>"]
         lines += [f"• <b>{esc(m.criterion)}</b> {esc(m.reason)}" for m in o.missing]
     if o.pending_details:
         lines += ["", "<b>Pending for the screening visit</b>"]
         lines += [f"• <b>{esc(p.criterion)}</b> {esc(p.reason)}" for p in o.pending_details]
-    return lines
+    return lines + _flags(o)
 
 
 def outputs(result_outputs: list[engine.Output], ref: str, edit_seq: int | None = None) -> list[Reply]:
@@ -154,7 +175,7 @@ def summary(*, ref: str, physician_id: int, o: Outcome, send_no: int, started: s
     lines = [f"📋 <b>Referral {esc(ref)}</b>" + (f" (update {send_no}: replaces the earlier summary)"
                                                     if send_no > 1 else ""),
              f"Physician: <code>{physician_id}</code>",
-             f"Outcome: <b>{esc(STATUS_LINES[o.status])}</b>"]
+             f"Outcome: <b>{esc(STATUS_LINES[o.status])}</b>", *_ineligible_now(o)]
     lines += _details(o)
     lines += ["", "<b>Criteria</b>", *criteria_table(o), ""]
     lines += [f"Started {esc(started)}", f"Finished {esc(finished)}", f"Sent {esc(sent)}",
