@@ -19,9 +19,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from criteria import calculators, evaluate  # noqa: E402
+# The eligible referral and the resolution of contradictions are the test suite's (tests/strategies.py),
+# so that the benchmark's referrals are valid under the same protocol the tests check.
+from strategies import eligible_facts, make_consistent  # noqa: E402
+
+from criteria import evaluate  # noqa: E402
 from criteria.codes import (  # noqa: E402
     CARDIAC_CONDITIONS,
     DMARDS,
@@ -33,16 +38,16 @@ from criteria.facts import BOOLEAN_FACTS  # noqa: E402
 
 NUMBERS = {  # fact -> (low, high) from criteria.md
     "age_years": (0, 120), "weight_kg": (5, 250), "height_cm": (40, 230), "soc_months": (0, 240),
-    "gc_peak_mg_kg_day": (0, 30), "gc_taper_floor_mg_kg_day": (0, 30), "lvef_percent": (5, 95),
-    "egfr": (1, 250), "ast_x_uln": (0, 100), "alt_x_uln": (0, 100), "bilirubin_x_uln": (0, 100),
-    "spo2_percent": (50, 100),
+    "gc_peak_mg_kg_day": (0, 60), "gc_peak_mg_day": (0, 3000), "gc_taper_floor_mg_kg_day": (0, 60),
+    "lvef_percent": (5, 95), "egfr": (1, 250), "ast_x_uln": (0, 100), "alt_x_uln": (0, 100),
+    "bilirubin_x_uln": (0, 100), "spo2_percent": (50, 100),
 }
 # Typical values and values at the rules' thresholds, drawn 90 % of the time (uniform draws over the
 # valid ranges would make nearly every referral ineligible).
 NEAR = {
     "age_years": (4, 5, 8, 10, 12, 14, 16, 18, 19), "weight_kg": (20, 35, 50), "height_cm": (120, 140, 160),
-    "soc_months": (3, 6, 12, 24), "gc_peak_mg_kg_day": (0.5, 1, 2, 2), "gc_taper_floor_mg_kg_day": (0.2, 0.5, 1),
-    "lvef_percent": (54, 55, 62, 65, 68), "egfr": (29.9, 30, 90, 110, 120),
+    "soc_months": (3, 6, 12, 24), "gc_peak_mg_kg_day": (0.5, 1, 2, 2), "gc_peak_mg_day": (30, 59, 60, 937.5),
+    "gc_taper_floor_mg_kg_day": (0.2, 0.5, 1), "lvef_percent": (54, 55, 62, 65, 68), "egfr": (29.9, 30, 90, 110, 120),
     "ast_x_uln": (0.5, 1, 3, 3.1), "alt_x_uln": (0.5, 1, 3, 3.1), "bilirubin_x_uln": (0.3, 0.5, 2, 2.1),
     "spo2_percent": (91, 92, 97, 98, 99),
 }
@@ -55,43 +60,24 @@ USUALLY_FALSE = set(BOOLEAN_FACTS) - {"sle_eular_acr_2019", "gc_high_dose", "hcq
                                  "apheresis_suitable", "agrees_contraception", "childbearing_potential"}
 
 
-ELIGIBLE: dict[str, Any] = {
-    "age_years": 10, "sex": "female", "childbearing_potential": True, "agrees_contraception": True,
-    "pregnant": False, "weight_kg": 30, "height_cm": 140, "sle_eular_acr_2019": True, "sledai_2k": 12,
-    "intolerant_to_conventional": False, "soc_months": 12, "gc_high_dose": True, "hcq": True,
-    "dmards": ["mycophenolate", "cyclophosphamide"], "target_not_reached": True, "ln_classes": ["IV"],
-    "cns_lupus": False, "refractory_cytopenia": False, "steroid_dependent": False, "lvef_percent": 62,
-    "ecg_significant_abnormality": False, "egfr": 95, "ast_x_uln": 1.0, "alt_x_uln": 1.0,
-    "bilirubin_x_uln": 0.5, "spo2_percent": 98, "severe_lung_disease": False, "apheresis_suitable": True,
-    "prior_cell_therapy": False, "cns_event_60d": False, "cns_damage_or_severe_seizures": False,
-    "dialysis_3m": False, "ln_chronicity_index": 2, "renal_fibrosis_extensive": False,
-    "nephropathy_needs_intensification": False, "cardiac_conditions": [], "non_sle_immunosuppression": False,
-    "active_infection": False, "transplant_3m": False, "gvhd_grade2_2w": False, "hbsag": "negative",
-    "hbcab": "negative", "hcv_ab": "negative", "hiv_ab": "negative", "syphilis": "negative",
-    "cmv_dna": "negative", "mas_1m": False, "live_vaccine_4w": False, "malignancy_or_severe_disease": False,
-    "other_trial_3m": False,
-}
-
-
 def random_facts(rng: random.Random) -> dict[str, Any]:
     """One valid facts file. Half are random referrals (most of them ineligible); the other half an
     eligible referral with up to three facts forgotten and up to two changed, so that every status and
     the missing-item logic get their share of the work."""
     if rng.random() < 0.5:
-        return _resolve(_random_values(rng))
-    f = dict(ELIGIBLE)
+        return make_consistent(_random_values(rng))
+    f = eligible_facts()
     for key in rng.sample(sorted(f), rng.randint(0, 3)):
         del f[key]
     other = _random_values(rng)
     for key in rng.sample(sorted(other), min(len(other), rng.randint(0, 2))):
         f[key] = other[key]
-    if f.get("creatinine") is not None and f.get("creatinine_unit") is None:
-        del f["creatinine"]
-    return _resolve(f)
+    return make_consistent(f)
 
 
 def _random_values(rng: random.Random) -> dict[str, Any]:
-    """Each fact known with probability 0.9, within its range and codes (contradictions not resolved)."""
+    """Each fact known with probability 0.9, within its range and codes (contradictions resolved by the
+    caller); now and then a partial item list (items not assessed), as protocol 2 allows."""
     f: dict[str, Any] = {}
 
     def known() -> bool:
@@ -114,39 +100,19 @@ def _random_values(rng: random.Random) -> dict[str, Any]:
         if known():
             size = 0 if key == "cardiac_conditions" and rng.random() < 0.9 else rng.randint(0, 3)
             f[key] = rng.sample(codes, size)
+    if "sledai_2k_items" in f and rng.random() < 0.3:
+        f["sledai_2k_unknown"] = rng.sample(tuple(SLEDAI_2K_WEIGHTS), 2)
     if known():
         f["sex"] = rng.choice(("female", "male"))
     if rng.random() < 0.5:
         f["eular_acr_2019"] = {"ana_ge_1_80": rng.random() < 0.95,
                                "items": rng.sample(tuple(EULAR_ACR_2019_ITEMS), rng.randint(2, 8))}
+        if rng.random() < 0.3:
+            f["eular_acr_2019"]["unknown_items"] = rng.sample(tuple(EULAR_ACR_2019_ITEMS), 2)
     if rng.random() < 0.5:
         f["creatinine_unit"] = rng.choice(("mg/dL", "umol/L"))
         mg_dl = round(rng.uniform(0.2, 1.5), 2)
         f["creatinine"] = mg_dl if f["creatinine_unit"] == "mg/dL" else round(mg_dl * 88.4, 1)
-    return f
-
-
-def _resolve(f: dict[str, Any]) -> dict[str, Any]:
-    # The contradictions of criteria.md resolved: derived facts follow their inputs.
-    if f.get("sex") == "male":
-        f["childbearing_potential"] = False
-    if f.get("pregnant") and (f.get("sex") == "male" or f.get("childbearing_potential") is False):
-        f["pregnant"] = False
-    if "sledai_2k_items" in f and "sledai_2k" in f:
-        f["sledai_2k"] = calculators.sledai_2k(f["sledai_2k_items"])
-    if "eular_acr_2019" in f and "sle_eular_acr_2019" in f:
-        e = f["eular_acr_2019"]
-        f["sle_eular_acr_2019"] = calculators.eular_acr_2019(e["ana_ge_1_80"], e["items"]).classified
-    if "gc_peak_mg_kg_day" in f and "gc_high_dose" in f:
-        f["gc_high_dose"] = f["gc_peak_mg_kg_day"] >= 1
-    if "gc_taper_floor_mg_kg_day" in f and "steroid_dependent" in f:
-        f["steroid_dependent"] = f["gc_taper_floor_mg_kg_day"] >= 0.5
-    if "creatinine" in f and "height_cm" in f and "egfr" in f:
-        calc = calculators.schwartz_bedside_egfr(f["height_cm"], f["creatinine"], f["creatinine_unit"])
-        if 1 <= calc <= 250:
-            f["egfr"] = round(calc, 3)
-        else:
-            del f["egfr"]
     return f
 
 

@@ -144,6 +144,11 @@ def match_choice(token: str, choices: tuple[Choice, ...]) -> Choice | None:
 _PAREN = re.compile(r"\s*\([^()]*\)$")
 
 
+def short_label(label: str) -> str:
+    """A choice's label without its trailing "(domain, weight)"."""
+    return _PAREN.sub("", label)
+
+
 def parse_choice(text: str, choices: tuple[Choice, ...]) -> str:
     c = match_choice(text, choices)
     if c is None:

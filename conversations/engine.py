@@ -390,7 +390,7 @@ def _describe(entry: Entry) -> str:
     v = entry.value
     q = BY_ID[entry.q]
     if isinstance(v, dict):
-        names = {c.value: c.label for c in q.choices}
+        names = {c.value: answers.short_label(c.label) for c in q.choices}
         yes = [names.get(k, k) for k, x in v.items() if x is True]
         unsure = [names.get(k, k) for k, x in v.items() if x is None]
         word = "not sure" if q.fact_checklist else "not assessed"

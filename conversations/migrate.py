@@ -87,7 +87,7 @@ def migrate(state: State, recorded_status: str | None, *, sent: bool) -> Migrati
         else:
             kept.append(entry)
     withdrawn = {}
-    for q, old in state.withdrawn.items():
+    for old in state.withdrawn.values():
         entry, _ = _p1_entry(old)
         if entry is not None:
             withdrawn[entry.q] = entry

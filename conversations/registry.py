@@ -16,6 +16,8 @@ from typing import Literal
 
 import sqlite_utils
 
+from .db import write
+
 INVITE_LIFETIME = timedelta(days=7)
 INVITE_CODE_BYTES = 24  # 192 bits; token_urlsafe gives 32 characters, within a deep link's 64
 
@@ -105,8 +107,9 @@ class Registry:
         self.db.conn.executescript(SCHEMA)
         if "protocol_version" not in self.db["referrals"].columns_dict:
             # Referrals from before protocol versions were recorded were all sent under protocol 1.
-            self.db.conn.execute("ALTER TABLE referrals ADD COLUMN protocol_version TEXT")
-            self.db.conn.execute("UPDATE referrals SET protocol_version = 'cart-sle-ped-prescreen/1.0'")
+            with write(self.db):
+                self.db.conn.execute("ALTER TABLE referrals ADD COLUMN protocol_version TEXT")
+                self.db.conn.execute("UPDATE referrals SET protocol_version = 'cart-sle-ped-prescreen/1.0'")
 
     def now(self) -> str:
         return _iso(self.clock())

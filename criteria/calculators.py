@@ -66,7 +66,8 @@ class ScoreRange:
 
 def sledai_2k_range(items: Iterable[str], unknown: Iterable[str] = ()) -> ScoreRange:
     present = set(items)
-    open_ = tuple(code for code in SLEDAI_2K_WEIGHTS if code in set(unknown) - present)
+    not_assessed = set(unknown) - present
+    open_ = tuple(code for code in SLEDAI_2K_WEIGHTS if code in not_assessed)
     low = sledai_2k(present)
     return ScoreRange(low, low + sum(SLEDAI_2K_WEIGHTS[c] for c in open_), open_)
 
@@ -97,7 +98,8 @@ def eular_acr_2019_range(ana_ge_1_80: bool | None, items: Iterable[str] | None,
     if items is None:
         return None
     present = set(items)
-    open_ = tuple(code for code in EULAR_ACR_2019_ITEMS if code in set(unknown) - present)
+    not_assessed = set(unknown) - present
+    open_ = tuple(code for code in EULAR_ACR_2019_ITEMS if code in not_assessed)
     total = ScoreRange(_eular_total(present), _eular_total(present | set(open_)), open_)
     clinical_present = any(EULAR_ACR_2019_ITEMS[i][0] in EULAR_ACR_2019_CLINICAL_DOMAINS for i in present)
     clinical_open = any(EULAR_ACR_2019_ITEMS[i][0] in EULAR_ACR_2019_CLINICAL_DOMAINS for i in open_)

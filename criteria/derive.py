@@ -6,7 +6,7 @@ item lists give, and the contradictions between a given fact and the inputs that
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,13 +39,19 @@ class Derived:
 
     value: Any
     inputs: tuple[str, ...]
-    why: str = ""
+    # The explanation, or a function that writes it: most evaluations never show it, and formatting the
+    # numbers of every derived fact would be a good part of evaluate()'s time.
+    explain: str | Callable[[], str] = ""
     open: tuple[str, ...] = ()
     range: tuple[float, float] | None = None
 
     @property
     def source(self) -> str:
         return self.inputs[0]
+
+    @property
+    def why(self) -> str:
+        return self.explain if isinstance(self.explain, str) else self.explain()
 
 
 class Contradiction(ValueError):
@@ -96,16 +102,16 @@ def _sledai(f: Facts, out: dict[str, Derived]) -> None:
     if r.decided:
         if f.sledai_2k is not None and f.sledai_2k != r.low:
             raise _disagree("sledai_2k_items", "sledai_2k", r.low, f.sledai_2k)
-        out["sledai_2k"] = Derived(r.low, ("sledai_2k_items",), f"SLEDAI-2K descriptors add up to {r.low}")
+        out["sledai_2k"] = Derived(r.low, ("sledai_2k_items",), lambda: f"SLEDAI-2K descriptors add up to {r.low}")
         return
     if f.sledai_2k is not None and not r.low <= f.sledai_2k <= r.high:
         raise Contradiction(
             f"contradiction between sledai_2k_items (with sledai_2k_unknown) and sledai_2k: the descriptors give "
             f"a SLEDAI-2K of {r.low}–{r.high}, but sledai_2k = {f.sledai_2k} was given")
-    names = _listed(SLEDAI_2K_LABELS[c] for c in r.unknown)
-    out["sledai_2k"] = Derived(None, ("sledai_2k_items", "sledai_2k_unknown"),
-                               f"SLEDAI-2K {r.low}–{r.high} ({names} not assessed)",
-                               tuple(f"sledai_2k_items.{c}" for c in r.unknown), (r.low, r.high))
+    out["sledai_2k"] = Derived(
+        None, ("sledai_2k_items", "sledai_2k_unknown"),
+        lambda: f"SLEDAI-2K {r.low}–{r.high} ({_listed(SLEDAI_2K_LABELS[c] for c in r.unknown)} not assessed)",
+        tuple(f"sledai_2k_items.{c}" for c in r.unknown), (r.low, r.high))
 
 
 def _target(f: Facts, out: dict[str, Derived]) -> None:
@@ -126,7 +132,7 @@ def _target(f: Facts, out: dict[str, Derived]) -> None:
             f"contradiction between {inputs[0]} and target_not_reached: {shown} ≥ {SLEDAI_TARGET} means the child "
             f"is not in LLDAS or remission (the childhood LLDAS needs SLEDAI-2K ≤ {SLEDAI_TARGET - 1}), but "
             "target_not_reached = false was given")
-    out["target_not_reached"] = Derived(True, inputs, f"{shown} ≥ {SLEDAI_TARGET}")
+    out["target_not_reached"] = Derived(True, inputs, lambda: f"{shown} ≥ {SLEDAI_TARGET}")
 
 
 def _eular(f: Facts, out: dict[str, Derived]) -> None:
@@ -144,35 +150,45 @@ def _eular(f: Facts, out: dict[str, Derived]) -> None:
                                                                      "eular_acr_2019.items")
             d = Derived(None, ("eular_acr_2019",), "2019 EULAR/ACR items not known", wanted)
     else:
-        t = r.total
-        total = f"2019 EULAR/ACR total {t.low}" if t.decided else f"2019 EULAR/ACR total {t.low}–{t.high}"
-        open_items = f" ({_listed(EULAR_ACR_2019_LABELS[c] for c in t.unknown)} not assessed)" if t.unknown else ""
-        if r.classified is False:
-            reasons = []
-            if e.ana_ge_1_80 is False:
-                reasons.append("ANA ≥ 1:80: no")
-            if t.high < calculators.EULAR_ACR_2019_THRESHOLD:
-                reasons.append(f"{total} < {calculators.EULAR_ACR_2019_THRESHOLD}{open_items}")
-            if r.clinical is False:
-                reasons.append("no clinical 2019 EULAR/ACR item")
-            d = Derived(False, ("eular_acr_2019",), "; ".join(reasons))
-        elif r.classified is True:
-            d = Derived(True, ("eular_acr_2019",),
-                        f"{total} ≥ {calculators.EULAR_ACR_2019_THRESHOLD} with ANA ≥ 1:80 and a clinical item")
-        else:
-            wanted = []
-            if e.ana_ge_1_80 is None:
-                wanted.append("eular_acr_2019.ana_ge_1_80")
-            if t.low < calculators.EULAR_ACR_2019_THRESHOLD or r.clinical is None:
-                wanted += [f"eular_acr_2019.items.{c}" for c in t.unknown]
-            why = f"{total}{open_items}" + ("; ANA ≥ 1:80 not known" if e.ana_ge_1_80 is None else "")
-            d = Derived(None, ("eular_acr_2019",), why, tuple(wanted), (t.low, t.high))
+        d = _classification(r, e.ana_ge_1_80)
     if d.value is not None and f.sle_eular_acr_2019 is not None and d.value != f.sle_eular_acr_2019:
         raise _disagree("eular_acr_2019", "sle_eular_acr_2019", d.value, f.sle_eular_acr_2019)
     out["sle_eular_acr_2019"] = d
     if r is not None:
         out["eular_acr_2019_total"] = Derived(r.total.low if r.total.decided else None, ("eular_acr_2019",),
                                               range=None if r.total.decided else (r.total.low, r.total.high))
+
+
+def _classification(r: calculators.EularAcrRange, ana: bool | None) -> Derived:
+    t = r.total
+    threshold = calculators.EULAR_ACR_2019_THRESHOLD
+
+    def total() -> str:
+        return f"2019 EULAR/ACR total {t.low}" if t.decided else f"2019 EULAR/ACR total {t.low}–{t.high}"
+
+    def open_items() -> str:
+        return f" ({_listed(EULAR_ACR_2019_LABELS[c] for c in t.unknown)} not assessed)" if t.unknown else ""
+
+    if r.classified is False:
+        def why() -> str:
+            reasons = []
+            if ana is False:
+                reasons.append("ANA ≥ 1:80: no")
+            if t.high < threshold:
+                reasons.append(f"{total()} < {threshold}{open_items()}")
+            if r.clinical is False:
+                reasons.append("no clinical 2019 EULAR/ACR item")
+            return "; ".join(reasons)
+        return Derived(False, ("eular_acr_2019",), why)
+    if r.classified is True:
+        return Derived(True, ("eular_acr_2019",),
+                       lambda: f"{total()} ≥ {threshold} with ANA ≥ 1:80 and a clinical item")
+    wanted = ["eular_acr_2019.ana_ge_1_80"] if ana is None else []
+    if t.low < threshold or r.clinical is None:
+        wanted += [f"eular_acr_2019.items.{c}" for c in t.unknown]
+    return Derived(None, ("eular_acr_2019",),
+                   lambda: f"{total()}{open_items()}" + ("; ANA ≥ 1:80 not known" if ana is None else ""),
+                   tuple(wanted))
 
 
 def _glucocorticoids(f: Facts, out: dict[str, Derived]) -> None:
@@ -185,34 +201,45 @@ def _glucocorticoids(f: Facts, out: dict[str, Derived]) -> None:
             raise Contradiction(
                 f"contradiction between gc_peak_mg_kg_day, weight_kg and gc_peak_mg_day: {fmt_number(per_kg)} "
                 f"mg/kg/day × {fmt_number(weight)} kg = {fmt_number(expected)} mg/day, but gc_peak_mg_day = "
-                f"{fmt_number(per_day)} was given (more than {DOSE_TOLERANCE:.0%} apart)")
+                f"{fmt_number(per_day)} was given (more than {DOSE_TOLERANCE * 100:g} % apart)")
     if weight is not None and per_day is None:
         per_day = per_kg * weight
         out["gc_peak_mg_day"] = Derived(per_day, ("gc_peak_mg_kg_day", "weight_kg"),
-                                        f"{fmt_number(per_kg)} mg/kg/day × {fmt_number(weight)} kg")
+                                        lambda: f"{fmt_number(per_kg)} mg/kg/day × {fmt_number(weight)} kg")
     elif weight is not None and per_kg is None:
         per_kg = per_day / weight
         out["gc_peak_mg_kg_day"] = Derived(per_kg, ("gc_peak_mg_day", "weight_kg"),
-                                           f"{fmt_number(per_day)} mg/day / {fmt_number(weight)} kg")
+                                           lambda: f"{fmt_number(per_day)} mg/day / {fmt_number(weight)} kg")
     inputs = tuple(k for k, v in (("gc_peak_mg_kg_day", f.gc_peak_mg_kg_day), ("gc_peak_mg_day", f.gc_peak_mg_day),
                                   ("weight_kg", weight)) if v is not None)
-    kg_day = f"{fmt_number(per_kg)} mg/kg/day" if per_kg is not None else ""
-    mg_day = f"{fmt_number(per_day)} mg/day" if per_day is not None else ""
-    high = [f"{kg_day} ≥ {GC_MG_KG_DAY:g}"] if per_kg is not None and per_kg >= GC_MG_KG_DAY else []
-    if per_day is not None and per_day >= GC_MG_DAY:
-        high.append(f"{mg_day} ≥ {GC_MG_DAY:g}")
-    if high:
-        d = Derived(True, inputs, "peak dose " + " and ".join(high))
-    elif per_kg is not None and per_day is not None:
-        d = Derived(False, inputs, f"peak dose {kg_day} < {GC_MG_KG_DAY:g} and {mg_day} < {GC_MG_DAY:g}")
-    else:  # one figure below its threshold, the other unknown: cannot decide
-        other = "gc_peak_mg_day" if per_kg is not None else "gc_peak_mg_kg_day"
-        shown = f"{kg_day} < {GC_MG_KG_DAY:g}" if per_kg is not None else f"{mg_day} < {GC_MG_DAY:g}"
-        d = Derived(None, inputs, f"peak dose {shown}; the other figure needs the weight", (other, "weight_kg"))
+    d = _high_dose(per_kg, per_day, inputs)
     if d.value is not None and f.gc_high_dose is not None and d.value != f.gc_high_dose:
         named = " and ".join(inputs)
         raise _disagree(named, "gc_high_dose", d.value, f.gc_high_dose)
     out["gc_high_dose"] = d
+
+
+def _high_dose(per_kg: float | None, per_day: float | None, inputs: tuple[str, ...]) -> Derived:
+    def kg_day() -> str:
+        return f"{fmt_number(per_kg)} mg/kg/day"
+
+    def mg_day() -> str:
+        return f"{fmt_number(per_day)} mg/day"
+
+    kg_high = per_kg is not None and per_kg >= GC_MG_KG_DAY
+    day_high = per_day is not None and per_day >= GC_MG_DAY
+    if kg_high or day_high:
+        return Derived(True, inputs, lambda: "peak dose " + " and ".join(
+            ([f"{kg_day()} ≥ {GC_MG_KG_DAY:g}"] if kg_high else []) + ([f"{mg_day()} ≥ {GC_MG_DAY:g}"] if day_high
+                                                                       else [])))
+    if per_kg is not None and per_day is not None:
+        return Derived(False, inputs, lambda: f"peak dose {kg_day()} < {GC_MG_KG_DAY:g} and {mg_day()} < "
+                                              f"{GC_MG_DAY:g}")
+    # One figure below its threshold, the other unknown: cannot decide.
+    other = "gc_peak_mg_day" if per_kg is not None else "gc_peak_mg_kg_day"
+    return Derived(None, inputs, lambda: "peak dose " + (f"{kg_day()} < {GC_MG_KG_DAY:g}" if per_kg is not None
+                                                         else f"{mg_day()} < {GC_MG_DAY:g}")
+                   + "; the other figure needs the weight", (other, "weight_kg"))
 
 
 def _taper(f: Facts, out: dict[str, Derived]) -> None:
@@ -224,7 +251,7 @@ def _taper(f: Facts, out: dict[str, Derived]) -> None:
         raise _disagree("gc_taper_floor_mg_kg_day", "steroid_dependent", value, f.steroid_dependent)
     op = "≥" if value else "<"
     out["steroid_dependent"] = Derived(value, ("gc_taper_floor_mg_kg_day",),
-                                       f"flared at {fmt_number(floor)} mg/kg/day {op} {TAPER_FLOOR:g}")
+                                       lambda: f"flared at {fmt_number(floor)} mg/kg/day {op} {TAPER_FLOOR:g}")
 
 
 def _egfr(f: Facts, out: dict[str, Derived]) -> None:
@@ -234,5 +261,5 @@ def _egfr(f: Facts, out: dict[str, Derived]) -> None:
     if f.egfr is not None and abs(f.egfr - value) > EGFR_TOLERANCE + _FLOAT_SLACK:
         raise _disagree("creatinine (with creatinine_unit and height_cm)", "egfr", value, f.egfr)
     out["egfr"] = Derived(value, ("creatinine", "creatinine_unit", "height_cm"),
-                          f"bedside Schwartz from creatinine {fmt_number(f.creatinine)} {f.creatinine_unit} and "
-                          f"height {fmt_number(f.height_cm)} cm")
+                          lambda: f"bedside Schwartz from creatinine {fmt_number(f.creatinine)} {f.creatinine_unit} "
+                                  f"and height {fmt_number(f.height_cm)} cm")

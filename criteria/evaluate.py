@@ -60,7 +60,7 @@ def evaluate(facts: Facts | Mapping[str, Any]) -> Outcome:
         elif j.verdict == "unknown":
             missing.append(_missing(criterion.id, criterion.title, j.open, j.note, ctx))
         elif j.verdict == "pending":
-            pending.append(Pending.model_construct(criterion=criterion.id, reason=criterion.pending_reason))
+            pending.append(_PENDING[criterion.id])
     if failures:
         status = "ineligible"
     elif missing:
@@ -88,6 +88,8 @@ def evaluate(facts: Facts | Mapping[str, Any]) -> Outcome:
 
 
 _NOTES = tuple(f"{c.id}: {c.reading}" for c in CRITERIA if c.reading)
+# Frozen, the same for every referral: built once.
+_PENDING = {c.id: Pending(criterion=c.id, reason=c.pending_reason) for c in CRITERIA}
 
 
 def _calculated(ctx: Context) -> dict[str, Any]:

@@ -122,7 +122,7 @@ class Yes(Atom):
     key: str
 
     def value(self, ctx: Context) -> Tri:
-        return ctx.get(self.key)
+        return ctx.values.get(self.key)
 
     def text(self) -> str:
         return self.key
@@ -151,7 +151,7 @@ class Compare(Atom):
     unknown_false_if: Expr | None = None
 
     def value(self, ctx: Context) -> Tri:
-        v = ctx.get(self.key)
+        v = ctx.values.get(self.key)
         if v is None:
             d = ctx.undecided(self.key)
             if d is not None and d.range is not None:  # a score known as a range: decided if both ends agree
@@ -203,7 +203,7 @@ class Equals(Atom):
     expected: Any
 
     def value(self, ctx: Context) -> Tri:
-        v = ctx.get(self.key)
+        v = ctx.values.get(self.key)
         return None if v is None else v == self.expected
 
     def text(self) -> str:
@@ -221,7 +221,7 @@ class Includes(Atom):
     members: tuple[str, ...]
 
     def value(self, ctx: Context) -> Tri:
-        v = ctx.get(self.key)
+        v = ctx.values.get(self.key)
         return None if v is None else any(m in v for m in self.members)
 
     def text(self) -> str:
@@ -242,7 +242,7 @@ class CountAtLeast(Atom):
     n: int
 
     def value(self, ctx: Context) -> Tri:
-        v = ctx.get(self.key)
+        v = ctx.values.get(self.key)
         return None if v is None else len(set(v)) >= self.n
 
     def text(self) -> str:
@@ -263,7 +263,7 @@ class NonEmpty(Atom):
     key: str
 
     def value(self, ctx: Context) -> Tri:
-        v = ctx.get(self.key)
+        v = ctx.values.get(self.key)
         return None if v is None else len(v) > 0
 
     def text(self) -> str:
@@ -314,7 +314,15 @@ class _Junction(Expr):
 
 class All(_Junction):
     def value(self, ctx: Context) -> Tri:
-        return k_and(i.value(ctx) for i in self.items)
+        # k_and, unrolled: evaluate() runs this some thousands of times a second
+        result: Tri = True
+        for i in self.items:
+            v = i.value(ctx)
+            if v is False:
+                return False
+            if v is None:
+                result = None
+        return result
 
     def text(self) -> str:
         return " AND ".join(_part(i) for i in self.items)
@@ -328,7 +336,15 @@ class All(_Junction):
 
 class Any_(_Junction):
     def value(self, ctx: Context) -> Tri:
-        return k_or(i.value(ctx) for i in self.items)
+        # k_or, unrolled (see All.value)
+        result: Tri = False
+        for i in self.items:
+            v = i.value(ctx)
+            if v is True:
+                return True
+            if v is None:
+                result = None
+        return result
 
     def text(self) -> str:
         return " OR ".join(_part(i) for i in self.items)

@@ -67,7 +67,7 @@ class Criterion:
         value = self.rule.value(ctx)
         if value is None:
             if self.unknown_is_pending:
-                return Judgement("pending")
+                return PENDING
             return Judgement("unknown", open=tuple(self.rule.open_facts(ctx)), note=self._remaining(ctx))
         failing = (value is False) if self.kind == "inclusion" else (value is True)
         if self.kind == "inclusion":
@@ -75,7 +75,7 @@ class Criterion:
         else:
             verdict = "excluded" if failing else "clear"
         if not failing:
-            return Judgement(verdict)
+            return _PASSED[verdict]
         atoms = self.rule.deciders(ctx)
         if self.paths:
             reasons = tuple(_path_failure(name, expr, ctx) for name, expr in self.paths)
@@ -93,6 +93,11 @@ class Criterion:
         left = [name for name, expr in self.paths if expr.value(ctx) is None]
         fails = "; ".join(_path_failure(name, expr, ctx) for name, expr in failed)
         return f"{fails}; only {' or '.join(left)} can still meet {self.id}"
+
+
+# The verdicts that carry nothing more, made once: evaluate() judges thirty criteria per referral.
+PENDING = Judgement("pending")
+_PASSED = {"met": Judgement("met"), "clear": Judgement("clear")}
 
 
 def _path_failure(name: str, expr: Expr, ctx: Context) -> str:
@@ -128,7 +133,7 @@ def _i6(ctx: Context) -> Judgement:
     # implies childbearing potential (the facts model refuses it for a male or without potential): sex
     # and childbearing potential can no longer change I6 and are not asked for.
     if _no_childbearing(ctx):
-        return Judgement("met")
+        return _PASSED["met"]
     if ctx.get("childbearing_potential") is True:
         potential: tuple[str, str] | None = (f"{label('childbearing_potential')}: yes", "childbearing_potential")
     elif ctx.get("pregnant") is True:
@@ -142,7 +147,7 @@ def _i6(ctx: Context) -> Judgement:
                 (potential[0], f"{label('agrees_contraception')}: no"),
                 (potential[1], "agrees_contraception"),
             )
-        return Judgement("pending")
+        return PENDING
     open_facts = [] if ctx.get("sex") == "female" else [("sex", ())]
     because = ("sex is female",) if ctx.get("sex") == "female" else ()
     return Judgement("unknown", open=(*open_facts, ("childbearing_potential", because)))
@@ -152,12 +157,12 @@ def _e11(ctx: Context) -> Judgement:
     if ctx.get("pregnant") is True:
         return Judgement("excluded", (f"{label('pregnant')}: yes",), ("pregnant",))
     if _no_childbearing(ctx):
-        return Judgement("clear")
-    return Judgement("pending")
+        return _PASSED["clear"]
+    return PENDING
 
 
 def _always_pending(ctx: Context) -> Judgement:
-    return Judgement("pending")
+    return PENDING
 
 
 def _c(id: str, kind: str, title: str, rule, **kw) -> Criterion:  # noqa: ANN001

@@ -29,7 +29,7 @@ ELIGIBLE_FACTS: dict[str, Any] = dict(
     bilirubin_x_uln=0.6, spo2_percent=98, severe_lung_disease=False, apheresis_suitable=True,
     agrees_contraception=True, prior_cell_therapy=False, cns_event_60d=False,
     cns_damage_or_severe_seizures=False, dialysis_3m=False, ln_chronicity_index=2,
-    renal_fibrosis_extensive=False, nephropathy_needs_intensification=False, cardiac_conditions=[],
+    renal_fibrosis_extensive=False, cardiac_conditions=[],
     non_sle_immunosuppression=False, active_infection=False, transplant_3m=False, gvhd_grade2_2w=False,
     hbsag="negative", hbcab="negative", hcv_ab="negative", hiv_ab="negative", syphilis="negative",
     cmv_dna="negative", mas_1m=False, live_vaccine_4w=False, malignancy_or_severe_disease=False,

@@ -158,7 +158,7 @@ ELIGIBLE_GIRL_12: list[tuple[str, str]] = [
     ("gc_high_dose", "yes"),
     ("hcq", "yes"),
     ("dmards", "mycophenolate, cyclophosphamide"),
-    ("target_not_reached", "yes"),
+    # No LLDAS question: SLEDAI-2K 12 ≥ 5 already says the target is not reached (protocol 2).
     ("ln_classes", "IV"),
     ("lvef_percent", "62"),
     ("ecg_significant_abnormality", "no"),
@@ -184,21 +184,24 @@ ELIGIBLE_GIRL_12: list[tuple[str, str]] = [
 # values that keep the patient eligible), so variants can override a few and let the engine choose.
 ELIGIBLE_ANSWERS: dict[str, str] = {
     **dict(ELIGIBLE_GIRL_12),
-    "cns_lupus": "no", "refractory_cytopenia": "no", "steroid_dependent": "no",
+    "cns_lupus": "no", "refractory_cytopenia": "no", "other_major_organ": "no", "steroid_dependent": "no",
     "hbv_dna": "negative", "hcv_rna": "negative",
     "eular_acr_2019.ana_ge_1_80": "yes",
     "eular_acr_2019.items": "acute cutaneous lupus, anti_dsdna_or_anti_sm",
     "sledai_2k_items": "arthritis, proteinuria, low_complement",
-    "gc_peak_drug": "prednisone", "gc_peak_mg_day": "40", "weight_kg": "30",
+    # Asked positively: "Is the child in LLDAS or remission now?" (only without a SLEDAI-2K).
+    "target_not_reached": "no",
+    "gc_peak_drug": "prednisone", "gc_drug_mg_day": "40", "weight_kg": "30",
     "creatinine": "0.6 mg/dL", "height_cm": "145",
-    "gc_taper_floor_mg_kg_day": "0.6",
+    "gc_taper_tried": "yes", "gc_taper_floor_mg_kg_day": "0.6",
 }
 
 
 # A path on which every question of the catalogue is asked (every calculator, HBV-DNA, HCV-RNA, the
-# chronicity index, the I3 questions).
+# chronicity index, the I3 questions; SLEDAI-2K as a range 4–10, so that the LLDAS question comes too).
 EVERY_QUESTION: dict[str, str] = {
     **ELIGIBLE_ANSWERS,
+    "sledai_2k_items": "arthritis, ?proteinuria, ?low_complement",
     "sle_eular_acr_2019": "unknown", "sledai_2k": "unknown", "gc_high_dose": "unknown",
     "steroid_dependent": "unknown", "egfr": "unknown", "hbsag": "negative", "hbcab": "positive",
     "hcv_ab": "positive", "ln_classes": "II", "cns_lupus": "no", "refractory_cytopenia": "no",
@@ -249,7 +252,7 @@ def typeable(facts: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in facts.items():
         if isinstance(value, float) and key not in INTEGER_FACTS:
-            digits = {"gc_peak_mg_kg_day": 3, "weight_kg": 1}.get(key, 6)
+            digits = {"gc_peak_mg_kg_day": 3, "gc_peak_mg_day": 3, "weight_kg": 1}.get(key, 6)
             value = round(value, digits)
         out[key] = value
     # Rounding may move a value across a calculator's threshold (0.9996 -> 1.0): the derived facts follow
@@ -258,6 +261,11 @@ def typeable(facts: Mapping[str, Any]) -> dict[str, Any]:
     if out.get("egfr") is not None:
         out["egfr"] = round(out["egfr"], 6)
     return out
+
+
+def in_order(codes: list[str], q: engine.Question) -> list[str]:
+    """``codes`` in the order of the question's choices, each once."""
+    return [c.value for c in q.choices if c.value in set(codes)]
 
 
 class OraclePhysician:
@@ -308,6 +316,14 @@ class OraclePhysician:
         for c in q.choices:
             if self.facts.get(c.value) is not None:
                 self.said[c.value] = self.facts[c.value]
+        return self._marks(q, yes, unsure)
+
+    def _items(self, q: engine.Question, present: list[str], unknown: list[str]) -> list[str | engine.Input]:
+        """An item checklist: the items present, "?" before those not assessed, the rest absent."""
+        unknown = [c for c in dict.fromkeys(unknown) if c not in present]
+        return self._marks(q, list(dict.fromkeys(present)), unknown)
+
+    def _marks(self, q: engine.Question, yes: list[str], unsure: list[str]) -> list[str | engine.Input]:
         if self.rnd.random() < 0.25:  # buttons: once for "yes", twice for "not sure"
             toggles = [engine.Toggle(q.seq, v) for v in yes]
             toggles += [t for v in unsure for t in (engine.Toggle(q.seq, v), engine.Toggle(q.seq, v))]
@@ -323,8 +339,17 @@ class OraclePhysician:
     def reply(self, q: engine.Question) -> list[str | engine.Input]:
         """The inputs that answer ``q`` (several for buttons)."""
         fact, f = q.fact, self.facts
-        if q.checklist:
+        if fact == "exclusion_checklist":
             return self._checklist(q)
+        if fact == "sledai_2k_items":
+            if f.get("sledai_2k_items") is None:
+                return [self.unknown()]
+            present, unknown = f["sledai_2k_items"], f.get("sledai_2k_unknown") or []
+            # The engine keeps a checklist's items in the catalogue's order.
+            self.said["sledai_2k_items"] = in_order(present, q)
+            if [c for c in unknown if c not in present]:
+                self.said["sledai_2k_unknown"] = in_order([c for c in unknown if c not in present], q)
+            return self._items(q, present, unknown)
         if fact == "eular_acr_2019.ana_ge_1_80":
             ana = (f.get("eular_acr_2019") or {}).get("ana_ge_1_80")
             if ana is None:
@@ -332,29 +357,39 @@ class OraclePhysician:
             self.said.setdefault("eular_acr_2019", {})["ana_ge_1_80"] = ana
             return [self.rnd.choice(YES if ana else NO)]
         if fact == "eular_acr_2019.items":
-            items = (f.get("eular_acr_2019") or {}).get("items")
+            eular = f.get("eular_acr_2019") or {}
+            items = eular.get("items")
             if items is None:
                 return [self.unknown()]
-            self.said.setdefault("eular_acr_2019", {})["items"] = list(dict.fromkeys(items))
-            return self._list(q, items)
-        if fact == "gc_peak_drug":
-            if not (self._has("gc_peak_mg_kg_day") and self._has("weight_kg")):
+            said = self.said.setdefault("eular_acr_2019", {})
+            said["items"] = in_order(items, q)
+            unknown = [c for c in dict.fromkeys(eular.get("unknown_items") or []) if c not in items]
+            if unknown:
+                said["unknown_items"] = in_order(unknown, q)
+            return self._items(q, items, unknown)
+        if fact == "target_not_reached":  # asked positively: "in LLDAS or remission now?"
+            value = f.get(fact)
+            if value is None:
                 return [self.unknown()]
+            self.said[fact] = value
+            return [self.rnd.choice(NO if value else YES)]
+        if fact == "gc_peak_drug":
+            per_day = f.get("gc_peak_mg_day")
+            if per_day is None and self._has("gc_peak_mg_kg_day") and self._has("weight_kg"):
+                per_day = f["gc_peak_mg_kg_day"] * f["weight_kg"]
+            if per_day is None or per_day > 3000:  # beyond the range of gc_peak_mg_day: not typeable
+                return [self.unknown()]
+            self._gc["prednisone_mg"] = per_day
             self._gc["drug"] = drug = self.rnd.choice(ORACLE_DRUGS)
             return [self._choice_text(q, drug)]
-        if fact == "gc_peak_mg_day":
+        if fact == "gc_drug_mg_day":
             ratio = GLUCOCORTICOID_MG_PER_5MG_PREDNISONE[self._gc["drug"]]
-            mg = f["gc_peak_mg_kg_day"] * f["weight_kg"] * ratio / 5
-            text = fmt_number(mg)
-            self._gc["mg"] = float(text)
+            text = fmt_number(self._gc["prednisone_mg"] * ratio / 5)
+            # The engine converts the drug's dose back to prednisone-equivalent mg/day, to 3 decimals.
+            self.said["gc_peak_mg_day"] = round(float(text) * 5 / ratio, 3)
             return [text + self.rnd.choice(("", " mg", " mg/day"))]
-        if fact == "weight_kg" and "mg" in self._gc:
-            weight = f["weight_kg"]
-            ratio = GLUCOCORTICOID_MG_PER_5MG_PREDNISONE[self._gc["drug"]]
-            # The physician's own arithmetic: prednisone-equivalent mg/day per kg, to 3 decimals.
-            self.said["weight_kg"] = weight
-            self.said["gc_peak_mg_kg_day"] = round(self._gc["mg"] * 5 / ratio / weight, 3)
-            return [self._number(q, weight)]
+        if fact == "gc_taper_tried":
+            return ["yes"] if self._has("gc_taper_floor_mg_kg_day") else [self.unknown()]
         if fact == "creatinine":
             if not self._has("creatinine"):
                 return [self.unknown()]
@@ -441,14 +476,32 @@ def can_change_a_verdict(facts: Facts, fact: str) -> bool:
     known = facts.known()
     base = evaluate(facts)
     base_missing = set(base.missing_facts) - {fact}
-    for value in candidates(fact):
+    for variant in [{**known, fact: value} for value in candidates(fact)] + calculator_variants(known, fact):
         try:
-            changed = evaluate(Facts.model_validate({**known, fact: value}))
+            changed = evaluate(Facts.model_validate(variant))
         except ValidationError:
             continue
         if changed.criteria != base.criteria or set(changed.missing_facts) - {fact} != base_missing:
             return True
     return False
+
+
+def calculator_variants(known: dict[str, Any], fact: str) -> list[dict[str, Any]]:
+    """Referrals where the calculator input of ``fact`` says more: once an input is given that cannot decide,
+    the fact given alone changes nothing (criteria.md), but the input's missing parts can."""
+    out: list[dict[str, Any]] = []
+    eular = known.get("eular_acr_2019")
+    if fact == "sle_eular_acr_2019" and eular is not None:
+        for items in ([], ["renal_class_iii_or_iv", "anti_dsdna_or_anti_sm"]):
+            out.append({**known, "eular_acr_2019": {**eular, "items": items, "unknown_items": []}})
+        out.append({**known, "eular_acr_2019": {**eular, "ana_ge_1_80": False}})
+    if fact == "sledai_2k" and known.get("sledai_2k_unknown") and known.get("sledai_2k_items") is not None:
+        unknown = known["sledai_2k_unknown"]
+        out.append({**known, "sledai_2k_unknown": []})
+        out.append({**known, "sledai_2k_items": [*known["sledai_2k_items"], *unknown], "sledai_2k_unknown": []})
+    if fact in ("gc_high_dose", "weight_kg"):
+        out += [{**known, "weight_kg": w} for w in (5, 30, 100, 250)]
+    return out
 
 
 def relevant_now(facts: Facts) -> set[str]:

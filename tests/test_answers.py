@@ -6,10 +6,16 @@ from conversations import answers, questions
 from conversations.answers import AnswerError, Choice
 
 Q = questions.BY_ID
+EULAR_ORDER = [c.value for c in Q["eular_acr_2019.items"].choices]
 
 
 def read(qid: str, text: str):
     return questions.read(Q[qid], text)
+
+
+def present(checklist: dict) -> list[str]:
+    """The items an item checklist reads as present (the others are absent or not assessed)."""
+    return [code for code, mark in checklist.items() if mark is True]
 
 
 # ---- unknown ----------------------------------------------------------------------------------------------
@@ -39,7 +45,7 @@ def test_age(text, value):
     ("bilirubin_x_uln", "1,2", 1.2), ("bilirubin_x_uln", "1.2", 1.2), ("ast_x_uln", "1.5 x ULN", 1.5),
     ("ast_x_uln", "2×", 2.0), ("lvef_percent", "62 %", 62), ("lvef_percent", "62%", 62),
     ("spo2_percent", "98 percent", 98), ("egfr", "95 mL/min/1.73 m²", 95), ("soc_months", "8 months", 8),
-    ("gc_taper_floor_mg_kg_day", "0.6 mg/kg/day", 0.6), ("gc_peak_mg_day", "40 mg/day", 40),
+    ("gc_taper_floor_mg_kg_day", "0.6 mg/kg/day", 0.6), ("gc_drug_mg_day", "40 mg/day", 40),
     ("weight_kg", "35 kg", 35), ("height_cm", "145 cm", 145), ("ln_chronicity_index", "3/12", 3),
 ])
 def test_numbers_with_their_units(qid, text, value):
@@ -69,8 +75,8 @@ def test_a_wrong_unit_is_named_in_the_message():
 def test_a_peak_dose_cannot_be_negative():
     # The peak mg/day is a calculator input, not a fact: the facts model cannot check it.
     with pytest.raises(AnswerError, match="at least 0"):
-        read("gc_peak_mg_day", "-40")
-    assert read("gc_peak_mg_day", "0") == 0
+        read("gc_drug_mg_day", "-40")
+    assert read("gc_drug_mg_day", "0") == 0
 
 
 def test_range_is_left_to_the_facts_model():
@@ -193,15 +199,27 @@ def test_ln_classes(text, value):
     ("11, 21", ["acute_cutaneous_lupus", "anti_dsdna_or_anti_sm"]),
 ])
 def test_eular_items_by_name(text, value):
-    assert read("eular_acr_2019.items", text) == value
+    assert present(read("eular_acr_2019.items", text)) == sorted(value, key=EULAR_ORDER.index)
 
 
 def test_sledai_items_by_name_with_weight():
-    assert read("sledai_2k_items", "arthritis (4), rash") == ["arthritis", "rash"]
+    marks = read("sledai_2k_items", "arthritis (4), rash")
+    assert present(marks) == ["arthritis", "rash"]
+    # Every other descriptor is absent: named items of a checklist are present, unnamed ones absent.
+    assert set(marks) == set(c.value for c in Q["sledai_2k_items"].choices)
+
+
+def test_item_checklists_mark_items_not_assessed():
+    marks = read("sledai_2k_items", "proteinuria, alopecia, ?low complement, ?increased dna binding")
+    assert present(marks) == ["proteinuria", "alopecia"]
+    assert [c for c, m in marks.items() if m is None] == ["low_complement", "increased_dna_binding"]
+    marks = read("eular_acr_2019.items", "?low C3 and low C4, oral ulcers")
+    assert present(marks) == ["oral_ulcers"] and marks["low_c3_and_c4"] is None
+    assert all(m is False for c, m in marks.items() if c not in ("oral_ulcers", "low_c3_and_c4"))
 
 
 @pytest.mark.parametrize(("text", "bad"), [
-    ("aspirin", '"aspirin"'), ("mycophenolate, aspirin", '"aspirin"'), ("12", '"12"'), ("?1", '"?1"'),
+    ("aspirin", '"aspirin"'), ("mycophenolate, aspirin", '"aspirin"'), ("14", '"14"'), ("?1", '"?1"'),
 ])
 def test_unknown_list_item(text, bad):
     with pytest.raises(AnswerError) as exc:
@@ -289,19 +307,20 @@ def test_parse_choice_lists_the_choices():
     ("sex", "f", "female"), ("sex", "M", "male"),
     ("dmards", "MMF, AZA", ["mycophenolate", "azathioprine"]), ("dmards", "ciclosporin", ["cyclosporine"]),
     ("ln_classes", "IV/V", ["IV", "V"]), ("gc_peak_drug", "MP", "methylprednisolone"),
-    ("eular_acr_2019.items", "proteinuria > 0.5 g/24 h, fever", ["proteinuria_gt_0_5g", "fever"]),
+    ("eular_acr_2019.items", "proteinuria > 0.5 g/24 h, fever", ["fever", "proteinuria_gt_0_5g"]),
 ])
 def test_abbreviations_physicians_type(question, text, expected):
     from conversations.questions import BY_ID, read
 
-    assert read(BY_ID[question], text) == expected
+    value = read(BY_ID[question], text)
+    assert (present(value) if isinstance(value, dict) else value) == expected
 
 
 # ---- thousands separators ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("qid", "text", "thousands", "decimal"), [
-    ("gc_peak_mg_day", "1,000", "1000", "1.0"), ("gc_peak_mg_day", "1,000 mg/day", "1000", "1.0"),
-    ("gc_peak_mg_day", "1.000", "1000", "1.0"), ("gc_peak_mg_day", "2,500", "2500", "2.5"),
+    ("gc_drug_mg_day", "1,000", "1000", "1.0"), ("gc_drug_mg_day", "1,000 mg/day", "1000", "1.0"),
+    ("gc_drug_mg_day", "1.000", "1000", "1.0"), ("gc_drug_mg_day", "2,500", "2500", "2.5"),
     ("age_years", "12,345", "12345", "12.345"), ("creatinine", "1,200 umol/L", "1200", "1.2"),
 ])
 def test_a_separator_that_may_mark_thousands_is_asked_about(qid, text, thousands, decimal):
@@ -312,9 +331,9 @@ def test_a_separator_that_may_mark_thousands_is_asked_about(qid, text, thousands
 
 
 @pytest.mark.parametrize(("qid", "text", "value"), [
-    ("gc_peak_mg_day", "1000", 1000), ("gc_peak_mg_day", "1,5", 1.5), ("gc_peak_mg_day", "1.125", 1.125),
-    ("gc_taper_floor_mg_kg_day", "0,500", 0.5), ("gc_peak_mg_day", "1,25", 1.25),
-    ("gc_peak_mg_day", "1,0000", 1.0), ("bilirubin_x_uln", "1,2", 1.2),
+    ("gc_drug_mg_day", "1000", 1000), ("gc_drug_mg_day", "1,5", 1.5), ("gc_drug_mg_day", "1.125", 1.125),
+    ("gc_taper_floor_mg_kg_day", "0,500", 0.5), ("gc_drug_mg_day", "1,25", 1.25),
+    ("gc_drug_mg_day", "1,0000", 1.0), ("bilirubin_x_uln", "1,2", 1.2),
 ])
 def test_decimals_that_cannot_be_thousands_are_read(qid, text, value):
     assert read(qid, text) == pytest.approx(value)

@@ -66,7 +66,7 @@ def test_transcripts_read_in_order(db, tmp_path):
     assert "system 0: sent to chat 101: Question sex?" in text
     assert "outcome incomplete (provisional)" in text
     accepted = "\n".join(transcripts[ELIGIBLE])
-    assert "outcome eligible (final); pending I6, I7, E11, E13" in accepted
+    assert "outcome eligible (final); pending I6, I7, E3c, E11, E13" in accepted
     assert "coordinator 201: decision: accept" in accepted
 
 

@@ -58,7 +58,7 @@ def test_jsonl_eligible_run(tmp_path):
     rc, out, err = chat(db, ANSWERS)
     assert rc == 0 and err == ""
     questions, outcome = out[:-1], out[-1]
-    assert [q["type"] for q in questions] == ["question"] * 31
+    assert [q["type"] for q in questions] == ["question"] * 30
     assert [q["fact"] for q in questions] == [fact for fact, _ in ELIGIBLE_GIRL_12]
     for q in questions:
         assert {"type", "fact", "kind", "text", "choices"} <= set(q)
@@ -94,9 +94,8 @@ def test_jsonl_checklist_with_true_and_unknown_keys(tmp_path):
     assert checklist["fact"] == "exclusion_checklist"
     assert checklist["choices"] == [
         "prior_cell_therapy", "cns_event_60d", "cns_damage_or_severe_seizures", "dialysis_3m",
-        "nephropathy_needs_intensification", "renal_fibrosis_extensive", "non_sle_immunosuppression",
-        "active_infection", "transplant_3m", "gvhd_grade2_2w", "mas_1m", "live_vaccine_4w",
-        "malignancy_or_severe_disease", "other_trial_3m", "pregnant"]
+        "renal_fibrosis_extensive", "non_sle_immunosuppression", "active_infection", "transplant_3m",
+        "gvhd_grade2_2w", "mas_1m", "live_vaccine_4w", "malignancy_or_severe_disease", "other_trial_3m", "pregnant"]
     assert out[-1]["type"] == "outcome" and out[-1]["failed"] == ["E1"]
     facts = engine.facts_of(stored_state(db, out[0]["referral_id"])).known()
     assert facts["prior_cell_therapy"] is True and "mas_1m" not in facts and facts["pregnant"] is False
@@ -152,7 +151,7 @@ def test_jsonl_resume_after_the_process_ends(tmp_path):
     assert second[0] == waiting  # exactly where it was
     assert [q["fact"] for q in second[:-1]] == [fact for fact, _ in ELIGIBLE_GIRL_12[HALF:]]
     assert second[-1]["type"] == "outcome" and second[-1]["status"] == "eligible"
-    assert len(stored_state(db, rid).history) == 31
+    assert len(stored_state(db, rid).history) == 30
 
 
 def test_jsonl_resume_after_the_process_is_killed(tmp_path):
@@ -254,7 +253,7 @@ def test_interactive_pause_and_resume_in_a_new_store(tmp_path):
     assert term2.shown[0] == "Open pre-screens:" and term2.shown[1].startswith(f"  1. {rid} (last answer ")
     assert term2.prompts[0] == "Number to resume, or Enter for a new pre-screen: "
     assert term2.shown[2].startswith(f"Pre-screen {rid}.")
-    assert term2.shown[3] == f"Pre-screen {rid}: question {HALF + 1}, about 17 left."
+    assert term2.shown[3] == f"Pre-screen {rid}: question {HALF + 1}, about 16 left."
     assert term2.shown[4] == term.shown[-2]  # the same question, word for word
     assert "ELIGIBLE for screening" in term2.text
     assert term2.lines == [] and term2.checked == len(ANSWERS) - HALF

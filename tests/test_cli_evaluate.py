@@ -35,7 +35,8 @@ def test_json_eligible(tmp_path, capsys):
     assert o["status"] == "eligible"
     assert list(o["criteria"]) == list(CRITERION_IDS)
     assert o["failed"] == [] and o["missing"] == []
-    assert o["pending"] == ["I6", "I7", "E11", "E13"]
+    assert o["pending"] == ["I6", "I7", "E3c", "E11", "E13"]
+    assert o["flags"] == [] and o["recheck"] == [] and o["ineligible_now"] is False
     assert o["criteria"]["I7"] == "pending"
     assert o["protocol_version"] == PROTOCOL_VERSION
 
@@ -113,7 +114,12 @@ def invalid(capsys, argv, stdin=None, monkeypatch=None) -> str:
     ({"sledai_2k_items": ["seizure"], "sledai_2k": 10}, ["sledai_2k_items", "sledai_2k", "8", "10"]),
     ({"eular_acr_2019": {"ana_ge_1_80": False}, "sle_eular_acr_2019": True},
      ["eular_acr_2019", "sle_eular_acr_2019"]),
-    ({"gc_peak_mg_kg_day": 0.5, "gc_high_dose": True}, ["gc_peak_mg_kg_day", "gc_high_dose"]),
+    ({"gc_peak_mg_kg_day": 0.5, "weight_kg": 40, "gc_high_dose": True}, ["gc_peak_mg_kg_day", "gc_high_dose"]),
+    ({"gc_peak_mg_kg_day": 1, "weight_kg": 40, "gc_peak_mg_day": 50},
+     ["gc_peak_mg_kg_day", "weight_kg", "gc_peak_mg_day", "5 %"]),
+    ({"sledai_2k": 6, "target_not_reached": False}, ["sledai_2k", "target_not_reached"]),
+    ({"nephropathy_needs_intensification": None}, ["nephropathy_needs_intensification", "dropped in protocol 2",
+                                                   "investigator"]),
     ({"gc_taper_floor_mg_kg_day": 0.2, "steroid_dependent": True},
      ["gc_taper_floor_mg_kg_day", "steroid_dependent"]),
     ({"creatinine": 0.7, "creatinine_unit": "mg/dL", "height_cm": 140, "egfr": 60}, ["creatinine", "egfr"]),

@@ -57,11 +57,11 @@ CASES = [
     ("ln_chronicity_index", "13", "LN chronicity index must be between 0 and 12/12; 13 is outside that range."),
     ("height_cm", "30 cm", "Height must be between 40 and 230 cm; 30 is outside that range."),
     ("weight_kg", "3", "Weight must be between 5 and 250 kg; 3 is outside that range."),
-    ("gc_taper_floor_mg_kg_day", "31", "Lowest glucocorticoid dose without flare must be between 0 and "
-                                       "30 mg/kg/day; 31 is outside that range."),
-    ("gc_peak_mg_day", "-40", "-40 is below 0; please give a number of at least 0, for example 40."),
+    ("gc_taper_floor_mg_kg_day", "61", "Lowest glucocorticoid dose reached before a flare must be between 0 "
+                                       "and 60 mg/kg/day; 61 is outside that range."),
+    ("gc_drug_mg_day", "-40", "-40 is below 0; please give a number of at least 0, for example 40."),
     # a separator that may mark thousands
-    ("gc_peak_mg_day", "1,000", 'Is "1,000" 1000 or 1.0? Please write it without a thousands separator: '
+    ("gc_drug_mg_day", "1,000", 'Is "1,000" 1000 or 1.0? Please write it without a thousands separator: '
                                 '"1000" or "1.0".'),
     ("creatinine", "1,200 umol/L", 'Is "1,200" 1200 or 1.2?'),
     # creatinine
@@ -88,7 +88,7 @@ CASES = [
                                    '8 betamethasone (or "unknown").'),
     # unknown list items
     ("dmards", "aspirin", 'I don\'t recognise "aspirin". Choose from: 1 cyclophosphamide, 2 mycophenolate'),
-    ("dmards", "mycophenolate, aspirin, 12", 'I don\'t recognise "aspirin", "12".'),
+    ("dmards", "mycophenolate, aspirin, 14", 'I don\'t recognise "aspirin", "14".'),
     ("ln_classes", "VII", 'I don\'t recognise "VII".'),
     ("sledai_2k_items", "headache", 'I don\'t recognise "headache".'),
     ("eular_acr_2019.items", "fever, 22", 'I don\'t recognise "22".'),
@@ -116,14 +116,23 @@ def test_every_kind_of_question_has_a_bad_answer_case():
     from conversations import questions
 
     readers = {questions.BY_ID[q].reader for q, _, _ in CASES}
-    assert readers == {"number", "integer", "yes_no", "choice", "list", "checklist", "creatinine"}
+    assert readers == {"number", "integer", "yes_no", "choice", "list", "checklist", "items", "creatinine"}
 
 
-def test_a_dose_too_high_for_the_weight_is_refused_at_the_weight():
-    # prednisone 1000 mg/day for 5 kg = 200 mg/kg/day, outside 0-30: the weight that makes it so is refused.
-    conv = run_answers(eligible_answers(gc_high_dose="unknown", gc_peak_mg_day="1000"), stop_at="weight_kg")
-    reprompt = refuse(conv.state, "5")
-    assert reprompt.error == "Peak glucocorticoid dose must be between 0 and 30 mg/kg/day; 200 is outside that range."
+def test_a_dose_beyond_3000_mg_a_day_prednisone_equivalent_is_refused_at_the_dose():
+    # hydrocortisone 20,000 mg/day = 5,000 mg prednisone-equivalent, outside 0-3000.
+    conv = run_answers(eligible_answers(gc_high_dose="unknown", gc_peak_drug="hydrocortisone"),
+                       stop_at="gc_drug_mg_day")
+    reprompt = refuse(conv.state, "20000")
+    assert reprompt.error == ("Peak prednisone-equivalent dose must be between 0 and 3000 mg/day; 5000 is outside "
+                              "that range.")
+
+
+def test_a_pulse_is_no_error_though_its_mg_kg_day_would_be_out_of_range():
+    # criteria.md: ranges apply to the values given, not to derived ones.
+    conv = run_answers(eligible_answers(gc_high_dose="unknown", gc_peak_drug="methylprednisolone",
+                                        gc_drug_mg_day="1000"), stop_at="hcq")
+    assert conv.facts.known()["gc_peak_mg_day"] == 1250 and conv.reprompts() == []
 
 
 def test_a_contradiction_with_an_earlier_answer_is_refused():

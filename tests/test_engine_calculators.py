@@ -43,6 +43,46 @@ def test_sledai_items_give_the_score(items, score, verdict):
         assert outcome.failures[0].reasons == [f"SLEDAI-2K {score} (calculated from SLEDAI-2K descriptors) < 8"]
 
 
+@pytest.mark.parametrize(("items", "score_range", "verdict"), [
+    # Complement and anti-dsDNA not yet measured: 4 + 2 = 6, up to 10: I2b unknown, never a hard fail.
+    ("arthritis, rash, ?low complement, ?increased dna binding", [6, 10], "unknown"),
+    # Not assessed, but the present ones already reach 8: met.
+    ("arthritis, proteinuria, ?fever", [8, 9], "met"),
+    # Even with every unassessed descriptor present the score stays below 8: not met.
+    ("arthritis, ?rash, ?fever", [4, 7], "not_met"),
+])
+def test_sledai_descriptors_not_assessed_give_a_range(items, score_range, verdict):
+    conv = finish(sledai_2k="unknown", sledai_2k_items=items)
+    outcome = conv.final().outcome
+    assert outcome.calculated["sledai_2k"] == score_range
+    assert outcome.criteria["I2b"] == verdict
+    known = conv.facts.known()
+    assert known["sledai_2k_unknown"] and not set(known["sledai_2k_unknown"]) & set(known["sledai_2k_items"])
+    if verdict == "unknown":
+        (m,) = [m for m in outcome.missing if m.criterion == "I2b"]
+        assert m.facts == ["sledai_2k_items.low_complement", "sledai_2k_items.increased_dna_binding"]
+        assert m.reason.startswith("SLEDAI-2K 6–10 (low complement and increased DNA binding (anti-dsDNA) not "
+                                   "assessed)")
+    if verdict == "not_met":
+        assert outcome.failures[0].reasons == ["SLEDAI-2K 4–7 (rash and fever not assessed) < 8"]
+
+
+def test_a_range_of_5_or_more_means_not_in_lldas_and_the_lldas_question_is_skipped():
+    conv = finish(sledai_2k="unknown", sledai_2k_items="arthritis, proteinuria, ?fever")
+    assert "target_not_reached" not in conv.asked
+    assert conv.final().outcome.calculated["target_not_reached"] is True
+
+
+def test_a_range_below_5_asks_the_lldas_question_positively():
+    conv = run_answers(eligible_answers(sledai_2k="unknown", sledai_2k_items="arthritis, ?proteinuria"),
+                       stop_at="target_not_reached")
+    assert conv.question.text == "Is the child in LLDAS or remission now?"
+    assert "cLLDAS" in conv.send(engine.Command("help")).outputs[0].text
+    # "No, not in LLDAS" (a child who responded and relapsed) is target_not_reached: I2c can be met.
+    conv.send("no")
+    assert conv.facts.known()["target_not_reached"] is True
+
+
 def test_sledai_items_unknown_leaves_i2b_missing_with_its_calculator_hint():
     conv = finish(sledai_2k="unknown", sledai_2k_items="unknown")
     outcome = conv.final().outcome
@@ -54,27 +94,38 @@ def test_sledai_items_unknown_leaves_i2b_missing_with_its_calculator_hint():
 
 # ---- 2019 EULAR/ACR -------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("ana", "items", "classified"), [
+@pytest.mark.parametrize(("ana", "items", "classified", "total"), [
     # acute cutaneous lupus 6 + anti-dsDNA 6 = 12 >= 10, with a clinical item
-    ("yes", "acute cutaneous lupus, anti-dsDNA or anti-Sm antibodies", True),
+    ("yes", "acute cutaneous lupus, anti-dsDNA or anti-Sm antibodies", True, 12),
     # only the highest item of a domain counts: thrombocytopenia 4 (not + leukopenia 3) + joints 6 = 10
-    ("yes", "thrombocytopenia, leukopenia, joint_involvement", True),
+    ("yes", "thrombocytopenia, leukopenia, joint_involvement", True, 10),
     # leukopenia 3 + joints 6 = 9 < 10
-    ("yes", "leukopenia, joint involvement", False),
+    ("yes", "leukopenia, joint involvement", False, 9),
     # immunologic only: anti-dsDNA 6 + low C3 and C4 4 = 10, but no clinical item
-    ("yes", "anti_dsdna_or_anti_sm, low C3 and low C4", False),
+    ("yes", "anti_dsdna_or_anti_sm, low C3 and low C4", False, 10),
     # ANA unknown and a total below 10: not classified whatever the ANA
-    ("unknown", "fever, 19", False),
-    ("yes", "none", False),
+    ("unknown", "fever, 19", False, 5),
+    ("yes", "none", False, 0),
+    # Complement not yet measured: leukopenia 3 + joints 6 = 9, up to 13 with low C3 and C4: unknown, never
+    # a hard "not classified" (protocol 2)
+    ("yes", "leukopenia, joint involvement, ?low C3 and low C4", None, [9, 13]),
+    # ...but a range that cannot reach 10 decides: 3 + 2 = 5, at most 9 with low C3 and C4
+    ("yes", "leukopenia, oral ulcers, ?low C3 and low C4", False, [5, 9]),
 ])
-def test_eular_calculator(ana, items, classified):
+def test_eular_calculator(ana, items, classified, total):
     conv = finish(sle_eular_acr_2019="unknown", **{"eular_acr_2019.ana_ge_1_80": ana,
                                                      "eular_acr_2019.items": items})
     i = conv.asked.index("sle_eular_acr_2019")
     assert conv.asked[i + 1:i + 3] == ["eular_acr_2019.ana_ge_1_80", "eular_acr_2019.items"]
     outcome = conv.final().outcome
-    assert outcome.calculated == {"sle_eular_acr_2019": classified}
-    assert outcome.criteria["I2a"] == ("met" if classified else "not_met")
+    # SLEDAI-2K 12 of the eligible answers implies target_not_reached (≥ 5).
+    assert outcome.calculated == {"eular_acr_2019_total": total, "target_not_reached": True,
+                                  **({} if classified is None else {"sle_eular_acr_2019": classified})}
+    assert outcome.criteria["I2a"] == {True: "met", False: "not_met", None: "unknown"}[classified]
+    if classified is None:
+        (m,) = [m for m in outcome.missing if m.criterion == "I2a"]
+        assert m.facts == ["eular_acr_2019.items.low_c3_and_c4"]
+        assert "2019 EULAR/ACR total 9–13 (low C3 and low C4 not assessed)" in m.reason
 
 
 def test_a_negative_ana_decides_alone():
@@ -153,44 +204,71 @@ def test_creatinine_bare_number_is_asked_again_for_its_unit():
 
 # ---- peak glucocorticoid dose ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("drug", "mg", "weight", "mg_kg", "high"), [
+@pytest.mark.parametrize(("drug", "mg", "weight", "mg_day", "mg_kg", "high"), [
     # prednisone 40 mg/day / 30 kg = 1.333
-    ("prednisone", "40", "30", 1.333, True),
+    ("prednisone", "40", "30", 40, 1.333, True),
     # methylprednisolone 24 mg = 24 × 5/4 = 30 mg prednisone; / 30 kg = 1.0: the threshold counts
-    ("methylprednisolone", "24 mg/day", "30 kg", 1.0, True),
+    ("methylprednisolone", "24 mg/day", "30 kg", 30, 1.0, True),
     # by number (3 = methylprednisolone): 20 mg = 25 mg prednisone; / 30 kg = 0.833
-    ("3", "20 mg", "30", 0.833, False),
+    ("3", "20 mg", "30", 25, 0.833, False),
     # dexamethasone 3 mg = 3 × 5/0.75 = 20 mg prednisone; / 25 kg = 0.8
-    ("dexamethasone", "3", "25", 0.8, False),
+    ("dexamethasone", "3", "25", 20, 0.8, False),
     # hydrocortisone 200 mg = 200 × 5/20 = 50 mg prednisone; / 10 kg = 5.0
-    ("Hydrocortisone", "200", "10", 5.0, True),
+    ("Hydrocortisone", "200", "10", 50, 5.0, True),
     # prednisolone 0 mg: none
-    ("prednisolone", "0", "30", 0.0, False),
+    ("prednisolone", "0", "30", 0, 0.0, False),
 ])
-def test_peak_glucocorticoid_dose(drug, mg, weight, mg_kg, high):
-    conv = finish(gc_high_dose="unknown", gc_peak_drug=drug, gc_peak_mg_day=mg, weight_kg=weight)
+def test_peak_glucocorticoid_dose(drug, mg, weight, mg_day, mg_kg, high):
+    conv = finish(gc_high_dose="unknown", gc_peak_drug=drug, gc_drug_mg_day=mg, weight_kg=weight)
     i = conv.asked.index("gc_high_dose")
-    assert conv.asked[i + 1:i + 4] == ["gc_peak_drug", "gc_peak_mg_day", "weight_kg"]
+    # Below 60 mg/day the weight decides (mg/kg/day): it is asked.
+    assert conv.asked[i + 1:i + 4] == ["gc_peak_drug", "gc_drug_mg_day", "weight_kg"]
     known = conv.facts.known()
-    assert known["gc_peak_mg_kg_day"] == pytest.approx(mg_kg)
+    # The drug's dose is stored as the spec's prednisone-equivalent mg/day; mg/kg/day is calculated.
+    assert known["gc_peak_mg_day"] == pytest.approx(mg_day)
+    assert "gc_peak_mg_kg_day" not in known
     assert known["weight_kg"] == float(weight.split()[0])
     outcome = conv.final().outcome
+    assert outcome.calculated["gc_peak_mg_kg_day"] == pytest.approx(mg_kg, abs=0.05)
     assert outcome.calculated["gc_high_dose"] is high
     assert outcome.criteria["I2c"] == ("met" if high else "not_met")
     if not high:
-        assert "gc_peak_mg_kg_day" in outcome.failures[0].facts
+        assert {"gc_peak_mg_day", "weight_kg"} <= set(outcome.failures[0].facts)
+
+
+@pytest.mark.parametrize(("drug", "mg", "mg_day"), [
+    # A methylprednisolone pulse: 750 mg = 937.5 mg prednisone-equivalent, far above 60 mg/day.
+    ("methylprednisolone", "750", 937.5),
+    # The pediatric maximum: a 70 kg adolescent on 60 mg/day prednisone (below 1 mg/kg/day) is high dose.
+    ("prednisone", "60 mg/day", 60),
+])
+def test_60_mg_a_day_or_more_is_high_dose_without_asking_the_weight(drug, mg, mg_day):
+    conv = finish(gc_high_dose="unknown", gc_peak_drug=drug, gc_drug_mg_day=mg)
+    assert "weight_kg" not in conv.asked
+    assert conv.facts.known()["gc_peak_mg_day"] == mg_day
+    outcome = conv.final().outcome
+    assert outcome.calculated["gc_high_dose"] is True and outcome.criteria["I2c"] == "met"
+    # High dose only through mg/day, the mg/kg/day unknown: a flag for the investigator.
+    assert [f.criterion for f in outcome.flags] == ["I2c"] and "60 mg/day" in outcome.flags[0].text
+
+
+def test_59_mg_a_day_needs_the_weight():
+    conv = finish(gc_high_dose="unknown", gc_peak_drug="prednisone", gc_drug_mg_day="59", weight_kg="70")
+    assert "weight_kg" in conv.asked
+    outcome = conv.final().outcome
+    assert outcome.calculated["gc_high_dose"] is False and outcome.criteria["I2c"] == "not_met"
 
 
 def test_peak_dose_drug_unknown_skips_the_dose_and_weight():
     conv = finish(gc_high_dose="unknown", gc_peak_drug="unknown")
-    assert not {"gc_peak_mg_day", "weight_kg"} & set(conv.asked)
+    assert not {"gc_drug_mg_day", "weight_kg"} & set(conv.asked)
     assert conv.final().outcome.criteria["I2c"] == "unknown"
 
 
 def test_peak_dose_mg_unknown_skips_the_weight():
-    conv = finish(gc_high_dose="unknown", gc_peak_drug="prednisone", gc_peak_mg_day="unknown")
+    conv = finish(gc_high_dose="unknown", gc_peak_drug="prednisone", gc_drug_mg_day="unknown")
     assert "weight_kg" not in conv.asked
-    assert "gc_peak_mg_kg_day" not in conv.facts.known()
+    assert "gc_peak_mg_day" not in conv.facts.known()
 
 
 def test_peak_dose_help_gives_the_equivalents():
@@ -203,12 +281,20 @@ def test_peak_dose_help_gives_the_equivalents():
 @pytest.mark.parametrize(("floor", "dependent"), [("0.6 mg/kg/day", True), ("0.5", True), ("0,3", False)])
 def test_taper_floor_decides_steroid_dependence(floor, dependent):
     # No LN III-V, no CNS lupus, no refractory cytopenia: I3 rests on steroid dependence.
-    conv = finish(ln_classes="none", cns_lupus="no", refractory_cytopenia="no", steroid_dependent="unknown",
-                  gc_taper_floor_mg_kg_day=floor)
-    assert conv.asked[conv.asked.index("steroid_dependent") + 1] == "gc_taper_floor_mg_kg_day"
+    conv = finish(ln_classes="none", cns_lupus="no", refractory_cytopenia="no", other_major_organ="no",
+                  steroid_dependent="unknown", gc_taper_floor_mg_kg_day=floor)
+    i = conv.asked.index("steroid_dependent")
+    assert conv.asked[i + 1:i + 3] == ["gc_taper_tried", "gc_taper_floor_mg_kg_day"]
     outcome = conv.final().outcome
     assert outcome.calculated["steroid_dependent"] is dependent
     assert outcome.criteria["I3"] == ("met" if dependent else "not_met")
+
+
+def test_taper_floor_is_asked_only_after_a_taper_that_ended_in_a_flare():
+    conv = finish(ln_classes="none", cns_lupus="no", refractory_cytopenia="no", other_major_organ="no",
+                  steroid_dependent="unknown", gc_taper_tried="no")
+    assert "gc_taper_tried" in conv.asked and "gc_taper_floor_mg_kg_day" not in conv.asked
+    assert conv.final().outcome.criteria["I3"] == "unknown"
 
 
 def test_taper_floor_is_not_asked_when_i3_is_already_met():
@@ -218,12 +304,16 @@ def test_taper_floor_is_not_asked_when_i3_is_already_met():
 
 def test_every_calculator_in_one_conversation():
     conv = finish(sle_eular_acr_2019="unknown", sledai_2k="unknown", gc_high_dose="unknown", egfr="unknown",
-                  ln_classes="none", cns_lupus="no", refractory_cytopenia="no", steroid_dependent="unknown")
+                  ln_classes="none", cns_lupus="no", refractory_cytopenia="no", other_major_organ="no",
+                  steroid_dependent="unknown")
     outcome = conv.final().outcome
     assert outcome.status == "eligible"
-    # ELIGIBLE_ANSWERS: items 6 + 6; SLEDAI 4 + 4 + 2 = 10; prednisone 40 / 30 kg; 0.413 × 145 / 0.6; 0.6 ≥ 0.5
-    assert outcome.calculated == {"sledai_2k": 10, "sle_eular_acr_2019": True, "gc_high_dose": True,
+    # ELIGIBLE_ANSWERS: items 6 + 6; SLEDAI 4 + 4 + 2 = 10 (so not in LLDAS); prednisone 40 / 30 kg;
+    # 0.413 × 145 / 0.6; 0.6 ≥ 0.5
+    assert outcome.calculated == {"sledai_2k": 10, "target_not_reached": True, "sle_eular_acr_2019": True,
+                                  "eular_acr_2019_total": 12, "gc_peak_mg_kg_day": 1.3, "gc_high_dose": True,
                                   "steroid_dependent": True, "egfr": 99.8}
+    assert "target_not_reached" not in conv.asked
 
 
 def test_calculator_questions_carry_help():

@@ -170,7 +170,7 @@ def test_status_shows_progress_and_the_same_question():
     state = conv.state
     result = conv.send(STATUS)
     assert types(result.outputs) == ["Info", "Question"]
-    assert result.outputs[0].text == "Pre-screen R-TEST-0001: question 6, about 30 left."
+    assert result.outputs[0].text == "Pre-screen R-TEST-0001: question 6, about 31 left."
     assert result.outputs[1].fact == "sledai_2k" and result.outputs[1].seq == state.seq
     assert result.state == state and result.events == []
 
@@ -201,7 +201,7 @@ def test_summary_lists_the_answers_with_short_names():
         "4. exclusion checklist: none",
         "5. meets the 2019 EULAR/ACR SLE classification: unknown",
         "6. ANA ≥ 1:80: yes",
-        "7. 2019 EULAR/ACR items: acute_cutaneous_lupus, anti_dsdna_or_anti_sm",
+        "7. 2019 EULAR/ACR items: acute cutaneous lupus, anti-dsDNA or anti-Sm antibodies",
         "8. SLEDAI-2K: unknown",
         "9. SLEDAI-2K descriptors: arthritis",
     ]

@@ -27,16 +27,19 @@ def agrees_with_evaluate(conv: Conversation) -> engine.OutcomeReached:
 
 # ---- eligible -----------------------------------------------------------------------------------------------
 
-def test_eligible_girl_of_12_in_31_questions():
+def test_eligible_girl_of_12_in_30_questions():
     conv = run_script(ELIGIBLE_GIRL_12)
     final = agrees_with_evaluate(conv)
     assert final.outcome.status == "eligible"
     assert final.outcome.failed == [] and final.outcome.missing == []
-    # What stays for the screening visit: I5 confirmed here, so I6, I7, E11, E13.
-    assert final.outcome.pending == ["I6", "I7", "E11", "E13"]
+    # What stays for the screening visit: I5 confirmed here, so I6, I7, E3c (the investigator's
+    # judgement since protocol 2), E11, E13.
+    assert final.outcome.pending == ["I6", "I7", "E3c", "E11", "E13"]
     assert conv.asked == [fact for fact, _ in ELIGIBLE_GIRL_12]
-    # The question count the issue asks us to report (target: at most 35).
-    assert conv.answered == len(ELIGIBLE_GIRL_12) == 31
+    # The question count the issues ask us to report: 31 under protocol 1; protocol 2 drops the LLDAS
+    # question for her (SLEDAI-2K 12 ≥ 5 implies the target is not reached).
+    assert conv.answered == len(ELIGIBLE_GIRL_12) == 30
+    assert "target_not_reached" not in conv.asked
     assert conv.answered <= MAX_QUESTIONS_ELIGIBLE
     assert conv.announcements() == [] and conv.reprompts() == []
     assert conv.facts.known()["age_years"] == 12 and conv.facts.known()["dmards"] == [
@@ -54,9 +57,9 @@ def test_the_first_question_is_the_age():
 def test_progress_counts_up_and_remaining_down():
     conv = run_script(ELIGIBLE_GIRL_12)
     qs = [o for o in conv.outputs if isinstance(o, engine.Question)]
-    assert [q.number for q in qs] == list(range(1, 32))
+    assert [q.number for q in qs] == list(range(1, 31))
     remaining = [q.remaining for q in qs]
-    assert remaining[-1] == 0 and remaining[0] >= 30
+    assert remaining[-1] == 0 and remaining[0] >= 29
     assert all(b <= a for a, b in zip(remaining, remaining[1:], strict=False))
 
 
@@ -107,7 +110,7 @@ def failing_after(overrides: dict[str, str], failed: list[str], decisive: str) -
 
 @pytest.mark.parametrize(("key", "criterion"), [
     ("prior_cell_therapy", "E1"), ("cns_event_60d", "E2a"), ("cns_damage_or_severe_seizures", "E2b"),
-    ("dialysis_3m", "E3a"), ("renal_fibrosis_extensive", "E3b"), ("nephropathy_needs_intensification", "E3c"),
+    ("dialysis_3m", "E3a"), ("renal_fibrosis_extensive", "E3b"),
     ("non_sle_immunosuppression", "E6"), ("active_infection", "E7"), ("transplant_3m", "E8"),
     ("gvhd_grade2_2w", "E8"), ("mas_1m", "E10"), ("live_vaccine_4w", "E10"),
     ("malignancy_or_severe_disease", "E10"), ("other_trial_3m", "E12"), ("pregnant", "E11"),
@@ -121,8 +124,16 @@ def test_exclusion_from_the_checklist(key, criterion):
     assert known[key] is True and known["other_trial_3m" if key != "other_trial_3m" else "mas_1m"] is False
 
 
+def test_e3c_is_never_asked_and_stays_pending():
+    conv = run_script(ELIGIBLE_GIRL_12)
+    checklist = next(o for o in conv.outputs if isinstance(o, engine.Question) and o.fact == "exclusion_checklist")
+    assert "nephropathy_needs_intensification" not in [c.value for c in checklist.choices]
+    e3c = next(p for p in conv.final().outcome.pending_details if p.criterion == "E3c")
+    assert "investigator" in e3c.reason
+
+
 def test_exclusion_checklist_by_numbers_names_two_criteria():
-    conv = failing_after({"exclusion_checklist": "1, 8"}, ["E1", "E7"], "exclusion_checklist")
+    conv = failing_after({"exclusion_checklist": "1, 7"}, ["E1", "E7"], "exclusion_checklist")
     ann = conv.announcements()[0]
     assert ann.outcome.failed == ["E1", "E7"]
 
@@ -132,7 +143,9 @@ def test_i2a_not_classified_by_the_eular_calculator():
     conv = failing_after({"sle_eular_acr_2019": "unknown", "eular_acr_2019.items": "joint involvement, 19"},
                          ["I2a"], "eular_acr_2019.items")
     assert conv.final().outcome.failures[0].facts == ["sle_eular_acr_2019", "eular_acr_2019"]
-    assert conv.final().outcome.calculated == {"sle_eular_acr_2019": False}
+    assert conv.final().outcome.calculated == {"sle_eular_acr_2019": False, "eular_acr_2019_total": 9,
+                                               "target_not_reached": True}
+    assert conv.final().outcome.failures[0].reasons == ["2019 EULAR/ACR total 9 < 10"]
 
 
 def test_i2a_answered_no():
@@ -164,9 +177,18 @@ def test_i2c_intolerant_skips_the_refractory_questions():
 
 def test_i3_no_major_organ_involvement():
     conv = failing_after({"ln_classes": "II", "cns_lupus": "no", "refractory_cytopenia": "no",
-                          "steroid_dependent": "no"}, ["I3"], "steroid_dependent")
-    assert conv.asked[conv.asked.index("ln_classes"):][:4] == [
-        "ln_classes", "cns_lupus", "refractory_cytopenia", "steroid_dependent"]
+                          "other_major_organ": "no", "steroid_dependent": "no"}, ["I3"], "steroid_dependent")
+    assert conv.asked[conv.asked.index("ln_classes"):][:5] == [
+        "ln_classes", "cns_lupus", "refractory_cytopenia", "other_major_organ", "steroid_dependent"]
+
+
+def test_i3_met_only_through_other_major_organ_raises_a_flag():
+    conv = run_answers(eligible_answers(ln_classes="II", cns_lupus="no", refractory_cytopenia="no",
+                                        other_major_organ="yes"))
+    final = agrees_with_evaluate(conv)
+    assert final.outcome.status == "eligible"
+    assert "steroid_dependent" not in conv.asked
+    assert [f.criterion for f in final.outcome.flags] == ["I3"]
 
 
 @pytest.mark.parametrize(("overrides", "failed", "decisive"), [
@@ -262,9 +284,9 @@ def test_a_boy_is_not_asked_about_menarche_pregnancy_or_contraception():
     assert not {"childbearing_potential", "agrees_contraception"} & set(conv.asked)
     checklist = next(o for o in conv.outputs if isinstance(o, engine.Question) and o.checklist)
     assert "pregnant" not in [c.value for c in checklist.choices]
-    assert len(checklist.choices) == 14
+    assert len(checklist.choices) == 13
     assert final.outcome.criteria["I6"] == "met" and final.outcome.criteria["E11"] == "clear"
-    assert conv.answered == 29
+    assert conv.answered == 28
 
 
 def test_a_girl_before_menarche_is_not_asked_about_pregnancy_or_contraception():
@@ -299,13 +321,14 @@ def test_no_chronicity_index_without_biopsy_proven_ln():
 def test_no_calculator_when_the_score_is_known():
     conv = run_script(ELIGIBLE_GIRL_12)
     calculators = {"eular_acr_2019.ana_ge_1_80", "eular_acr_2019.items", "sledai_2k_items", "gc_peak_drug",
-                   "gc_peak_mg_day", "weight_kg", "creatinine", "height_cm", "gc_taper_floor_mg_kg_day"}
+                   "gc_drug_mg_day", "weight_kg", "creatinine", "height_cm", "gc_taper_tried",
+                   "gc_taper_floor_mg_kg_day"}
     assert not calculators & set(conv.asked)
 
 
 def test_i3_met_by_ln_skips_the_other_organ_questions():
     conv = run_script(ELIGIBLE_GIRL_12)
-    assert not {"cns_lupus", "refractory_cytopenia", "steroid_dependent"} & set(conv.asked)
+    assert not {"cns_lupus", "refractory_cytopenia", "other_major_organ", "steroid_dependent"} & set(conv.asked)
 
 
 # ---- incomplete ---------------------------------------------------------------------------------------------
@@ -341,11 +364,11 @@ def test_everything_unknown():
     assert final.outcome.status == "incomplete"
     assert conv.facts.known() == {}
     # Each calculator was offered once its score was unknown.
-    for calc in ("eular_acr_2019.ana_ge_1_80", "sledai_2k_items", "gc_peak_drug", "creatinine",
-                 "gc_taper_floor_mg_kg_day"):
+    for calc in ("eular_acr_2019.ana_ge_1_80", "sledai_2k_items", "gc_peak_drug", "creatinine", "gc_taper_tried"):
         assert calc in conv.asked
-    # Steps of a calculator that follow an unknown input are not asked...
-    assert not {"gc_peak_mg_day", "weight_kg", "height_cm"} & set(conv.asked)
+    # Steps of a calculator that follow an unknown input are not asked (the taper floor only after a
+    # taper that ended in a flare)...
+    assert not {"gc_drug_mg_day", "weight_kg", "height_cm", "gc_taper_floor_mg_kg_day"} & set(conv.asked)
     # ...except the EULAR/ACR items after an unknown ANA: a total below 10 decides alone.
     assert "eular_acr_2019.items" in conv.asked
     assert conv.announcements() == []

@@ -26,13 +26,14 @@ SPEC_KEYS = {
     "age_years", "sex", "childbearing_potential", "weight_kg", "height_cm", "sle_eular_acr_2019",
     "eular_acr_2019", "sledai_2k", "sledai_2k_items", "sledai_2k_unknown", "soc_months", "gc_high_dose",
     "gc_peak_mg_kg_day", "gc_peak_mg_day", "hcq", "dmards", "target_not_reached", "intolerant_to_conventional",
-    "ln_classes", "cns_lupus", "refractory_cytopenia", "other_major_organ", "steroid_dependent", "gc_taper_floor_mg_kg_day", "lvef_percent",
-    "ecg_significant_abnormality", "egfr", "creatinine", "creatinine_unit", "ast_x_uln", "alt_x_uln",
-    "bilirubin_x_uln", "spo2_percent", "severe_lung_disease", "apheresis_suitable", "agrees_contraception",
-    "prior_cell_therapy", "cns_event_60d", "cns_damage_or_severe_seizures", "dialysis_3m",
-    "ln_chronicity_index", "renal_fibrosis_extensive", "cardiac_conditions", "non_sle_immunosuppression", "active_infection", "transplant_3m",
-    "gvhd_grade2_2w", "hbsag", "hbcab", "hbv_dna", "hcv_ab", "hcv_rna", "hiv_ab", "syphilis", "cmv_dna",
-    "mas_1m", "live_vaccine_4w", "malignancy_or_severe_disease", "pregnant", "other_trial_3m",
+    "ln_classes", "cns_lupus", "refractory_cytopenia", "other_major_organ", "steroid_dependent",
+    "gc_taper_floor_mg_kg_day", "lvef_percent", "ecg_significant_abnormality", "egfr", "creatinine",
+    "creatinine_unit", "ast_x_uln", "alt_x_uln", "bilirubin_x_uln", "spo2_percent", "severe_lung_disease",
+    "apheresis_suitable", "agrees_contraception", "prior_cell_therapy", "cns_event_60d",
+    "cns_damage_or_severe_seizures", "dialysis_3m", "ln_chronicity_index", "renal_fibrosis_extensive",
+    "cardiac_conditions", "non_sle_immunosuppression", "active_infection", "transplant_3m", "gvhd_grade2_2w",
+    "hbsag", "hbcab", "hbv_dna", "hcv_ab", "hcv_rna", "hiv_ab", "syphilis", "cmv_dna", "mas_1m",
+    "live_vaccine_4w", "malignancy_or_severe_disease", "pregnant", "other_trial_3m",
 }
 
 

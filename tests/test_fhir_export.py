@@ -57,6 +57,12 @@ def answers(response):
     return {i.linkId: [value(a) for a in i.answer or ()] for i in response.item or ()}
 
 
+def verdicts_of(obs):
+    """The criterion verdict components; flags and re-checks are components of their own code systems."""
+    return {c.code.coding[0].code: c.valueCodeableConcept.coding[0].code for c in obs.component
+            if c.code.coding[0].system == fhir_export.CRITERION_SYSTEM}
+
+
 def test_fhir_version_is_r4b():
     assert __fhir_version__ == "4.3.0"
 
@@ -97,7 +103,7 @@ def test_eligible_referral_answers_and_outcome(exported):
     assert resources["QuestionnaireResponse"].status == "completed"
     obs = resources["Observation"]
     assert obs.status == "final" and obs.valueCodeableConcept.coding[0].code == "eligible"
-    verdicts = {c.code.coding[0].code: c.valueCodeableConcept.coding[0].code for c in obs.component}
+    verdicts = verdicts_of(obs)
     assert list(verdicts) == list(CRITERION_IDS)
     assert verdicts["I1"] == "met" and verdicts["I7"] == "pending" and verdicts["E1"] == "clear"
     assert obs.subject is None  # no patient identifiers anywhere
@@ -105,9 +111,12 @@ def test_eligible_referral_answers_and_outcome(exported):
 
 def test_ineligible_referral_components_name_the_failures(exported):
     obs = exported[INELIGIBLE]["Observation"]
-    verdicts = {c.code.coding[0].code: c.valueCodeableConcept.coding[0].code for c in obs.component}
+    verdicts = verdicts_of(obs)
     assert verdicts["I1"] == "not_met" and verdicts["E9a"] == "excluded"
     assert any("failed: I1, E9a" in n.text for n in obs.note)
+    # I1 (age 4) is time-limited, E9a is not: a re-check for I1, and not "ineligible now".
+    assert notes_of(obs, fhir_export.RECHECK_SYSTEM) == [("I1", "may be re-referred at 5 years of age")]
+    assert not any("ineligible now" in n.text for n in obs.note)
 
 
 def test_replayed_answers_follow_withdrawals_corrections_and_unknowns(exported):

@@ -79,10 +79,11 @@ def test_calculated_values_read_with_labels_units_and_ranges():
                                      "unknown_items": ["anti_dsdna_or_anti_sm"]},
                   "creatinine": 0.9, "creatinine_unit": "mg/dL", "height_cm": 158,
                   "gc_peak_mg_day": 60, "weight_kg": 50})
-    assert o.calculated["sledai_2k"] == [6, 9] and o.calculated["sle_eular_acr_2019"] == [9, 15]
+    assert o.calculated["sledai_2k"] == [6, 9] and o.calculated["eular_acr_2019_total"] == [9, 15]
+    assert "sle_eular_acr_2019" not in o.calculated  # undecided: no value to show
     (line,) = [x for x in outcome_text(o).splitlines() if x.startswith("Calculated: ")]
     assert line == ("Calculated: SLEDAI-2K 6–9, not in LLDAS or remission now: yes, 2019 EULAR/ACR total 9–15, "
-                    "peak glucocorticoid dose 1.2 mg/kg/day, high-dose glucocorticoids: yes, "
+                    "peak prednisone-equivalent dose 1.2 mg/kg/day, high-dose glucocorticoids: yes, "
                     "eGFR 72.5 mL/min/1.73 m²")
     assert "_" not in line, "no internal keys"
 

@@ -7,6 +7,7 @@ import pytest
 from audit_fixtures import ELIGIBLE, INELIGIBLE, Clock, Conversation, fresh_db, populate
 
 from conversations.screening_log import render_json, render_text, screening_log
+from criteria import evaluate
 
 
 @pytest.fixture
@@ -20,6 +21,7 @@ def test_counts_of_the_populated_trail(db):
     log = screening_log(db)
     assert (log.started, log.cancelled, log.in_progress, log.completed, log.sent) == (5, 1, 1, 3, 2)
     assert log.by_outcome == {"eligible": 1, "ineligible": 1, "incomplete": 1}
+    assert log.ineligible_now == 0  # the fixtures' events predate the key: counted as not
     assert log.by_failing_criterion == {"I1": 1, "E9a": 1}
     assert log.by_decision == {"accept": 1, "need_info": 1, "decline": 0, "awaiting": 0}
 
@@ -62,7 +64,8 @@ def test_sent_without_decision_is_awaiting(tmp_path):
 def test_text_is_in_consort_order(db):
     text = render_text(screening_log(db))
     order = ["Pre-screens started", "cancelled before an outcome", "still in progress",
-             "Completed (final outcome)", "eligible", "ineligible", "failing I1", "failing E9a", "incomplete",
+             "Completed (final outcome)", "eligible", "ineligible", "ineligible now, may be re-referred",
+             "failing I1", "failing E9a", "incomplete",
              "Sent to coordinators", "decision: accept", "decision: need_info", "decision: decline",
              "awaiting a decision"]
     positions = [text.index(label) for label in order]
@@ -73,4 +76,63 @@ def test_text_is_in_consort_order(db):
 def test_json_rendering(db):
     data = json.loads(render_json(screening_log(db)))
     assert data["started"] == 5 and data["by_failing_criterion"] == {"I1": 1, "E9a": 1}
+    assert data["ineligible_now"] == 0
     assert len(data["head"]) == 64
+
+
+# ---- "ineligible now, may be re-referred" ----------------------------------------------------------------
+
+TIME_LIMITED = {"age_years": 4, "cns_event_60d": True, "mas_1m": True, "transplant_3m": True}
+
+
+def prescreen(db, clock, rid, facts, *, final=True, legacy=False):
+    """A pre-screen whose outcome event has the payload conversations.engine writes under protocol 2 (or,
+    ``legacy``, the one it wrote before: no flags, re-checks or ineligible_now)."""
+    c = Conversation(db, clock, rid, 101)
+    c.start()
+    c.answer("all", facts, raw="(all)")
+    o = evaluate(facts)
+    payload = {"status": o.status, "final": final, "failed": o.failed, "missing": o.missing_facts,
+               "pending": o.pending, "protocol_version": o.protocol_version, "facts": dict(facts)}
+    if not legacy:
+        payload |= {"flags": [n.model_dump() for n in o.flags], "recheck": [n.model_dump() for n in o.recheck],
+                    "ineligible_now": o.ineligible_now, "criteria": o.criteria}
+    c._rec("system", 0, "outcome", payload)
+    return c
+
+
+@pytest.fixture
+def recheck_db(tmp_path):
+    db, clock = fresh_db(tmp_path), Clock()
+    prescreen(db, clock, "R-NOW1-0001", TIME_LIMITED)                               # ineligible now
+    prescreen(db, clock, "R-NOW2-0002", {"age_years": 4})                           # ineligible now
+    prescreen(db, clock, "R-PERM-0003", {"age_years": 4, "prior_cell_therapy": True})  # E1 is for good
+    prescreen(db, clock, "R-OLD1-0004", TIME_LIMITED, legacy=True)                  # no key: not counted
+    prescreen(db, clock, "R-PROV-0005", {"age_years": 4}, final=False)              # provisional only
+    return db
+
+
+def test_ineligible_now_counts_final_ineligible_outcomes_that_say_so(recheck_db):
+    log = screening_log(recheck_db)
+    assert log.by_outcome["ineligible"] == 4 and log.ineligible_now == 2
+    assert log.by_failing_criterion["I1"] == 4 and log.by_failing_criterion["E1"] == 1
+
+
+def test_ineligible_now_follows_the_latest_final_outcome(recheck_db):
+    clock = Clock(start=datetime(2026, 3, 3, 9, 0))
+    c = Conversation(recheck_db, clock, "R-NOW2-0002", 101, facts={"age_years": 4})
+    c.correct("age", {"age_years": 4}, {"age_years": 14}, raw="14, typo")
+    c.outcome(final=True)  # incomplete now
+    log = screening_log(recheck_db)
+    assert log.by_outcome["ineligible"] == 3 and log.ineligible_now == 1
+
+
+def test_ineligible_now_is_shown_under_ineligible_and_in_json(recheck_db):
+    log = screening_log(recheck_db)
+    rows = render_text(log).splitlines()[1:]
+    labels = [" ".join(r.split()[:-1]) for r in rows]
+    indent = [len(r) - len(r.lstrip()) for r in rows]
+    i = labels.index("ineligible")
+    assert labels[i + 1] == "ineligible now, may be re-referred" and labels[i + 2].startswith("failing ")
+    assert indent[i + 1] > indent[i] and rows[i + 1].split()[-1] == "2"
+    assert json.loads(render_json(log))["ineligible_now"] == 2 == log.as_json()["ineligible_now"]

@@ -148,7 +148,7 @@ def test_outcome_events_are_the_systems_and_carry_the_facts(store):
         result = answer(store, rid, text)
     assert result.state.phase == "done"
     rows = store.db.conn.execute("SELECT type, actor_role, actor_id, payload FROM audit_events ORDER BY seq").fetchall()
-    assert [r[0] for r in rows].count("answer_accepted") == 31
+    assert [r[0] for r in rows].count("answer_accepted") == 30
     outcome = rows[-1]
     assert outcome[:3] == ("outcome", "system", 0)
     payload = json.loads(outcome[3])

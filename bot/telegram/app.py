@@ -50,6 +50,7 @@ COORDINATOR_COMMANDS = [
     BotCommand("invite", "invitation link for a physician"),
     BotCommand("revoke", "remove a physician: /revoke <user ID>"),
     BotCommand("export", "the audit trail as a JSON-lines file"),
+    BotCommand("reassess", "referrals the current protocol judges otherwise"),
     BotCommand("help", "what coordinators can do"),
 ]
 
@@ -112,6 +113,7 @@ def add_handlers(app: BotApplication, settings: Settings) -> None:
         CommandHandler("revoke", coordinator.revoke, filters=coord),
         CommandHandler("referrals", coordinator.referrals, filters=coord),
         CommandHandler("export", coordinator.export, filters=coord),
+        CommandHandler("reassess", coordinator.reassess_referrals, filters=coord),
         MessageHandler(coord, coordinator.other),
         CallbackQueryHandler(coordinator.decide, pattern=r"^d:"),
         # physicians

@@ -11,7 +11,9 @@ from telegram import Update
 
 from conversations import audit_export
 from conversations.db import open_db, write
+from conversations.reassess import reassess
 from conversations.registry import INVITE_LIFETIME
+from criteria import PROTOCOL_VERSION
 
 from . import keyboards, render
 from .render import esc
@@ -25,7 +27,8 @@ HELP = (
     "/referrals lists the open referrals\n"
     "/invite makes a single-use invitation link for a physician (valid 7 days)\n"
     "/revoke &lt;user ID&gt; removes a physician\n"
-    "/export sends the whole audit trail (JSON lines with transcripts and the head hash)"
+    "/export sends the whole audit trail (JSON lines with transcripts and the head hash)\n"
+    "/reassess lists the referrals whose outcome the current protocol changes (after an amendment)"
 )
 DECISION_NOTES = {
     "accept": "The study team accepted this referral and will contact you about the screening visit.",
@@ -128,6 +131,24 @@ async def decide(update: Update, context: BotContext) -> None:
     await turn.finish()
 
 
+async def reassess_referrals(update: Update, context: BotContext) -> None:
+    """The referrals whose outcome the current protocol changes: recorded status and version, the new
+    status and the criteria that changed."""
+    turn = Turn(update, context)
+    rows = reassess(context.services.store)
+    if not rows:
+        turn.say(f"No referral changes its outcome under protocol {esc(PROTOCOL_VERSION)}.")
+    else:
+        lines = [f"<b>{len(rows)} referral(s) whose outcome protocol {esc(PROTOCOL_VERSION)} changes</b>"]
+        for r in rows:
+            changed = ", ".join(f"{c.criterion} {c.before} → {c.after}" for c in r.changes) or "status only"
+            lines.append(f"• <b>{esc(r.referral_id)}</b> ({esc(r.referral_status)}): {esc(r.recorded_status)} under "
+                         f"{esc(r.recorded_protocol_version or 'unknown')}, now <b>{esc(r.new_status)}</b> · "
+                         f"{esc(changed)}")
+        turn.say("\n".join(lines))
+    await turn.end()
+
+
 async def export(update: Update, context: BotContext) -> None:
     """The jsonl audit export as a document. It runs on its own connection in a thread so the bot keeps
     answering meanwhile; the export records itself as an audit event."""
@@ -158,5 +179,5 @@ def _export(db_path: Path, out: Path, coordinator_id: int) -> audit_export.Expor
 
 async def other(update: Update, context: BotContext) -> None:
     turn = Turn(update, context)
-    turn.say("Coordinators use /referrals, /invite, /revoke and /export; /help explains them.")
+    turn.say("Coordinators use /referrals, /invite, /revoke, /export and /reassess; /help explains them.")
     await turn.end()
