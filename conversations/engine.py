@@ -72,6 +72,8 @@ class Question:
     remaining: int
     checklist: bool = False
     draft: dict[str, str] = field(default_factory=dict)
+    # The third mark of a checklist: "not sure" of a fact, or an item "not assessed" (a calculator's).
+    unsure: str = "not sure"
 
     def to_json(self) -> dict[str, Any]:
         return {"type": "question", "fact": self.fact, "kind": self.kind, "text": self.text,
@@ -359,7 +361,8 @@ def _render(state: State, q: QuestionDef, askable: int) -> Question:
         seq=state.seq, fact=q.id, kind=q.kind, text=q.text,
         choices=[Choice(c.value, c.label) for c in q.choices], help=q.help,
         number=len(state.history) + 1, remaining=max(askable - 1, 0), checklist=q.checklist,
-        draft=dict(state.draft) if q.id == state.current else {})
+        draft=dict(state.draft) if q.id == state.current else {},
+        unsure="not sure" if q.fact_checklist or not q.checklist else "not assessed")
 
 
 def _change(before: dict[str, Any], after: dict[str, Any], entry: Entry, q: QuestionDef) -> dict[str, Any]:

@@ -295,21 +295,22 @@ def last_question(calls: list[Call]) -> Call:
 REF = re.compile(r"R-[0-9A-Z]{4}-[0-9A-Z]{4}")
 
 # A 12-year-old girl who meets every criterion, answered by question ID (calculator steps included, in
-# case a test answers "unknown" to a score).
+# case a test answers "unknown" to a score; "target_not_reached" answers "in LLDAS or remission now?").
 ELIGIBLE = {
     "age_years": "12", "sex": "female", "childbearing_potential": "yes", "exclusion_checklist": "none",
     "sle_eular_acr_2019": "yes", "sledai_2k": "12", "intolerant_to_conventional": "no", "soc_months": "12",
     "gc_high_dose": "yes", "hcq": "yes", "dmards": "mycophenolate, cyclophosphamide",
-    "target_not_reached": "yes", "ln_classes": "IV", "lvef_percent": "62", "ecg_significant_abnormality": "no",
+    "target_not_reached": "no", "ln_classes": "IV", "lvef_percent": "62", "ecg_significant_abnormality": "no",
     "egfr": "95", "ast_x_uln": "1", "alt_x_uln": "1", "bilirubin_x_uln": "0.5", "severe_lung_disease": "no",
     "spo2_percent": "98", "cardiac_conditions": "none", "ln_chronicity_index": "2", "hbsag": "negative",
     "hbcab": "negative", "hcv_ab": "negative", "hiv_ab": "negative", "syphilis": "negative",
     "cmv_dna": "negative", "agrees_contraception": "yes", "apheresis_suitable": "yes", "cns_lupus": "no",
-    "refractory_cytopenia": "no", "steroid_dependent": "no", "hbv_dna": "negative", "hcv_rna": "negative",
+    "refractory_cytopenia": "no", "other_major_organ": "no", "steroid_dependent": "no", "hbv_dna": "negative",
+    "hcv_rna": "negative",
     "eular_acr_2019.ana_ge_1_80": "yes", "eular_acr_2019.items": "acute cutaneous lupus, anti_dsdna_or_anti_sm",
     "sledai_2k_items": "arthritis, proteinuria, low_complement", "gc_peak_drug": "prednisone",
-    "gc_peak_mg_day": "40", "weight_kg": "30", "creatinine": "0.6 mg/dL", "height_cm": "145",
-    "gc_taper_floor_mg_kg_day": "0.6",
+    "gc_drug_mg_day": "40", "weight_kg": "30", "creatinine": "0.6 mg/dL", "height_cm": "145",
+    "gc_taper_tried": "yes", "gc_taper_floor_mg_kg_day": "0.6",
 }
 
 

@@ -71,6 +71,39 @@ async def test_checklist_toggles_with_not_sure_then_done(tmp_path):
         assert "question 5" in texts(calls)[-1]
 
 
+async def test_an_item_checklist_toggles_present_not_assessed_absent(tmp_path):
+    # Protocol 2: a SLEDAI-2K descriptor may be present, not assessed (❔) or absent, as in the exclusion
+    # checklist; a descriptor not assessed gives a range of scores.
+    answers = {**ELIGIBLE, "sledai_2k": "unknown"}
+    async with Harness(tmp_path) as h:
+        ref = ref_of(await h.say(PHYSICIAN, "/screen"))
+        for _ in range(10):
+            state = h.services.store.load(ref)
+            if state.current == "sledai_2k_items":
+                break
+            calls = await h.say(PHYSICIAN, answers[state.current])
+        q = last_question(calls)
+        assert "tap again for ❔ not assessed" in q.text
+        seq = int(q.button("arthritis").split(":")[2])
+        await h.press(PHYSICIAN, q.button("arthritis"), message_id=8)
+        await h.press(PHYSICIAN, q.button("proteinuria"), message_id=8)
+        await h.press(PHYSICIAN, q.button("low complement"), message_id=8)
+        calls = await h.press(PHYSICIAN, q.button("low complement"), message_id=8)
+        edit = [c for c in calls if c.method == "editMessageText"][0]
+        assert ("☑ arthritis (4)", q.button("arthritis")) in edit.buttons()
+        assert ("❔ low complement (2)", q.button("low complement")) in edit.buttons()
+        calls = await h.press(PHYSICIAN, f"k:{ref}:{seq}", message_id=8)
+        done = [c for c in calls if c.method == "editMessageText"][0]
+        assert "➡️ arthritis (4), proteinuria (4); not assessed: low complement (2)" in done.text
+        facts = h.services.store.load(ref)
+        from conversations import engine
+
+        known = engine.facts_of(facts).known()
+        assert known["sledai_2k_items"] == ["arthritis", "proteinuria"]
+        assert known["sledai_2k_unknown"] == ["low_complement"]
+        assert engine.outcome_of(facts).calculated["sledai_2k"] == [8, 10]
+
+
 async def test_commands_back_skip_status_help_cancel(tmp_path):
     async with Harness(tmp_path) as h:
         ref = ref_of(await h.say(PHYSICIAN, "/screen"))

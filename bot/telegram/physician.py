@@ -221,7 +221,7 @@ def _draft_label(q: engine.Question) -> str:
     yes = [labels.get(k, k) for k, v in q.draft.items() if v == "yes"]
     unsure = [labels.get(k, k) for k, v in q.draft.items() if v == "unknown"]
     text = ", ".join(yes) if yes else "none"
-    return text + (f"; not sure: {', '.join(unsure)}" if unsure else "")
+    return text + (f"; {q.unsure}: {', '.join(unsure)}" if unsure else "")
 
 
 def send_to_coordinators(turn: Turn, ref: str) -> None:

@@ -67,7 +67,7 @@ def question(q: engine.Question, ref: str) -> str:
              "", f"<b>{esc(q.text)}</b>"]
     if q.kind == "multi_choice":
         lines.append("<i>Tap each item that applies"
-                     + (" (tap again for ❔ not sure)" if q.checklist else "") + ", then Done.</i>")
+                     + (f" (tap again for ❔ {q.unsure})" if q.checklist else "") + ", then Done.</i>")
     elif q.kind in ("number", "text"):
         lines.append("<i>Type the answer, or tap Unknown.</i>")
     return "\n".join(lines)
