@@ -1,5 +1,6 @@
 """Clinical calculators the protocol relies on. Pure functions over already-validated inputs."""
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -65,8 +66,13 @@ class ScoreRange:
 
 
 def sledai_2k_range(items: Iterable[str], unknown: Iterable[str] = ()) -> ScoreRange:
-    present = set(items)
-    not_assessed = set(unknown) - present
+    return _sledai_2k_range(frozenset(items), frozenset(unknown))
+
+
+# Pure, and few distinct item lists occur: evaluate() asks for the same ranges again and again.
+@functools.lru_cache(maxsize=4096)
+def _sledai_2k_range(present: frozenset[str], unknown: frozenset[str]) -> ScoreRange:
+    not_assessed = unknown - present
     open_ = tuple(code for code in SLEDAI_2K_WEIGHTS if code in not_assessed)
     low = sledai_2k(present)
     return ScoreRange(low, low + sum(SLEDAI_2K_WEIGHTS[c] for c in open_), open_)
@@ -97,8 +103,13 @@ def eular_acr_2019_range(ana_ge_1_80: bool | None, items: Iterable[str] | None,
     which the caller handles)."""
     if items is None:
         return None
-    present = set(items)
-    not_assessed = set(unknown) - present
+    return _eular_acr_2019_range(ana_ge_1_80, frozenset(items), frozenset(unknown))
+
+
+@functools.lru_cache(maxsize=4096)
+def _eular_acr_2019_range(ana_ge_1_80: bool | None, present: frozenset[str],
+                          unknown: frozenset[str]) -> EularAcrRange:
+    not_assessed = unknown - present
     open_ = tuple(code for code in EULAR_ACR_2019_ITEMS if code in not_assessed)
     total = ScoreRange(_eular_total(present), _eular_total(present | set(open_)), open_)
     clinical_present = any(EULAR_ACR_2019_ITEMS[i][0] in EULAR_ACR_2019_CLINICAL_DOMAINS for i in present)

@@ -7,8 +7,7 @@ item lists give, and the contradictions between a given fact and the inputs that
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import calculators
 from .codes import EULAR_ACR_2019_LABELS, SLEDAI_2K_LABELS
@@ -28,8 +27,7 @@ GC_MG_DAY = 60.0
 TAPER_FLOOR = 0.5
 
 
-@dataclass(frozen=True)
-class Derived:
+class Derived(NamedTuple):
     """What the calculator inputs say about one fact.
 
     ``value`` None: the inputs are given but cannot decide, and the fact is unknown even when it is also

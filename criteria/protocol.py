@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from .derive import GC_MG_DAY, GC_MG_KG_DAY
 from .labels import label
@@ -38,8 +38,7 @@ Verdict = Literal["met", "not_met", "unknown", "pending", "clear", "excluded"]
 FAILING: frozenset[str] = frozenset({"not_met", "excluded"})
 
 
-@dataclass(frozen=True)
-class Judgement:
+class Judgement(NamedTuple):
     verdict: Verdict
     decided_by: tuple[str, ...] = ()  # readable: "LVEF 54 % < 55 %"
     decided_facts: tuple[str, ...] = ()
