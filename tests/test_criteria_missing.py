@@ -167,6 +167,7 @@ CANDIDATES: dict[str, tuple[Any, ...]] = {
     "ln_classes": ([], ["IV"], ["II"]), "lvef_percent": (50, 60), "egfr": (20, 60),
     "ast_x_uln": (1, 4), "alt_x_uln": (1, 4), "bilirubin_x_uln": (1, 3), "spo2_percent": (85, 98),
     "ln_chronicity_index": (2, 8), "cardiac_conditions": ([], ["mi_6m"]),
+    "gc_peak_mg_kg_day": (0.5, 1.5), "gc_peak_mg_day": (30, 70), "weight_kg": (20, 80),
     **dict.fromkeys(("hbsag", "hbcab", "hbv_dna", "hcv_ab", "hcv_rna", "hiv_ab", "syphilis", "cmv_dna"),
                     ("positive", "negative")),
 }
