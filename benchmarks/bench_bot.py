@@ -72,8 +72,8 @@ from telegram_harness import ELIGIBLE, TOKEN, PassThrough, RecordingRequest, cal
 
 from bot.settings import Settings  # noqa: E402
 from bot.telegram.app import build_application  # noqa: E402
-from conversations.db import open_db, write  # noqa: E402
-from conversations.questions import QUESTIONS  # noqa: E402
+from conversations.dialogue.questions import QUESTIONS  # noqa: E402
+from conversations.records.db import open_db, write  # noqa: E402
 
 API = "https://api.telegram.test/bot"
 COORDINATOR = 9001

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from conversations import audit, audit_export, fhir_export
-from conversations.audit_verify import verify
-from conversations.db import open_db
+from conversations.records import audit, audit_export, fhir_export
+from conversations.records.audit_verify import verify
+from conversations.records.db import open_db
 
 DEFAULT_DB = "./screening.db"
 

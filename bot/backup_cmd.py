@@ -4,7 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from conversations.backup import backup
+from conversations.records.backup import backup
 
 from .paths import default_db_path
 

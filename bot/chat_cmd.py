@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from conversations.store import Store
+from conversations.records.store import Store
 
 from . import terminal
 from .paths import default_db_path

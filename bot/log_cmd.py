@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from conversations.screening_log import render_json, render_text, screening_log
+from conversations.records.screening_log import render_json, render_text, screening_log
 
 from .audit_cmd import add_db_argument, open_existing
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from conversations.reassess import reassess, render_text
-from conversations.registry import Registry
-from conversations.store import Store
+from conversations.records.reassess import reassess, render_text
+from conversations.records.registry import Registry
+from conversations.records.store import Store
 
 from .audit_cmd import add_db_argument, open_existing
 

@@ -7,8 +7,8 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import TextIO
 
-from conversations import engine
-from conversations.store import StepResult, Store
+from conversations.dialogue import engine
+from conversations.records.store import StepResult, Store
 
 from .report import outcome_text
 

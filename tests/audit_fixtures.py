@@ -14,8 +14,8 @@ from typing import Any
 
 import sqlite_utils
 
-from conversations import audit
-from conversations.db import open_db, write
+from conversations.records import audit
+from conversations.records.db import open_db, write
 from criteria import PROTOCOL_VERSION, evaluate
 
 START = datetime(2026, 3, 2, 9, 0, 0)

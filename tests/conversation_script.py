@@ -15,8 +15,8 @@ from typing import Any
 from pydantic import ValidationError
 from strategies import make_consistent
 
-from conversations import engine, planner, questions
-from conversations.state import State
+from conversations.dialogue import engine, planner, questions
+from conversations.dialogue.state import State
 from criteria import Facts, evaluate
 from criteria.codes import GLUCOCORTICOID_MG_PER_5MG_PREDNISONE
 

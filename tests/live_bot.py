@@ -19,8 +19,8 @@ from typing import Any
 
 from fake_bot_api import ApiCall, FakeBotAPI
 
-from conversations.audit_verify import VerifyResult, verify
-from conversations.db import open_db
+from conversations.records.audit_verify import VerifyResult, verify
+from conversations.records.db import open_db
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "777000:Faults-test-token"

@@ -24,7 +24,7 @@ from telegram.request import BaseRequest, RequestData
 
 from bot.settings import Settings
 from bot.telegram.app import build_application
-from conversations import engine
+from conversations.dialogue import engine
 
 TOKEN = "123456:TEST-token-never-real"
 BOT = {"id": 123456, "is_bot": True, "first_name": "Screening", "username": "screening_test_bot",

@@ -2,8 +2,8 @@
 
 import pytest
 
-from conversations import answers, questions
-from conversations.answers import AnswerError, Choice
+from conversations.dialogue import answers, questions
+from conversations.dialogue.answers import AnswerError, Choice
 
 Q = questions.BY_ID
 EULAR_ORDER = [c.value for c in Q["eular_acr_2019.items"].choices]
@@ -310,7 +310,7 @@ def test_parse_choice_lists_the_choices():
     ("eular_acr_2019.items", "proteinuria > 0.5 g/24 h, fever", ["fever", "proteinuria_gt_0_5g"]),
 ])
 def test_abbreviations_physicians_type(question, text, expected):
-    from conversations.questions import BY_ID, read
+    from conversations.dialogue.questions import BY_ID, read
 
     value = read(BY_ID[question], text)
     assert (present(value) if isinstance(value, dict) else value) == expected

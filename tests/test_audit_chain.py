@@ -6,9 +6,9 @@ import sqlite3
 import pytest
 from audit_fixtures import Clock, fresh_db, populate, record, rows
 
-from conversations import audit
-from conversations.audit_verify import verify
-from conversations.db import write
+from conversations.records import audit
+from conversations.records.audit_verify import verify
+from conversations.records.db import write
 
 EVENT_TYPES = {
     "prescreen_started", "update_received", "message_sent", "answer_accepted", "answer_rejected",

@@ -6,9 +6,9 @@ import pytest
 from audit_fixtures import ELIGIBLE, drop_triggers, fresh_db, populate, rows
 
 from bot.cli import main
-from conversations import audit
-from conversations.audit_export import read_jsonl
-from conversations.db import open_db
+from conversations.records import audit
+from conversations.records.audit_export import read_jsonl
+from conversations.records.db import open_db
 
 
 @pytest.fixture

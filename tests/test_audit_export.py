@@ -6,9 +6,9 @@ import json
 import pytest
 from audit_fixtures import ELIGIBLE, IN_PROGRESS, REFERRALS, fresh_db, populate, rows
 
-from conversations import audit
-from conversations.audit_export import export, parse_since, publish, read_jsonl
-from conversations.audit_verify import COLUMNS, verify_rows
+from conversations.records import audit
+from conversations.records.audit_export import export, parse_since, publish, read_jsonl
+from conversations.records.audit_verify import COLUMNS, verify_rows
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import json
 import pytest
 from audit_fixtures import drop_triggers, fresh_db, populate, rows
 
-from conversations import audit
-from conversations.audit_verify import verify
+from conversations.records import audit
+from conversations.records.audit_verify import verify
 
 TARGET = 20  # an event in the middle of the trail
 

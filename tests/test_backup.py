@@ -5,10 +5,10 @@ import threading
 import time
 
 from bot.cli import main
-from conversations import engine
-from conversations.audit_verify import verify
-from conversations.backup import backup
-from conversations.store import Store
+from conversations.dialogue import engine
+from conversations.records.audit_verify import verify
+from conversations.records.backup import backup
+from conversations.records.store import Store
 
 ANSWERS = ["12", "female", "yes", "none", "yes", "12", "no", "8", "yes", "yes", "1,2", "yes"]
 

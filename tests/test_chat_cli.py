@@ -15,9 +15,9 @@ import pytest
 from conversation_script import ELIGIBLE_GIRL_12
 
 from bot import terminal
-from conversations import engine
-from conversations.state import State
-from conversations.store import Store
+from conversations.dialogue import engine
+from conversations.dialogue.state import State
+from conversations.records.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(sys.executable).parent / "screening-bot"

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from conversation_script import EVERY_QUESTION, eligible_answers, run_answers, start, states_by_question
 
-from conversations import engine
-from conversations.state import Entry, State
-from conversations.store import Store
+from conversations.dialogue import engine
+from conversations.dialogue.state import Entry, State
+from conversations.records.store import Store
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +113,7 @@ def test_bad_answer(states, question, text, message):
 
 
 def test_every_kind_of_question_has_a_bad_answer_case():
-    from conversations import questions
+    from conversations.dialogue import questions
 
     readers = {questions.BY_ID[q].reader for q, _, _ in CASES}
     assert readers == {"number", "integer", "yes_no", "choice", "list", "checklist", "items", "creatinine"}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from conversation_script import Conversation, eligible_answers, run_answers, start
 
-from conversations import engine
+from conversations.dialogue import engine
 from criteria import evaluate
 
 

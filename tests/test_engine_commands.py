@@ -16,9 +16,9 @@ from conversation_script import (
     states_by_question,
 )
 
-from conversations import engine, questions
-from conversations.state import State
-from conversations.store import Store
+from conversations.dialogue import engine, questions
+from conversations.dialogue.state import State
+from conversations.records.store import Store
 from criteria import evaluate
 
 BACK, SKIP, STATUS, SUMMARY, CANCEL, HELP, REOPEN = (

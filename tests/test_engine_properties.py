@@ -24,8 +24,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import SETTINGS, near_eligible_facts, valid_facts
 
-from conversations import engine, planner, questions
-from conversations.state import State
+from conversations.dialogue import engine, planner, questions
+from conversations.dialogue.state import State
 from criteria import Facts, evaluate
 from criteria.codes import EULAR_ACR_2019_ITEMS, SLEDAI_2K_WEIGHTS
 

@@ -13,7 +13,7 @@ from conversation_script import (
     start,
 )
 
-from conversations import engine
+from conversations.dialogue import engine
 from criteria import evaluate
 
 MAX_QUESTIONS_ELIGIBLE = 35

@@ -5,8 +5,8 @@ import sqlite3
 import threading
 import time
 
-from conversations import engine
-from conversations.store import Store
+from conversations.dialogue import engine
+from conversations.records.store import Store
 
 HOLD_S = 1.5
 
@@ -69,6 +69,6 @@ def test_two_stores_interleaving_on_one_database_lose_nothing(tmp_path):
     check = Store.open(path)
     for rid in (ra.referral_id, rb.referral_id):
         assert len(check.load(rid).history) == 6
-    from conversations.audit_verify import verify
+    from conversations.records.audit_verify import verify
 
     assert verify(check.db).ok

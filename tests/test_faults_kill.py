@@ -22,8 +22,8 @@ from fake_bot_api import ApiCall, FakeBotAPI, fake_bot_api  # noqa: F401 - the f
 from live_bot import COORDINATORS, PHYSICIAN, REF, LiveBot, asked, questions
 from telegram_harness import callback, message
 
-from conversations import engine
-from conversations.store import Store
+from conversations.dialogue import engine
+from conversations.records.store import Store
 
 # (question, raw answer) for the answering pre-screen, after the kill and restart
 ANSWERED = [("age_years", "12"), ("sex", "female"), ("childbearing_potential", "no"),

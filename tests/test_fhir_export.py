@@ -21,7 +21,7 @@ from fhir.resources.R4B import __fhir_version__
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.questionnaire import Questionnaire
 
-from conversations import audit, fhir_export
+from conversations.records import audit, fhir_export
 from criteria import CRITERION_IDS, PROTOCOL_VERSION, Facts, evaluate
 
 SPEC_KEYS = set(Facts.model_fields)
@@ -193,9 +193,9 @@ def test_reopened_prescreen_is_in_progress_again(tmp_path):
 
 
 def test_bundle_from_a_conversation_run_by_the_real_engine(tmp_path):
-    # The payloads as conversations.engine/store write them, not as the fixtures imitate them.
-    from conversations import engine
-    from conversations.store import Store
+    # The payloads as the engine and the store write them, not as the fixtures imitate them.
+    from conversations.dialogue import engine
+    from conversations.records.store import Store
 
     store = Store.open(tmp_path / "screening.db")
     rid = store.start("physician", 101).referral_id
@@ -220,7 +220,7 @@ TIME_LIMITED = {"age_years": 4, "cns_event_60d": True, "mas_1m": True, "transpla
 
 
 def engine_outcome(c, final=True, **override):
-    """An outcome event with the payload conversations.engine writes under protocol 2."""
+    """An outcome event with the payload conversations.dialogue.engine writes under protocol 2."""
     o = evaluate(c.facts)
     payload = {"status": o.status, "final": final, "failed": o.failed, "missing": o.missing_facts,
                "pending": o.pending, "flags": [n.model_dump() for n in o.flags],

@@ -33,8 +33,8 @@ from telegram_harness import (
 )
 
 from bot.telegram import keyboards
-from conversations import engine
-from conversations.audit_verify import verify
+from conversations.dialogue import engine
+from conversations.records.audit_verify import verify
 
 LINK = re.compile(r"https://t\.me/screening_test_bot\?start=([A-Za-z0-9_-]+)")
 TAGS = {"b", "i", "u", "s", "code", "pre", "a"}

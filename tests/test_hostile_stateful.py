@@ -48,10 +48,11 @@ from telegram_harness import (
 from test_hostile_inputs import html_problems
 
 from bot.telegram.app import build_application
-from conversations import engine, planner, store
-from conversations.audit_verify import verify
-from conversations.questions import BY_ID
-from conversations.state import State
+from conversations.dialogue import engine, planner
+from conversations.dialogue.questions import BY_ID
+from conversations.dialogue.state import State
+from conversations.records import store
+from conversations.records.audit_verify import verify
 from criteria import Facts, evaluate
 
 PHYSICIANS = (2001, 2002, 2003)
@@ -403,9 +404,9 @@ TestHostileChat = HostileChat.TestCase
 
 
 def test_memoised_plans_tell_values_apart_and_equal_fresh_ones():
-    """The engine memoises plans by history content (conversations.planner.plan_history): histories that
+    """The engine memoises plans by history content (conversations.dialogue.planner.plan_history): histories that
     differ only in a value's type or order must not share a plan, and a memoised plan is a fresh one."""
-    from conversations.state import Entry
+    from conversations.dialogue.state import Entry
 
     histories = [
         [Entry(q="age_years", value=12)], [Entry(q="age_years", value=12.0)], [Entry(q="age_years", value=True)],

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from telegram_harness import COORDINATOR, PHYSICIAN, Failure, Harness, message, ref_of
 
-from conversations import engine, identifiers, questions
-from conversations.audit_export import transcript_line
-from conversations.identifiers import identifier_kind
+from conversations.dialogue import engine, identifiers, questions
+from conversations.dialogue.identifiers import identifier_kind
+from conversations.records.audit_export import transcript_line
 
 
 @pytest.mark.parametrize(("text", "kind"), [

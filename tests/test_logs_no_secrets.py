@@ -41,7 +41,7 @@ from telegram_harness import (
 from bot import run_cmd
 from bot.settings import Settings
 from bot.telegram.app import build_application
-from conversations import engine
+from conversations.dialogue import engine
 
 TOKEN = "7350981:AAHzebraTokenQ9xK-distinctive_000"
 GARBAGE = "zebra-unicorn-xyz"

@@ -2,7 +2,7 @@
 
 from bot.report import outcome_text
 from bot.telegram import render
-from conversations import engine
+from conversations.dialogue import engine
 from criteria import evaluate
 
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from conversations import engine
-from conversations.audit_verify import verify
-from conversations.migrate import PROTOCOL_1, migrate
-from conversations.registry import Registry
-from conversations.state import Entry, State
-from conversations.store import Store
+from conversations.dialogue import engine
+from conversations.dialogue.migrate import PROTOCOL_1, migrate
+from conversations.dialogue.state import Entry, State
+from conversations.records.audit_verify import verify
+from conversations.records.registry import Registry
+from conversations.records.store import Store
 from criteria import PROTOCOL_VERSION
 
 FIXTURE = Path(__file__).parent / "data" / "protocol1.db"
@@ -220,7 +220,7 @@ def test_the_e3c_item_leaves_the_exclusion_checklist():
 
 
 def test_a_current_state_is_left_alone_and_an_unknown_version_is_an_error():
-    from conversations.migrate import UnknownProtocol
+    from conversations.dialogue.migrate import UnknownProtocol
 
     assert migrate(engine.start("R-TEST-0001").state, None, sent=False) is None
     with pytest.raises(UnknownProtocol, match="9.9"):

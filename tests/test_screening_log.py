@@ -6,7 +6,7 @@ from datetime import datetime
 import pytest
 from audit_fixtures import ELIGIBLE, INELIGIBLE, Clock, Conversation, fresh_db, populate
 
-from conversations.screening_log import render_json, render_text, screening_log
+from conversations.records.screening_log import render_json, render_text, screening_log
 from criteria import evaluate
 
 
@@ -86,7 +86,7 @@ TIME_LIMITED = {"age_years": 4, "cns_event_60d": True, "mas_1m": True, "transpla
 
 
 def prescreen(db, clock, rid, facts, *, final=True, legacy=False):
-    """A pre-screen whose outcome event has the payload conversations.engine writes under protocol 2 (or,
+    """A pre-screen whose outcome event has the payload conversations.dialogue.engine writes under protocol 2 (or,
     ``legacy``, the one it wrote before: no flags, re-checks or ineligible_now)."""
     c = Conversation(db, clock, rid, 101)
     c.start()

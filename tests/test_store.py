@@ -10,10 +10,10 @@ import sqlite3
 import pytest
 from conversation_script import ELIGIBLE_GIRL_12
 
-from conversations import engine
-from conversations.audit_verify import verify
-from conversations.state import State
-from conversations.store import Store, new_referral_id
+from conversations.dialogue import engine
+from conversations.dialogue.state import State
+from conversations.records.audit_verify import verify
+from conversations.records.store import Store, new_referral_id
 
 ACTOR = ("physician", 42)
 

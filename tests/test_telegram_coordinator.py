@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from telegram_harness import COORDINATOR, ELIGIBLE, PHYSICIAN, Harness, ref_of, run_to_end, texts
 
-from conversations import audit
+from conversations.records import audit
 
 SECOND = 9002
 

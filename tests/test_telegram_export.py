@@ -6,7 +6,7 @@ import json
 
 from telegram_harness import COORDINATOR, ELIGIBLE, PHYSICIAN, STRANGER, Failure, Harness, ref_of, run_to_end
 
-from conversations.audit_verify import verify
+from conversations.records.audit_verify import verify
 
 
 async def test_coordinator_receives_the_jsonl_export_as_a_document(tmp_path):

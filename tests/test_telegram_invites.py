@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from telegram_harness import COORDINATOR, PHYSICIAN, STRANGER, Harness, texts
 
-from conversations.registry import code_hash
+from conversations.records.registry import code_hash
 
 LINK = re.compile(r"https://t\.me/screening_test_bot\?start=([A-Za-z0-9_-]+)")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from telegram_harness import COORDINATOR, PHYSICIAN, Failure, Harness
 
-from conversations.db import write
+from conversations.records.db import write
 
 
 class Clock:
@@ -133,7 +133,7 @@ async def test_an_unchanged_edit_counts_as_delivered(tmp_path):
 def test_an_outbox_from_before_deletions_gains_the_column(tmp_path):
     """A database written before deletions went through the outbox: its rows are kept and still sent."""
     from bot.telegram.outbox import Outbox
-    from conversations.db import open_db
+    from conversations.records.db import open_db
 
     db = open_db(tmp_path / "old.db")
     db.conn.executescript("""

@@ -96,7 +96,7 @@ async def test_an_item_checklist_toggles_present_not_assessed_absent(tmp_path):
         done = [c for c in calls if c.method == "editMessageText"][0]
         assert "➡️ arthritis (4), proteinuria (4); not assessed: low complement (2)" in done.text
         facts = h.services.store.load(ref)
-        from conversations import engine
+        from conversations.dialogue import engine
 
         known = engine.facts_of(facts).known()
         assert known["sledai_2k_items"] == ["arthritis", "proteinuria"]

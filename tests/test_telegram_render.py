@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.telegram import keyboards, render
-from conversations import engine, questions
+from conversations.dialogue import engine, questions
 from criteria import Note, evaluate
 
 REF = "R-7KQ2-9XPM"

@@ -15,7 +15,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
-from conversations.db import write
+from conversations.records.db import write
 
 from .inbox import start_argument, update_kind
 from .services import BotContext

@@ -24,7 +24,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.settings import Settings
-from conversations.db import write
+from conversations.records.db import write
 
 from . import access, coordinator, physician
 from .inbox import DurableQueue

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from telegram import Update
 
-from conversations import audit_export
-from conversations.db import open_db, write
-from conversations.reassess import reassess
-from conversations.registry import INVITE_LIFETIME
+from conversations.records import audit_export
+from conversations.records.db import open_db, write
+from conversations.records.reassess import reassess
+from conversations.records.registry import INVITE_LIFETIME
 from criteria import PROTOCOL_VERSION
 
 from . import keyboards, render

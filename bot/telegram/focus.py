@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from conversations.audit import utc_now
-from conversations.store import Store
+from conversations.records.audit import utc_now
+from conversations.records.store import Store
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS telegram_focus (

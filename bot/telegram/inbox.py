@@ -18,8 +18,8 @@ import sqlite_utils
 from telegram import Message, Update
 
 from bot import faults
-from conversations.audit import utc_now
-from conversations.db import write
+from conversations.records.audit import utc_now
+from conversations.records.db import write
 
 log = logging.getLogger(__name__)
 

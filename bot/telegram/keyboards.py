@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from conversations import engine
+from conversations.dialogue import engine
 
 MAX_DATA = 64
 _REF = re.compile(r"[A-Za-z0-9-]{1,24}")

@@ -26,8 +26,8 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot import faults
-from conversations import audit
-from conversations.db import write
+from conversations.records import audit
+from conversations.records.db import write
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from telegram import Update
 
-from conversations import audit, engine
-from conversations.store import StepResult
+from conversations.dialogue import engine
+from conversations.records import audit
+from conversations.records.store import StepResult
 
 from . import keyboards, render
 from .render import esc

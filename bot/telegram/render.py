@@ -12,7 +12,7 @@ from telegram import InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from bot.report import INELIGIBLE_NOW, STATUS_LINES
-from conversations import engine
+from conversations.dialogue import engine
 from criteria import CRITERIA, Note, Outcome
 
 from . import keyboards

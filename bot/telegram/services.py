@@ -14,8 +14,8 @@ from telegram import Bot
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.settings import Settings
-from conversations.registry import Registry
-from conversations.store import Store
+from conversations.records.registry import Registry
+from conversations.records.store import Store
 
 from .focus import Focus
 from .inbox import Inbox

@@ -18,9 +18,10 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from bot import faults
-from conversations import audit, engine, identifiers
-from conversations.db import write
-from conversations.store import StepResult
+from conversations.dialogue import engine, identifiers
+from conversations.records import audit
+from conversations.records.db import write
+from conversations.records.store import StepResult
 
 from .inbox import MAY_IDENTIFY, message_kind, start_argument, update_kind
 from .render import LIMIT, Reply, esc, split

@@ -26,7 +26,7 @@ async def new(h: Harness, uid: int = PHYSICIAN) -> str:
 
 
 async def answer(h: Harness, ref: str, answers: dict[str, str], uid: int = PHYSICIAN, until: str | None = None):
-    from conversations import engine
+    from conversations.dialogue import engine
 
     for _ in range(80):
         state = h.services.store.load(ref)

@@ -16,7 +16,7 @@ PENDING_FACTS = {"I5": "apheresis_suitable", "I6": "agrees_contraception", "E11"
 
 
 def replay(entries: list[Any]) -> Answered:
-    """Facts and calculator inputs from the accepted answers, in order (entries: conversations.state.Entry)."""
+    """Facts and calculator inputs from the accepted answers, in order (entries: conversations.dialogue.state.Entry)."""
     from .questions import BY_ID
 
     a = Answered()

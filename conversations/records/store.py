@@ -12,10 +12,11 @@ import sqlite_utils
 
 from criteria import PROTOCOL_VERSION
 
-from . import audit, engine
+from ..dialogue import engine
+from ..dialogue.migrate import migrate
+from ..dialogue.state import State
+from . import audit
 from .db import open_db, write
-from .migrate import migrate
-from .state import State
 
 # Events the system itself says (the verdict), as opposed to what the actor said or did.
 SYSTEM_EVENTS = frozenset({"outcome"})

@@ -17,7 +17,8 @@ import sqlite_utils
 
 from criteria import CRITERION_IDS, PROTOCOL_VERSION
 
-from . import audit, engine
+from ..dialogue import engine
+from . import audit
 from .registry import Registry
 from .store import Store
 
