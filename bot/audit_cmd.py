@@ -13,18 +13,14 @@ from conversations.records import audit, audit_export, fhir_export
 from conversations.records.audit_verify import verify
 from conversations.records.db import open_db
 
-DEFAULT_DB = "./screening.db"
-
-
-def add_db_argument(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", metavar="PATH",
-                   help=f"the screening database (default: $SCREENING_DB_PATH, else {DEFAULT_DB})")
+from . import phrases
+from .settings import add_db_argument, settings_for
 
 
 def open_existing(args: argparse.Namespace, prog: str) -> sqlite_utils.Database | None:
-    """The database named by --db / SCREENING_DB_PATH, or None after a one-line error. Never creates one:
-    an empty new database would "verify" as a sound trail of 0 events."""
-    path = Path(args.db or os.environ.get("SCREENING_DB_PATH") or DEFAULT_DB)
+    """The database named by --db / SCREENING_DB_PATH (environment or .env), or None after a one-line
+    error. Never creates one: an empty new database would "verify" as a sound trail of 0 events."""
+    path = settings_for(args).db_path
     if not path.is_file():
         print(f"{prog}: no database at {path} (give --db PATH or set SCREENING_DB_PATH)", file=sys.stderr)
         return None
@@ -95,7 +91,7 @@ def run_export(args: argparse.Namespace) -> int:
         if args.format == "fhir":
             r = fhir_export.export(db, out, **kwargs)
         else:
-            r = audit_export.export(db, out, args.format, **kwargs)
+            r = audit_export.export(db, out, args.format, phrase=phrases.text, **kwargs)
     except ValueError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2

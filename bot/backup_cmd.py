@@ -6,18 +6,18 @@ from pathlib import Path
 
 from conversations.records.backup import backup
 
-from .paths import default_db_path
+from .settings import add_db_argument, settings_for
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("backup", help="write a consistent copy of the database and verify it")
     p.add_argument("out", help="path of the new copy (must not exist)")
-    p.add_argument("--db", default=None, help="SQLite file (default: $SCREENING_DB_PATH or ./screening.db)")
+    add_db_argument(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    source = args.db or default_db_path()
+    source = settings_for(args).db_path
     if not Path(source).exists():
         print(f"screening-bot backup: no database at {source}", file=sys.stderr)
         return 2

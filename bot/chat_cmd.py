@@ -6,7 +6,7 @@ import sys
 from conversations.records.store import Store
 
 from . import terminal
-from .paths import default_db_path
+from .settings import add_db_argument, settings_for
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -16,13 +16,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", default=None, help="SQLite file (default: $SCREENING_DB_PATH or ./screening.db)")
+    add_db_argument(p)
     p.add_argument("--jsonl", action="store_true", help="read one answer per line, write one JSON object per line")
     p.add_argument("--resume", metavar="REFERRAL_ID", help="continue an open pre-screen")
 
 
 def run(args: argparse.Namespace) -> int:
-    store = Store.open(getattr(args, "db", None) or default_db_path())
+    store = Store.open(settings_for(args).db_path)
     try:
         if getattr(args, "jsonl", False):
             return terminal.jsonl(store, getattr(args, "resume", None), iter(sys.stdin))

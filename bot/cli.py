@@ -1,10 +1,12 @@
-"""The `screening-bot` command: each subcommand lives in a module of its own."""
+"""The `screening-bot` command: each subcommand lives in a module of its own, and every one runs with the
+same settings (bot/settings.py: the environment, then `.env`, then the defaults; `--db` over all three)."""
 
 import argparse
 import os
 import sys
 
 from . import audit_cmd, backup_cmd, chat_cmd, evaluate_cmd, log_cmd, protocol_cmd, reassess_cmd, run_cmd
+from .settings import SettingsError, settings_for
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        settings_for(args)  # loaded once, for every command: a malformed setting stops any of them here
+    except SettingsError as exc:
+        print(f"{program(args)}: {exc}", file=sys.stderr)
+        return 2
+    try:
         if not getattr(args, "func", None):
             return main_job(args)
         return args.func(args)
@@ -36,26 +43,18 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def main_job(args: argparse.Namespace) -> int:
-    """With no command: the Telegram bot when a token is configured, otherwise the terminal pre-screen."""
-    if telegram_configured():
-        from . import run_cmd
+def program(args: argparse.Namespace) -> str:
+    """The command as its messages name it: `screening-bot audit verify`, `screening-bot log`, ..."""
+    words = [getattr(args, "command", None), getattr(args, "audit_command", None)]
+    return " ".join(["screening-bot", *(w for w in words if w)])
 
+
+def main_job(args: argparse.Namespace) -> int:
+    """With no command: the Telegram bot when a token is configured (in the environment or `.env`),
+    otherwise the terminal pre-screen."""
+    if settings_for(args).token is not None:
         return run_cmd.run(args)
     return chat_cmd.run(args)
-
-
-def telegram_configured() -> bool:
-    import os
-
-    if os.environ.get("TELEGRAM_BOT_TOKEN"):
-        return True
-    try:
-        with open(".env", encoding="utf-8") as env:
-            return any(line.strip().startswith("TELEGRAM_BOT_TOKEN=") and line.split("=", 1)[1].strip()
-                       for line in env)
-    except OSError:
-        return False
 
 
 if __name__ == "__main__":

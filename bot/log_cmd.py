@@ -6,7 +6,8 @@ import argparse
 
 from conversations.records.screening_log import render_json, render_text, screening_log
 
-from .audit_cmd import add_db_argument, open_existing
+from .audit_cmd import open_existing
+from .settings import add_db_argument
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -7,10 +7,10 @@ import argparse
 import json
 
 from conversations.records.reassess import reassess, render_text
-from conversations.records.registry import Registry
 from conversations.records.store import Store
 
-from .audit_cmd import add_db_argument, open_existing
+from .audit_cmd import open_existing
+from .settings import add_db_argument
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +26,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     store = Store(db)
     try:
-        Registry(db).ensure_schema()
         rows = reassess(store)
     finally:
         store.close()

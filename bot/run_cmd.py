@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
 
-from .settings import Settings, SettingsError, load_settings
+from .settings import Settings, SettingsError, settings_for
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 POLL_TIMEOUT = 10  # seconds a getUpdates call waits for news
@@ -151,7 +151,7 @@ def acquire_lock(db_path: Path) -> IO[str] | None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        settings = load_settings()
+        settings = settings_for(args)  # the same settings as every command (cli.main loaded them)
         settings.require_for_run()
     except SettingsError as exc:
         return fail(str(exc), 2)

@@ -1,7 +1,10 @@
-"""Configuration from the environment and `.env` (the environment wins); every key is in `.env.example`."""
+"""The one configuration of every subcommand: the environment, then `.env`, then the defaults (the
+environment wins, as pydantic-settings has it); every key is in `.env.example`. `--db PATH`, for the
+commands that have it, wins over all three. What only `run` needs is checked by `require_for_run`."""
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +15,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SECRET_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+DEFAULT_DB_PATH = "./screening.db"  # the one default database, when SCREENING_DB_PATH is not set
+DB_HELP = f"the screening database (default: SCREENING_DB_PATH from the environment or .env, else {DEFAULT_DB_PATH})"
 
 IdSet = Annotated[frozenset[int], NoDecode]
 
@@ -28,7 +33,7 @@ class Settings(BaseSettings):
 
     token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
     api_url: str = Field(default="https://api.telegram.org/bot", alias="TELEGRAM_API_URL")
-    db_path: Path = Field(default=Path("./screening.db"), alias="SCREENING_DB_PATH")
+    db_path: Path = Field(default=Path(DEFAULT_DB_PATH), alias="SCREENING_DB_PATH")
     coordinator_ids: IdSet = Field(default=frozenset(), alias="SCREENING_COORDINATOR_IDS")
     physician_ids: IdSet = Field(default=frozenset(), alias="SCREENING_PHYSICIAN_IDS")
     webhook_url: str | None = Field(default=None, alias="SCREENING_WEBHOOK_URL")
@@ -42,6 +47,13 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("db_path", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():  # `SCREENING_DB_PATH=` would otherwise be "."
+            return Path(DEFAULT_DB_PATH)
+        return value
 
     @field_validator("coordinator_ids", "physician_ids", mode="before")
     @classmethod
@@ -124,3 +136,22 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         raise SettingsError(explain(exc)) from None
+    except OSError as exc:
+        raise SettingsError(f".env: cannot read it ({exc.strerror or type(exc).__name__})") from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f".env: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def add_db_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", metavar="PATH", help=DB_HELP)
+
+
+def settings_for(args: argparse.Namespace) -> Settings:
+    """The settings a command runs with, loaded once and kept on ``args``: its `--db` (when it has one)
+    over the environment over `.env` over the defaults. SettingsError (one line) when malformed."""
+    settings = getattr(args, "settings", None)
+    if settings is None:
+        db = getattr(args, "db", None)
+        settings = load_settings(db_path=db) if db else load_settings()
+        args.settings = settings
+    return settings

@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterator
-from typing import TextIO
+from typing import Any, TextIO
 
 from conversations.dialogue import engine
-from conversations.records.store import StepResult, Store
+from conversations.records.store import Recorded, Store
 
+from .phrases import HELP, NO_FURTHER_HELP, text
 from .report import outcome_text
 
 # The terminal user is a physician at this machine; they have no Telegram ID.
 ACTOR = ("physician", 0)
-COMMAND_WORDS = {name: name for name in engine.COMMANDS} | {f"/{name}": name for name in engine.COMMANDS}
+# Referring happens in Telegram: the terminal has no "send".
+_WORDS = [name for name in engine.COMMANDS if name != engine.CommandName.SEND]
+COMMAND_WORDS = {name: name for name in _WORDS} | {f"/{name}": name for name in _WORDS}
 QUIT_WORDS = frozenset({"quit", "exit", "/quit", "pause", "/pause"})
 
 
@@ -33,14 +36,22 @@ def question_text(q: engine.Question) -> str:
     return "\n".join(lines)
 
 
+def help_text(output: engine.Help) -> str:
+    if output.question is None:
+        return HELP
+    return output.question.help or NO_FURTHER_HELP
+
+
 def render(output: engine.Output) -> str:
     match output:
         case engine.Question():
             return question_text(output)
         case engine.Reprompt():
-            return f"! {output.error}\n{question_text(output.question)}"
+            return f"! {text(output.error)}\n{question_text(output.question)}"
         case engine.Info() | engine.Stale():
-            return output.text
+            return text(output.message)
+        case engine.Help():
+            return help_text(output)
         case engine.OutcomeReached(final=False):
             return ("Ineligibility is already certain:\n"
                     + "\n".join(f"  {f.criterion} {f.text}" for f in output.outcome.failures)
@@ -72,9 +83,9 @@ def interactive(store: Store, resume: str | None, read: Callable[[str], str] = i
             write(f"Paused. Resume with: screening-bot chat --resume {state.referral_id}")
             return 0
         try:
-            result = store.apply(state.referral_id, to_input(line), *ACTOR)
+            result = _step(store, state.referral_id, to_input(line))
         except engine.IllegalStep as exc:
-            write(f"! {exc}")
+            write(f"! {text(exc.message)}")
             continue
         for out in result.outputs:
             write(render(out))
@@ -82,8 +93,19 @@ def interactive(store: Store, resume: str | None, read: Callable[[str], str] = i
     return 0
 
 
+def _step(store: Store, referral_id: str, inp: engine.Input) -> Recorded:
+    """One step, committed before anything is shown."""
+    with store.transaction():
+        return store.apply(referral_id, inp, *ACTOR)
+
+
+def _start(store: Store) -> Recorded:
+    with store.transaction():
+        return store.start(*ACTOR, channel="terminal")
+
+
 def _begin(store: Store, resume: str | None, read: Callable[[str], str],
-           write: Callable[[str], None]) -> StepResult | None:
+           write: Callable[[str], None]) -> Recorded | None:
     if resume:
         return _resume(store, resume, write)
     open_ones = [p for p in store.prescreens(*ACTOR, phases=("asking",))]
@@ -97,17 +119,17 @@ def _begin(store: Store, resume: str | None, read: Callable[[str], str],
             return None
         if choice.isdigit() and 1 <= int(choice) <= len(open_ones):
             return _resume(store, open_ones[int(choice) - 1].referral_id, write)
-    return store.start(*ACTOR, channel="terminal")
+    return _start(store)
 
 
-def _resume(store: Store, referral_id: str, write: Callable[[str], None]) -> StepResult | None:
+def _resume(store: Store, referral_id: str, write: Callable[[str], None]) -> Recorded | None:
     if store.get(referral_id) is None:
         write(f"No pre-screen {referral_id} in this database.")
         return None
     try:
-        return store.apply(referral_id, engine.Command("status"), *ACTOR)
+        return _step(store, referral_id, engine.Command("status"))
     except engine.IllegalStep as exc:  # a cancelled pre-screen cannot be resumed
-        write(f"Pre-screen {referral_id} cannot be resumed: {exc}.")
+        write(f"Pre-screen {referral_id} cannot be resumed: {text(exc.message)}.")
         return None
 
 
@@ -119,33 +141,57 @@ def jsonl(store: Store, resume: str | None, lines: Iterator[str], out: TextIO = 
             print(f"screening-bot chat: no pre-screen {resume} in this database", file=sys.stderr)
             return 2
         try:
-            result = store.apply(resume, engine.Command("status"), *ACTOR)
+            result = _step(store, resume, engine.Command("status"))
         except engine.IllegalStep as exc:  # a cancelled pre-screen cannot be resumed
-            print(f"screening-bot chat: pre-screen {resume} cannot be resumed: {exc}", file=sys.stderr)
+            print(f"screening-bot chat: pre-screen {resume} cannot be resumed: {text(exc.message)}",
+                  file=sys.stderr)
             return 2
     else:
-        result = store.start(*ACTOR, channel="terminal")
+        result = _start(store)
     if _emit(result, out, greeting=True):
         return 0
     for line in lines:
         line = line.rstrip("\n")
         try:
-            result = store.apply(result.referral_id, to_input(line), *ACTOR)
+            result = _step(store, result.referral_id, to_input(line))
         except engine.IllegalStep as exc:
-            _write(out, {"type": "error", "error": str(exc)})
+            _write(out, {"type": "error", "error": text(exc.message)})
             continue
         if _emit(result, out):
             return 0
     return 0
 
 
-def _emit(result: StepResult, out: TextIO, greeting: bool = False) -> bool:
+def to_json(output: engine.Output) -> dict[str, Any]:
+    """One output as a JSON line of ``chat --jsonl``: language-neutral keys, the text in English."""
+    match output:
+        case engine.Question():
+            q = output
+            return {"type": "question", "fact": q.fact, "kind": q.kind, "text": q.text,
+                    "choices": [c.value for c in q.choices], "labels": [c.label for c in q.choices],
+                    "checklist": q.checklist, "number": q.number, "remaining": q.remaining}
+        case engine.Reprompt():
+            return {"type": "reprompt", "fact": output.fact, "error": text(output.error)}
+        case engine.Info():
+            return {"type": "info", "text": text(output.message)}
+        case engine.Help():
+            return {"type": "info", "text": help_text(output)}
+        case engine.OutcomeReached():
+            return {"type": "outcome", "final": output.final, **output.outcome.model_dump(mode="json")}
+        case engine.Cancelled():
+            return {"type": "cancelled"}
+        case engine.Stale():
+            return {"type": "stale", "text": text(output.message)}
+    raise AssertionError(output)
+
+
+def _emit(result: Recorded, out: TextIO, greeting: bool = False) -> bool:
     """Write the step's outputs; True when the session is over. The greeting of a new or resumed session
     is left out (a script starts reading at the question); answers to commands (summary, help) are not."""
     for o in result.outputs:
         if greeting and isinstance(o, engine.Info):
             continue
-        data = o.to_json()
+        data = to_json(o)
         data["referral_id"] = result.referral_id
         _write(out, data)
         if isinstance(o, engine.OutcomeReached | engine.Cancelled):

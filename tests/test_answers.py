@@ -1,7 +1,9 @@
 """The answer readers (conversations/answers.py, questions.read): answers as physicians type them."""
 
 import pytest
+from said import refused, said
 
+from bot import phrases
 from conversations.dialogue import answers, questions
 from conversations.dialogue.answers import AnswerError, Choice
 
@@ -55,26 +57,26 @@ def test_numbers_with_their_units(qid, text, value):
 def test_integer_questions_return_int_and_refuse_fractions():
     assert read("sledai_2k", "10") == 10 and isinstance(read("sledai_2k", "10"), int)
     assert read("sledai_2k", "10.0") == 10
-    with pytest.raises(AnswerError, match="whole number"):
+    with refused(match="whole number"):
         read("sledai_2k", "10.5")
 
 
 @pytest.mark.parametrize("text", ["twelve", "", "abc 12", "12 apples", "1e3", "NaN", "inf", "1e309", "0x10",
                                   "1.5.5", "1 2", "9999999", "12 kg"])
 def test_not_a_number(text):
-    with pytest.raises(AnswerError) as exc:
+    with refused() as exc:
         read("age_years", text)
-    assert "number" in str(exc.value) and "for example 12" in str(exc.value)
+    assert "number" in said(exc.value) and "for example 12" in said(exc.value)
 
 
 def test_a_wrong_unit_is_named_in_the_message():
-    with pytest.raises(AnswerError, match='"apples"'):
+    with refused(match='"apples"'):
         read("age_years", "12 apples")
 
 
 def test_a_peak_dose_cannot_be_negative():
     # The peak mg/day is a calculator input, not a fact: the facts model cannot check it.
-    with pytest.raises(AnswerError, match="at least 0"):
+    with refused(match="at least 0"):
         read("gc_drug_mg_day", "-40")
     assert read("gc_drug_mg_day", "0") == 0
 
@@ -98,9 +100,9 @@ def test_creatinine_with_its_unit(text, value, unit):
 
 
 def test_creatinine_bare_number_asks_for_the_unit():
-    with pytest.raises(AnswerError) as exc:
+    with refused() as exc:
         read("creatinine", "1.2")
-    assert "Which unit is 1.2?" in str(exc.value) and "mg/dL" in str(exc.value) and "umol/L" in str(exc.value)
+    assert "Which unit is 1.2?" in said(exc.value) and "mg/dL" in said(exc.value) and "umol/L" in said(exc.value)
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -108,7 +110,7 @@ def test_creatinine_bare_number_asks_for_the_unit():
     ("mg/dL", "with its unit"), ("high", "with its unit"),
 ])
 def test_creatinine_bad_units(text, expected):
-    with pytest.raises(AnswerError, match=expected):
+    with refused(match=expected):
         read("creatinine", text)
 
 
@@ -126,7 +128,7 @@ def test_no(text):
 
 @pytest.mark.parametrize("text", ["maybe", "", "yes no", "1", "si", "yess"])
 def test_neither_yes_nor_no(text):
-    with pytest.raises(AnswerError, match="yes or no"):
+    with refused(match="yes or no"):
         read("hcq", text)
 
 
@@ -155,9 +157,9 @@ def test_choice_by_drug_name():
 
 @pytest.mark.parametrize("text", ["3", "0", "-1", "x", "woman", "", "femalee", "1, 2", "፩", "²²"])
 def test_unknown_choice(text):
-    with pytest.raises(AnswerError) as exc:
+    with refused() as exc:
         read("sex", text)
-    assert "1 female, 2 male" in str(exc.value)
+    assert "1 female, 2 male" in said(exc.value)
 
 
 def test_a_digit_int_cannot_read_is_no_choice_number():
@@ -222,9 +224,9 @@ def test_item_checklists_mark_items_not_assessed():
     ("aspirin", '"aspirin"'), ("mycophenolate, aspirin", '"aspirin"'), ("14", '"14"'), ("?1", '"?1"'),
 ])
 def test_unknown_list_item(text, bad):
-    with pytest.raises(AnswerError) as exc:
+    with refused() as exc:
         read("dmards", text)
-    assert bad in str(exc.value) and "1 cyclophosphamide" in str(exc.value) and "none" in str(exc.value)
+    assert bad in said(exc.value) and "1 cyclophosphamide" in said(exc.value) and "none" in said(exc.value)
 
 
 @pytest.mark.parametrize("text", ["", ",", " ; ", "and"])
@@ -259,13 +261,13 @@ def test_checklist_by_number_and_label():
 @pytest.mark.parametrize("text", ["", " ", ",", "\x00", "\u200b"])
 def test_an_empty_checklist_answer_is_not_none_of_these(text):
     # An accidental Enter must not record fifteen "no"s.
-    with pytest.raises(AnswerError, match="none"):
+    with refused(match="none"):
         answers.parse_checklist(text, CHECK.choices)
 
 
 @pytest.mark.parametrize("text", ["foo", "1, foo", "none, 1", "99", "?", "prior cell therapy?"])
 def test_checklist_unknown_items(text):
-    with pytest.raises(AnswerError, match="Name the items that apply"):
+    with refused(match="Name the items that apply"):
         answers.parse_checklist(text, CHECK.choices)
 
 
@@ -279,7 +281,7 @@ def test_checklist_items_are_the_shown_ones():
 # ---- length, normalisation, describe ----------------------------------------------------------------------
 
 def test_overlong_answers_are_refused():
-    with pytest.raises(AnswerError, match="4096 characters"):
+    with refused(match="4096 characters"):
         read("age_years", "1" * 4096)
     assert read("age_years", " " * 400 + "12") == 12
 
@@ -290,16 +292,16 @@ def test_normalise():
 
 
 @pytest.mark.parametrize(("value", "text"), [
-    (answers.UNKNOWN, "unknown"), (True, "yes"), (False, "no"), ([], "none"), (["IV", "V"], "IV, V"),
+    (True, "yes"), (False, "no"), ([], "none"), (["IV", "V"], "IV, V"),
     (1.5, "1.5"), (12.0, "12"), ("female", "female"),
 ])
 def test_describe(value, text):
-    assert answers.describe(value) == text
+    assert phrases.text(answers.describe(value)) == text
 
 
 def test_parse_choice_lists_the_choices():
     choices = (Choice("a", "alpha"), Choice("b", "beta"))
-    with pytest.raises(AnswerError, match='1 alpha, 2 beta \\(or "unknown"\\)'):
+    with refused(match='1 alpha, 2 beta \\(or "unknown"\\)'):
         answers.parse_choice("c", choices)
 
 
@@ -325,9 +327,9 @@ def test_abbreviations_physicians_type(question, text, expected):
 ])
 def test_a_separator_that_may_mark_thousands_is_asked_about(qid, text, thousands, decimal):
     # A pulse of "1,000" mg methylprednisolone read as 1 mg would decide I2c on a wrong dose.
-    with pytest.raises(AnswerError) as exc:
+    with refused() as exc:
         read(qid, text)
-    assert f'"{thousands}" or "{decimal}"' in str(exc.value)
+    assert f'"{thousands}" or "{decimal}"' in said(exc.value)
 
 
 @pytest.mark.parametrize(("qid", "text", "value"), [

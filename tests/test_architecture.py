@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import criteria
 from conversations import dialogue, records
 
@@ -85,6 +87,7 @@ def _loaded_after_importing(modules: list[str], prefixes: tuple[str, ...]) -> li
     return [m for m in out.stdout.strip().split(",") if m]
 
 
+@pytest.mark.slow  # a process of its own
 def test_importing_the_core_loads_no_telegram():
     modules = [f"criteria.{m.name}" for m in pkgutil.iter_modules(criteria.__path__)]
     modules += [f"conversations.dialogue.{m.name}" for m in pkgutil.iter_modules(dialogue.__path__)]
@@ -93,6 +96,7 @@ def test_importing_the_core_loads_no_telegram():
     assert _loaded_after_importing(modules, ("telegram",)) == []
 
 
+@pytest.mark.slow  # a process of its own
 def test_importing_the_dialogue_loads_no_sqlite():
     modules = [f"conversations.dialogue.{m.name}" for m in pkgutil.iter_modules(dialogue.__path__)]
     assert _loaded_after_importing(modules, ("sqlite3", "sqlite_utils", "_sqlite3", "telegram")) == []

@@ -4,7 +4,7 @@ import csv
 import json
 
 import pytest
-from audit_fixtures import ELIGIBLE, IN_PROGRESS, REFERRALS, fresh_db, populate, rows
+from audit_fixtures import ELIGIBLE, IN_PROGRESS, REFERRALS, rows
 
 from conversations.records import audit
 from conversations.records.audit_export import export, parse_since, publish, read_jsonl
@@ -12,10 +12,8 @@ from conversations.records.audit_verify import COLUMNS, verify_rows
 
 
 @pytest.fixture
-def db(tmp_path):
-    db = fresh_db(tmp_path)
-    populate(db)
-    return db
+def db(trail):
+    return trail
 
 
 def test_jsonl_round_trip_equals_the_database(db, tmp_path):

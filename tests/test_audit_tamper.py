@@ -14,9 +14,8 @@ TARGET = 20  # an event in the middle of the trail
 
 
 @pytest.fixture
-def db(tmp_path):
-    db = fresh_db(tmp_path)
-    populate(db)
+def db(trail):
+    db = trail
     assert verify(db).ok
     drop_triggers(db)
     return db

@@ -4,6 +4,8 @@ import sqlite3
 import threading
 import time
 
+import steps
+
 from bot.cli import main
 from conversations.dialogue import engine
 from conversations.records.audit_verify import verify
@@ -17,9 +19,9 @@ def _busy_writer(path, stop: threading.Event, counter: list[int]) -> None:
     store = Store.open(path)
     try:
         while not stop.is_set():
-            r = store.start("physician", 7)
+            r = steps.start(store, "physician", 7)
             for a in ANSWERS:
-                store.apply(r.referral_id, engine.Answer(a), "physician", 7)
+                steps.apply(store, r.referral_id, engine.Answer(a), "physician", 7)
                 counter[0] += 1
     finally:
         store.close()
@@ -33,6 +35,7 @@ def test_backup_while_writing_is_consistent_and_verifies(tmp_path):
     writer.start()
     try:
         while counter[0] < 50:
+            assert writer.is_alive(), "the writer stopped"
             time.sleep(0.01)
         results = [backup(db, tmp_path / f"copy{i}.db") for i in range(3)]
     finally:
@@ -55,8 +58,8 @@ def test_backup_while_writing_is_consistent_and_verifies(tmp_path):
 def test_backup_command_refuses_to_overwrite_and_reports(tmp_path, capsys):
     db = tmp_path / "live.db"
     store = Store.open(db)
-    r = store.start("physician", 1)
-    store.apply(r.referral_id, engine.Answer("12"), "physician", 1)
+    r = steps.start(store, "physician", 1)
+    steps.apply(store, r.referral_id, engine.Answer("12"), "physician", 1)
     store.close()
     out = tmp_path / "copy.db"
     assert main(["backup", str(out), "--db", str(db)]) == 0

@@ -53,6 +53,7 @@ def evaluate_json(tmp_path: Path, facts: dict) -> dict:
 
 # ---- --jsonl ------------------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # a process of its own
 def test_jsonl_eligible_run(tmp_path):
     db = tmp_path / "s.db"
     rc, out, err = chat(db, ANSWERS)
@@ -76,6 +77,7 @@ def test_jsonl_eligible_run(tmp_path):
     assert {"status", "criteria", "failed", "missing", "pending", "protocol_version"} <= set(expected)
 
 
+@pytest.mark.slow  # a process of its own
 def test_jsonl_age_knock_out_ends_after_one_question(tmp_path):
     rc, out, err = chat(tmp_path / "s.db", ["4", "female", "yes"])
     assert rc == 0 and err == ""
@@ -85,6 +87,7 @@ def test_jsonl_age_knock_out_ends_after_one_question(tmp_path):
     assert out[1]["criteria"]["I1"] == "not_met"
 
 
+@pytest.mark.slow  # a process of its own
 def test_jsonl_checklist_with_true_and_unknown_keys(tmp_path):
     db = tmp_path / "s.db"
     rc, out, _ = chat(db, ["12", "female", "yes", "prior_cell_therapy, ?mas_1m"])
@@ -101,12 +104,14 @@ def test_jsonl_checklist_with_true_and_unknown_keys(tmp_path):
     assert facts["prior_cell_therapy"] is True and "mas_1m" not in facts and facts["pregnant"] is False
 
 
+@pytest.mark.slow  # a process of its own
 def test_jsonl_a_boys_checklist_has_no_pregnancy_key(tmp_path):
     rc, out, _ = chat(tmp_path / "s.db", ["12", "male", "none"])
     assert rc == 0 and out[2]["fact"] == "exclusion_checklist" and "pregnant" not in out[2]["choices"]
     assert out[3]["fact"] == "sle_eular_acr_2019"
 
 
+@pytest.mark.slow  # a process of its own
 def test_jsonl_reprompt(tmp_path):
     rc, out, _ = chat(tmp_path / "s.db", ["twelve", "12", "1.2"])
     assert rc == 0
@@ -116,6 +121,7 @@ def test_jsonl_reprompt(tmp_path):
     assert out[3]["fact"] == "sex" and "Please choose one of" in out[3]["error"]
 
 
+@pytest.mark.slow  # a process of its own
 def test_jsonl_commands(tmp_path):
     rc, out, _ = chat(tmp_path / "s.db", ["12", "back", "13", "skip", "status", "summary"])
     assert rc == 0
@@ -128,17 +134,20 @@ def test_jsonl_commands(tmp_path):
     assert "1. age: 13" in out[8]["text"] and "2. sex: unknown" in out[8]["text"]
 
 
+@pytest.mark.slow  # a process of its own
 def test_jsonl_cancel(tmp_path):
     rc, out, _ = chat(tmp_path / "s.db", ["12", "cancel", "female"])
     assert rc == 0 and [o["type"] for o in out] == ["question", "question", "cancelled"]
 
 
+@pytest.mark.slow  # a process of its own
 def test_jsonl_everything_unknown_is_incomplete(tmp_path):
     rc, out, _ = chat(tmp_path / "s.db", ["unknown"] * 80)
     assert rc == 0 and out[-1]["type"] == "outcome" and out[-1]["status"] == "incomplete"
     assert out[-1]["missing"] and all(m["facts"] for m in out[-1]["missing"])
 
 
+@pytest.mark.slow  # a process of its own
 def test_jsonl_resume_after_the_process_ends(tmp_path):
     db = tmp_path / "s.db"
     rc, first, _ = chat(db, ANSWERS[:HALF])  # input ends: the process exits, the pre-screen stays open
@@ -154,6 +163,7 @@ def test_jsonl_resume_after_the_process_ends(tmp_path):
     assert len(stored_state(db, rid).history) == 30
 
 
+@pytest.mark.slow  # a process of its own
 def test_jsonl_resume_after_the_process_is_killed(tmp_path):
     db = tmp_path / "s.db"
     proc = subprocess.Popen([*BOT, "chat", "--jsonl", "--db", str(db)], stdin=subprocess.PIPE,
@@ -178,6 +188,7 @@ def test_jsonl_resume_after_the_process_is_killed(tmp_path):
     assert second[-1]["status"] == "eligible"
 
 
+@pytest.mark.slow  # a process of its own
 def test_jsonl_resume_of_a_finished_pre_screen_shows_its_outcome(tmp_path):
     db = tmp_path / "s.db"
     _, first, _ = chat(db, ANSWERS)
@@ -187,6 +198,7 @@ def test_jsonl_resume_of_a_finished_pre_screen_shows_its_outcome(tmp_path):
 
 
 @pytest.mark.parametrize("cancelled", [False, True])
+@pytest.mark.slow  # a process of its own
 def test_jsonl_resume_of_a_missing_or_cancelled_pre_screen_fails_cleanly(tmp_path, cancelled):
     db = tmp_path / "s.db"
     rid = "R-NONE-0000"

@@ -169,6 +169,7 @@ def test_invalid_stdin_exit_2(monkeypatch, capsys):
     assert "age_years" in err
 
 
+@pytest.mark.slow  # a process of its own
 def test_subprocess_stdin_and_exit_codes():
     cmd = [sys.executable, "-m", "bot.cli", "evaluate", "-", "--json"]
     done = subprocess.run(cmd, input=json.dumps(eligible_facts()), capture_output=True, text=True,

@@ -4,7 +4,9 @@ nothing stored."""
 from __future__ import annotations
 
 import pytest
+import steps
 from conversation_script import EVERY_QUESTION, eligible_answers, run_answers, start, states_by_question
+from said import said
 
 from conversations.dialogue import engine
 from conversations.dialogue.state import Entry, State
@@ -27,7 +29,8 @@ def refuse(state: State, text: str) -> engine.Reprompt:
     assert reprompt.question.number == len(state.history) + 1
     assert result.state == state
     assert [(e.type, e.payload) for e in result.events] == [
-        ("answer_rejected", {"question": state.current, "error": reprompt.error})]
+        ("answer_rejected", {"question": state.current, "error": reprompt.error.code,
+                             "params": reprompt.error.params})]
     return reprompt
 
 
@@ -109,7 +112,7 @@ CASES = [
                          ids=[f"{q}:{t[:12]!r}" for q, t, _ in CASES])
 def test_bad_answer(states, question, text, message):
     reprompt = refuse(states[question], text)
-    assert reprompt.error.startswith(message), reprompt.error
+    assert said(reprompt).startswith(message), said(reprompt)
 
 
 def test_every_kind_of_question_has_a_bad_answer_case():
@@ -124,7 +127,7 @@ def test_a_dose_beyond_3000_mg_a_day_prednisone_equivalent_is_refused_at_the_dos
     conv = run_answers(eligible_answers(gc_high_dose="unknown", gc_peak_drug="hydrocortisone"),
                        stop_at="gc_drug_mg_day")
     reprompt = refuse(conv.state, "20000")
-    assert reprompt.error == ("Peak prednisone-equivalent dose must be between 0 and 3000 mg/day; 5000 is outside "
+    assert said(reprompt) == ("Peak prednisone-equivalent dose must be between 0 and 3000 mg/day; 5000 is outside "
                               "that range.")
 
 
@@ -144,7 +147,7 @@ def test_a_contradiction_with_an_earlier_answer_is_refused():
     history = [e for e in conv.state.history if e.q != "sex"]
     state = conv.state.model_copy(update={"history": history, "current": "sex"})
     reprompt = refuse(state, "male")
-    assert reprompt.error == ("That does not fit an earlier answer: contradiction between sex and pregnant: "
+    assert said(reprompt) == ("That does not fit an earlier answer: contradiction between sex and pregnant: "
                               "pregnancy is impossible with sex = male. Check this answer, or use back.")
 
 
@@ -160,10 +163,10 @@ def test_after_a_bad_answer_the_good_one_is_taken():
 
 def test_a_bad_answer_stores_nothing(tmp_path):
     store = Store.open(tmp_path / "screening.db")
-    rid = store.start("physician", 1).referral_id
-    store.apply(rid, engine.Answer("12"), "physician", 1)
+    rid = steps.start(store, "physician", 1).referral_id
+    steps.apply(store, rid, engine.Answer("12"), "physician", 1)
     row = store.db.conn.execute("SELECT state, updated_at FROM prescreens WHERE referral_id = ?", (rid,)).fetchone()
-    result = store.apply(rid, engine.Answer("twelve"), "physician", 1)
+    result = steps.apply(store, rid, engine.Answer("twelve"), "physician", 1)
     assert isinstance(result.outputs[0], engine.Reprompt)
     assert store.db.conn.execute("SELECT state, updated_at FROM prescreens WHERE referral_id = ?",
                                  (rid,)).fetchone() == row

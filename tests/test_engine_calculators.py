@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from conversation_script import Conversation, eligible_answers, run_answers, start
+from said import said
 
 from conversations.dialogue import engine
 from criteria import evaluate
@@ -77,7 +78,7 @@ def test_a_range_below_5_asks_the_lldas_question_positively():
     conv = run_answers(eligible_answers(sledai_2k="unknown", sledai_2k_items="arthritis, ?proteinuria"),
                        stop_at="target_not_reached")
     assert conv.question.text == "Is the child in LLDAS or remission now?"
-    assert "cLLDAS" in conv.send(engine.Command("help")).outputs[0].text
+    assert "cLLDAS" in said(conv.send(engine.Command("help")).outputs[0])
     # "No, not in LLDAS" (a child who responded and relapsed) is target_not_reached: I2c can be met.
     conv.send("no")
     assert conv.facts.known()["target_not_reached"] is True
@@ -146,7 +147,7 @@ def test_ana_unknown_with_enough_items_leaves_i2a_unknown():
 
 def test_eular_help_says_it_was_derived_in_adults():
     conv = run_answers(eligible_answers(), stop_at="sle_eular_acr_2019")
-    help_text = conv.send(engine.Command("help")).outputs[0].text
+    help_text = said(conv.send(engine.Command("help")).outputs[0])
     assert "adults" in help_text and "pediatric" in help_text
 
 
@@ -196,7 +197,7 @@ def test_creatinine_bare_number_is_asked_again_for_its_unit():
     conv = run_answers(eligible_answers(egfr="unknown"), stop_at="creatinine")
     before = conv.state
     result = conv.send("1.2")
-    assert isinstance(result.outputs[0], engine.Reprompt) and "Which unit is 1.2?" in result.outputs[0].error
+    assert isinstance(result.outputs[0], engine.Reprompt) and "Which unit is 1.2?" in said(result.outputs[0])
     assert result.state == before
     conv.send("1.2 mg/dL")
     assert conv.state.current == "height_cm"
@@ -273,7 +274,7 @@ def test_peak_dose_mg_unknown_skips_the_weight():
 
 def test_peak_dose_help_gives_the_equivalents():
     conv = run_answers(eligible_answers(gc_high_dose="unknown"), stop_at="gc_peak_drug")
-    assert "4 mg methylprednisolone" in conv.send(engine.Command("help")).outputs[0].text
+    assert "4 mg methylprednisolone" in said(conv.send(engine.Command("help")).outputs[0])
 
 
 # ---- taper floor (steroid dependence) -------------------------------------------------------------------------
@@ -319,4 +320,4 @@ def test_every_calculator_in_one_conversation():
 def test_calculator_questions_carry_help():
     conv = start()
     for_help = run_answers(eligible_answers(sledai_2k="unknown"), conv, stop_at="sledai_2k_items")
-    assert "glossary" in for_help.send(engine.Command("help")).outputs[0].text
+    assert "glossary" in said(for_help.send(engine.Command("help")).outputs[0])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import steps
 from conversation_script import (
     ELIGIBLE_GIRL_12,
     EVERY_QUESTION,
@@ -15,6 +16,7 @@ from conversation_script import (
     start,
     states_by_question,
 )
+from said import said
 
 from conversations.dialogue import engine, questions
 from conversations.dialogue.state import State
@@ -37,7 +39,7 @@ def test_back_undoes_the_last_answer_and_asks_it_again():
     seq = conv.state.seq
     result = conv.send(BACK)
     assert types(result.outputs) == ["Info", "Question"]
-    assert result.outputs[0].text == 'Your answer "sex: female" was taken back.'
+    assert said(result.outputs[0]) == 'Your answer "sex: female" was taken back.'
     assert result.outputs[1].fact == "sex" and result.outputs[1].number == 2
     assert conv.state.current == "sex" and conv.state.seq == seq + 1
     assert [e.q for e in conv.state.history] == ["age_years"]
@@ -71,7 +73,7 @@ def test_back_with_nothing_to_undo_repeats_the_question():
     state = conv.state
     result = conv.send(BACK)
     assert types(result.outputs) == ["Info", "Question"]
-    assert "no earlier answer" in result.outputs[0].text
+    assert "no earlier answer" in said(result.outputs[0])
     assert result.outputs[1].fact == "age_years" and result.outputs[1].seq == state.seq
     assert result.state == state and result.events == []
 
@@ -115,9 +117,9 @@ def test_back_over_a_calculator_step_removes_the_derived_fact():
 
 def test_back_and_corrections_are_in_the_audit_trail(tmp_path):
     store = Store.open(tmp_path / "screening.db")
-    rid = store.start("physician", 7).referral_id
+    rid = steps.start(store, "physician", 7).referral_id
     for inp in (engine.Answer("12"), engine.Answer("female"), BACK, engine.Answer("male")):
-        store.apply(rid, inp, "physician", 7)
+        steps.apply(store, rid, inp, "physician", 7)
     rows = store.db.conn.execute(
         "SELECT type, payload, actor_role, actor_id FROM audit_events WHERE referral_id = ? ORDER BY seq",
         (rid,)).fetchall()
@@ -170,7 +172,7 @@ def test_status_shows_progress_and_the_same_question():
     state = conv.state
     result = conv.send(STATUS)
     assert types(result.outputs) == ["Info", "Question"]
-    assert result.outputs[0].text == "Pre-screen R-TEST-0001: question 6, about 31 left."
+    assert said(result.outputs[0]) == "Pre-screen R-TEST-0001: question 6, about 31 left."
     assert result.outputs[1].fact == "sledai_2k" and result.outputs[1].seq == state.seq
     assert result.state == state and result.events == []
 
@@ -184,7 +186,7 @@ def test_status_when_finished_gives_the_outcome():
 
 def test_summary_lists_the_answers_with_short_names():
     conv = start()
-    assert conv.send(SUMMARY).outputs[0].text == "Pre-screen R-TEST-0001: no answers yet."
+    assert said(conv.send(SUMMARY).outputs[0]) == "Pre-screen R-TEST-0001: no answers yet."
     run_script(ELIGIBLE_GIRL_12[:4] + [("sle_eular_acr_2019", "unknown"),
                                        ("eular_acr_2019.ana_ge_1_80", "yes"),
                                        ("eular_acr_2019.items", "11, 21")], conv)
@@ -193,7 +195,7 @@ def test_summary_lists_the_answers_with_short_names():
     state = conv.state
     result = conv.send(SUMMARY)
     assert result.state == state
-    assert result.outputs[0].text.splitlines() == [
+    assert said(result.outputs[0]).splitlines() == [
         "Pre-screen R-TEST-0001, answers so far:",
         "1. age: 12",
         "2. sex: female",
@@ -209,7 +211,7 @@ def test_summary_lists_the_answers_with_short_names():
 
 def test_summary_of_a_checklist_names_the_unsure_items():
     conv = run_script(ELIGIBLE_GIRL_12[:3] + [("exclusion_checklist", "1, ?mas_1m")])
-    assert conv.send(SUMMARY).outputs[0].text.splitlines()[-1] == (
+    assert said(conv.send(SUMMARY).outputs[0]).splitlines()[-1] == (
         "4. exclusion checklist: prior CAR-T or genetically modified cell therapy; not sure: macrophage "
         "activation syndrome in the last month")
 
@@ -218,16 +220,16 @@ def test_every_question_has_help_on_request():
     states = states_by_question(EVERY_QUESTION)
     for qid, state in states.items():
         result = engine.step(state, HELP)
-        assert types(result.outputs) == ["Info"] and result.state == state
+        assert types(result.outputs) == ["Help"] and result.state == state
         expected = questions.BY_ID[qid].help or "No further help for this question."
-        assert result.outputs[0].text == expected
+        assert said(result.outputs[0]) == expected
     with_help = [q for q in states if questions.BY_ID[q].help]
     assert len(with_help) >= 20
 
 
 def test_help_when_finished_lists_the_commands():
     conv = run_script(ELIGIBLE_GIRL_12)
-    text = conv.send(HELP).outputs[0].text
+    text = said(conv.send(HELP).outputs[0])
     assert all(word in text for word in ("back", "skip", "status", "summary", "cancel"))
 
 
@@ -247,9 +249,13 @@ def test_cancel_ends_the_pre_screen_and_nothing_is_allowed_after():
 
 def test_a_finished_pre_screen_cannot_be_cancelled_or_answered():
     conv = run_script(ELIGIBLE_GIRL_12)
-    for inp in (CANCEL, engine.Answer("yes")):
-        with pytest.raises(engine.IllegalStep):
-            engine.step(conv.state, inp)
+    with pytest.raises(engine.IllegalStep):
+        engine.step(conv.state, CANCEL)
+    # Text typed to it answers nothing: the engine says so and shows the outcome again (issue 11: the rule
+    # is the engine's, no longer the Telegram handler's), and nothing changes.
+    result = engine.step(conv.state, engine.Answer("yes"))
+    assert result.state == conv.state and result.events == []
+    assert types(result.outputs) == ["Info", "OutcomeReached"] and "is finished" in said(result.outputs[0])
 
 
 # ---- reopen -------------------------------------------------------------------------------------------------
@@ -271,7 +277,7 @@ def test_reopen_asks_again_what_was_unknown():
 def test_reopen_with_nothing_unknown_and_while_asking():
     conv = run_script(ELIGIBLE_GIRL_12)
     result = conv.send(REOPEN)
-    assert result.state == conv.results[-2].state and "nothing to fill in" in result.outputs[0].text
+    assert result.state == conv.results[-2].state and "nothing to fill in" in said(result.outputs[0])
     with pytest.raises(engine.IllegalStep):
         engine.step(start().state, REOPEN)
 
@@ -369,7 +375,7 @@ def test_a_button_of_an_earlier_question_is_stale(make):
     conv = at_checklist()
     state = conv.state
     result = conv.send(make(state.seq))
-    assert types(result.outputs) == ["Stale"] and "earlier question" in result.outputs[0].text
+    assert types(result.outputs) == ["Stale"] and "earlier question" in said(result.outputs[0])
     assert result.state == state and result.events == []
 
 

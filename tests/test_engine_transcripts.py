@@ -12,6 +12,7 @@ from conversation_script import (
     run_script,
     start,
 )
+from said import said
 
 from conversations.dialogue import engine
 from criteria import evaluate
@@ -48,7 +49,7 @@ def test_eligible_girl_of_12_in_30_questions():
 
 def test_the_first_question_is_the_age():
     conv = start()
-    assert isinstance(conv.last.outputs[0], engine.Info) and "referral ID" in conv.last.outputs[0].text
+    assert isinstance(conv.last.outputs[0], engine.Info) and "referral ID" in said(conv.last.outputs[0])
     q = conv.question
     assert q.fact == "age_years" and q.kind == "number" and q.number == 1 and q.seq == 1
     assert conv.state.history == [] and conv.state.phase == "asking"

@@ -5,6 +5,8 @@ import sqlite3
 import threading
 import time
 
+import steps
+
 from conversations.dialogue import engine
 from conversations.records.store import Store
 
@@ -23,15 +25,15 @@ def _hold_write_lock(path, held: threading.Event, release_after: float) -> None:
 def test_step_waits_for_another_writer_and_succeeds(tmp_path):
     path = tmp_path / "s.db"
     store = Store.open(path)
-    r = store.start("physician", 5)
-    store.apply(r.referral_id, engine.Answer("12"), "physician", 5)
+    r = steps.start(store, "physician", 5)
+    steps.apply(store, r.referral_id, engine.Answer("12"), "physician", 5)
 
     held = threading.Event()
     locker = threading.Thread(target=_hold_write_lock, args=(path, held, HOLD_S))
     locker.start()
     held.wait()
     t0 = time.monotonic()
-    result = store.apply(r.referral_id, engine.Answer("female"), "physician", 5)
+    result = steps.apply(store, r.referral_id, engine.Answer("female"), "physician", 5)
     waited = time.monotonic() - t0
     locker.join()
 
@@ -49,13 +51,13 @@ def test_step_waits_for_another_writer_and_succeeds(tmp_path):
 def test_two_stores_interleaving_on_one_database_lose_nothing(tmp_path):
     path = tmp_path / "s.db"
     a, b = Store.open(path), Store.open(path)
-    ra, rb = a.start("physician", 1), b.start("physician", 2)
+    ra, rb = steps.start(a, "physician", 1), steps.start(b, "physician", 2)
     errors: list[BaseException] = []
 
     def drive(store: Store, rid: str, who: int) -> None:
         try:
             for text in ["12", "male", "none", "yes", "10", "yes"]:
-                store.apply(rid, engine.Answer(text), "physician", who)
+                steps.apply(store, rid, engine.Answer(text), "physician", who)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 

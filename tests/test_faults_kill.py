@@ -18,6 +18,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import steps
 from fake_bot_api import ApiCall, FakeBotAPI, fake_bot_api  # noqa: F401 - the fixture
 from live_bot import COORDINATORS, PHYSICIAN, REF, LiveBot, asked, questions
 from telegram_harness import callback, message
@@ -90,9 +91,9 @@ def finished_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A database holding one finished pre-screen of PHYSICIAN (everything unknown)."""
     path = tmp_path_factory.mktemp("template") / "screening.db"
     store = Store.open(path)
-    ref = store.start("physician", PHYSICIAN, channel="telegram").referral_id
+    ref = steps.start(store, "physician", PHYSICIAN, channel="telegram").referral_id
     while store.load(ref).phase == "asking":
-        store.apply(ref, engine.Answer("unknown"), "physician", PHYSICIAN)
+        steps.apply(store, ref, engine.Answer("unknown"), "physician", PHYSICIAN)
     store.close()
     assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").stat().st_size == 0
     return path, ref

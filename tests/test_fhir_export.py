@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import steps
 from audit_fixtures import (
     CANCELLED,
     ELIGIBLE,
@@ -14,7 +15,6 @@ from audit_fixtures import (
     Clock,
     Conversation,
     fresh_db,
-    populate,
     rows,
 )
 from fhir.resources.R4B import __fhir_version__
@@ -28,10 +28,8 @@ SPEC_KEYS = set(Facts.model_fields)
 
 
 @pytest.fixture
-def db(tmp_path):
-    db = fresh_db(tmp_path)
-    populate(db)
-    return db
+def db(trail):
+    return trail
 
 
 def bundles(path):
@@ -198,13 +196,13 @@ def test_bundle_from_a_conversation_run_by_the_real_engine(tmp_path):
     from conversations.records.store import Store
 
     store = Store.open(tmp_path / "screening.db")
-    rid = store.start("physician", 101).referral_id
+    rid = steps.start(store, "physician", 101).referral_id
     for inp in (engine.Answer("14"), engine.Command("back"), engine.Answer("15")):
-        step = store.apply(rid, inp, "physician", 101)
+        step = steps.apply(store, rid, inp, "physician", 101)
     for _ in range(200):
         if step.state.phase != "asking":
             break
-        step = store.apply(rid, engine.Command("skip"), "physician", 101)
+        step = steps.apply(store, rid, engine.Command("skip"), "physician", 101)
     fhir_export.export(store.db, tmp_path / "b.ndjson", actor_role="operator", actor_id=7)
     resources = bundles(tmp_path / "b.ndjson")[rid]
     assert answers(resources["QuestionnaireResponse"]) == {"age_years": [15]}

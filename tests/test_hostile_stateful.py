@@ -403,9 +403,9 @@ HostileChat.TestCase.settings = settings(
 TestHostileChat = HostileChat.TestCase
 
 
-def test_memoised_plans_tell_values_apart_and_equal_fresh_ones():
-    """The engine memoises plans by history content (conversations.dialogue.planner.plan_history): histories that
-    differ only in a value's type or order must not share a plan, and a memoised plan is a fresh one."""
+def test_plans_tell_values_apart_and_a_step_plans_once(monkeypatch):
+    """Histories that differ only in a value's type or order never share a plan, and one step plans the
+    referral once (issue 11: no module-level cache, the plan is passed along)."""
     from conversations.dialogue.state import Entry
 
     histories = [
@@ -414,10 +414,21 @@ def test_memoised_plans_tell_values_apart_and_equal_fresh_ones():
         [Entry(q="age_years", value=12), Entry(q="sex", value="male")],
         [Entry(q="age_years", value=12), Entry(q="sex", value="female")],
     ]
-    keys = [planner.history_key(h) for h in histories]
-    assert len(set(keys)) == len(keys)
     for h in histories[3:]:
-        for _ in range(2):  # computed, then memoised
-            facts, outcome, asks = planner.plan_history(h)
-            fresh = planner.plan(planner.replay(h))
-            assert (facts, outcome, [q.id for q in asks]) == (fresh[0], fresh[1], [q.id for q in fresh[2]])
+        facts, outcome, asks = planner.plan_for(h)
+        fresh = planner.plan(planner.replay(h))
+        assert (facts, outcome, [q.id for q in asks]) == (fresh[0], fresh[1], [q.id for q in fresh[2]])
+    plans = {repr(planner.plan_for(h)[0].known()) for h in histories[3:]}
+    assert len(plans) == len(histories[3:])
+    calls = []
+    real = planner.plan
+    monkeypatch.setattr(planner, "plan", lambda *a, **k: calls.append(1) or real(*a, **k))
+    state = engine.start("R-TEST-0001").state
+    for text in ("12", "female", "yes"):
+        calls.clear()
+        state = engine.step(state, engine.Answer(text)).state
+        assert len(calls) == 1, "an answer plans the referral once"
+    calls.clear()
+    engine.step(state, engine.Command("status"))
+    engine.step(state, engine.Answer("not a number at all"))
+    assert calls == [], "a status or a re-prompt plans nothing"

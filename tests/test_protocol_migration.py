@@ -10,11 +10,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+import steps
+from said import said
 
 from bot.cli import main
 from conversations.dialogue import engine
 from conversations.dialogue.migrate import PROTOCOL_1, migrate
 from conversations.dialogue.state import Entry, State
+from conversations.records import schema
 from conversations.records.audit_verify import verify
 from conversations.records.registry import Registry
 from conversations.records.store import Store
@@ -33,16 +36,10 @@ CANCELLED = "R-KFN6-RK7R"
 
 @pytest.fixture
 def path(tmp_path) -> Path:
+    """The protocol-1 database (conftest's ``store`` opens it)."""
     out = tmp_path / "screening.db"
     shutil.copy(FIXTURE, out)
     return out
-
-
-@pytest.fixture
-def store(path):
-    s = Store.open(path)
-    yield s
-    s.close()
 
 
 def events(store: Store, referral_id: str, type_: str | None = None) -> list[dict]:
@@ -70,7 +67,7 @@ def test_every_pre_screen_is_carried_over_once_and_the_trail_verifies(path, stor
         assert changed["actor_role"] == "system"
     assert verify(store.db).ok
     # Opening again changes nothing.
-    assert store.migrate_protocol() == 0
+    assert schema.upgrade(store.db) == []
     again = Store.open(path)
     assert again.db.conn.execute("SELECT count(*) FROM audit_events WHERE type = 'protocol_changed'").fetchone() == (7,)
     again.close()
@@ -85,14 +82,14 @@ def test_an_open_pre_screen_continues_under_protocol_2(store):
     from telegram_harness import ELIGIBLE
 
     while state.phase == "asking":
-        state = store.apply(AT_LLDAS, engine.Answer(ELIGIBLE[state.current]), "physician", 1001).state
+        state = steps.apply(store, AT_LLDAS, engine.Answer(ELIGIBLE[state.current]), "physician", 1001).state
     assert engine.outcome_of(state).status == "eligible"
 
 
 def test_a_button_of_the_question_shown_before_the_change_is_stale(store):
     state = store.load(AT_LLDAS)
     old_seq = state.seq - 1  # the LLDAS question the physician still sees
-    result = store.apply(AT_LLDAS, engine.Answer("yes", seq=old_seq), "physician", 1001)
+    result = steps.apply(store, AT_LLDAS, engine.Answer("yes", seq=old_seq), "physician", 1001)
     assert [type(o).__name__ for o in result.outputs] == ["Stale"]
     assert store.load(AT_LLDAS).history == state.history
 
@@ -111,11 +108,11 @@ def test_an_answer_to_the_old_lldas_question_no_longer_counts_but_stays_in_the_t
 def test_the_physician_is_told_when_the_outcome_so_far_changed(store):
     assert store.load(ACCEPTED).notice is None  # eligible before and after
     state = store.load(RELAPSED)
-    assert "changed from ineligible to eligible" in state.notice
-    result = store.apply(RELAPSED, engine.Command("status"), "physician", 1002)
-    assert isinstance(result.outputs[0], engine.Info) and "protocol" in result.outputs[0].text
+    assert "changed from ineligible to eligible" in said(state.notice)
+    result = steps.apply(store, RELAPSED, engine.Command("status"), "physician", 1002)
+    assert isinstance(result.outputs[0], engine.Info) and "protocol" in said(result.outputs[0])
     assert store.load(RELAPSED).notice is None
-    again = store.apply(RELAPSED, engine.Command("status"), "physician", 1002)
+    again = steps.apply(store, RELAPSED, engine.Command("status"), "physician", 1002)
     assert not any(isinstance(o, engine.Info) and "protocol" in o.text for o in again.outputs)
 
 
@@ -134,7 +131,6 @@ def test_a_finished_unsent_pre_screen_gets_its_protocol_2_outcome_recorded(store
 
 def test_sent_referrals_keep_the_outcome_and_version_they_were_decided_under(store):
     registry = Registry(store.db)
-    registry.ensure_schema()
     declined = registry.referral(DECLINED)
     assert (declined.status, declined.outcome_status, declined.protocol_version) == (
         "declined", "ineligible", PROTOCOL_1)
@@ -216,7 +212,7 @@ def test_the_e3c_item_leaves_the_exclusion_checklist():
     checklist = {"prior_cell_therapy": False, "nephropathy_needs_intensification": True, "mas_1m": False}
     m = migrate(p1_state([Entry(q="exclusion_checklist", value=checklist)]), "ineligible", sent=False)
     assert "nephropathy_needs_intensification" not in m.state.history[0].value
-    assert m.changed and "changed from ineligible to incomplete" in m.state.notice
+    assert m.changed and "changed from ineligible to incomplete" in said(m.state.notice)
 
 
 def test_a_current_state_is_left_alone_and_an_unknown_version_is_an_error():

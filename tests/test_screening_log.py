@@ -4,17 +4,15 @@ import json
 from datetime import datetime
 
 import pytest
-from audit_fixtures import ELIGIBLE, INELIGIBLE, Clock, Conversation, fresh_db, populate
+from audit_fixtures import ELIGIBLE, INELIGIBLE, Clock, Conversation, fresh_db
 
 from conversations.records.screening_log import render_json, render_text, screening_log
 from criteria import evaluate
 
 
 @pytest.fixture
-def db(tmp_path):
-    db = fresh_db(tmp_path)
-    populate(db)
-    return db
+def db(trail):
+    return trail
 
 
 def test_counts_of_the_populated_trail(db):

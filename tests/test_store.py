@@ -8,6 +8,7 @@ import re
 import sqlite3
 
 import pytest
+import steps
 from conversation_script import ELIGIBLE_GIRL_12
 
 from conversations.dialogue import engine
@@ -16,18 +17,6 @@ from conversations.records.audit_verify import verify
 from conversations.records.store import Store, new_referral_id
 
 ACTOR = ("physician", 42)
-
-
-@pytest.fixture
-def path(tmp_path):
-    return tmp_path / "screening.db"
-
-
-@pytest.fixture
-def store(path):
-    s = Store.open(path)
-    yield s
-    s.close()
 
 
 def committed(path) -> tuple[State | None, list[str]]:
@@ -41,8 +30,13 @@ def committed(path) -> tuple[State | None, list[str]]:
     return (State.from_json(row[0]) if row else None), events
 
 
-def answer(store: Store, rid: str, text: str, hook=None):
-    return store.apply(rid, engine.Answer(text), *ACTOR, hook=hook)
+def answer(store: Store, rid: str, text: str, then=None):
+    """The answer in the caller's transaction; ``then`` runs in it afterwards, as an edge's own writes do."""
+    with store.transaction() as db:
+        result = store.apply(rid, engine.Answer(text), *ACTOR)
+        if then is not None:
+            then(db, result)
+    return result
 
 
 # ---- referral IDs -------------------------------------------------------------------------------------------
@@ -55,7 +49,7 @@ def test_referral_ids_are_random_and_readable():
 
 
 def test_start_records_the_pre_screen_and_its_first_event(store, path):
-    result = store.start(*ACTOR)
+    result = steps.start(store, *ACTOR)
     assert result.state.current == "age_years" and result.state.history == []
     state, events = committed(path)
     assert state == result.state
@@ -70,13 +64,13 @@ def test_start_records_the_pre_screen_and_its_first_event(store, path):
 
 
 def test_two_pre_screens_get_different_ids(store):
-    assert store.start(*ACTOR).referral_id != store.start(*ACTOR).referral_id
+    assert steps.start(store, *ACTOR).referral_id != steps.start(store, *ACTOR).referral_id
 
 
 # ---- one transaction per step -------------------------------------------------------------------------------
 
 def test_state_and_events_commit_together_before_the_reply(store, path):
-    rid = store.start(*ACTOR).referral_id
+    rid = steps.start(store, *ACTOR).referral_id
     seen_inside = []
 
     def hook(db, step):
@@ -94,8 +88,8 @@ def test_state_and_events_commit_together_before_the_reply(store, path):
     assert [e.type for e in result.events] == ["answer_accepted", "outcome"]
 
 
-def test_a_failing_hook_rolls_back_state_and_events(store, path):
-    rid = store.start(*ACTOR).referral_id
+def test_a_failure_in_the_callers_transaction_rolls_back_state_and_events(store, path):
+    rid = steps.start(store, *ACTOR).referral_id
     answer(store, rid, "12")
     before = committed(path)
     head_before = verify(store.db)
@@ -113,19 +107,23 @@ def test_a_failing_hook_rolls_back_state_and_events(store, path):
     assert verify(store.db).ok
 
 
-def test_a_failing_hook_on_start_leaves_nothing(store, path):
-    def boom(db, step):
+def test_a_failure_after_start_in_the_same_transaction_leaves_nothing(store, path):
+    with pytest.raises(RuntimeError), store.transaction():
+        store.start(*ACTOR)
         raise RuntimeError("no")
-
-    with pytest.raises(RuntimeError):
-        store.start(*ACTOR, hook=boom)
     assert committed(path) == (None, [])
     assert store.prescreens() == []
 
 
+def test_a_step_outside_a_transaction_is_refused(store, path):
+    with pytest.raises(RuntimeError, match="caller's transaction"):
+        store.start(*ACTOR)
+    assert committed(path) == (None, [])
+
+
 def test_an_illegal_step_writes_nothing(store, path):
-    rid = store.start(*ACTOR).referral_id
-    store.apply(rid, engine.Command("cancel"), *ACTOR)
+    rid = steps.start(store, *ACTOR).referral_id
+    steps.apply(store, rid, engine.Command("cancel"), *ACTOR)
     before = committed(path)
     assert before[0].phase == "cancelled" and before[1][-1] == "prescreen_cancelled"
     with pytest.raises(engine.IllegalStep):
@@ -134,16 +132,16 @@ def test_an_illegal_step_writes_nothing(store, path):
 
 
 def test_a_step_that_changes_no_state_leaves_the_row_alone(store):
-    rid = store.start(*ACTOR).referral_id
+    rid = steps.start(store, *ACTOR).referral_id
     answer(store, rid, "12")
     row = store.db.conn.execute("SELECT state, updated_at FROM prescreens").fetchone()
     for command in ("status", "summary", "help"):
-        store.apply(rid, engine.Command(command), *ACTOR)
+        steps.apply(store, rid, engine.Command(command), *ACTOR)
     assert store.db.conn.execute("SELECT state, updated_at FROM prescreens").fetchone() == row
 
 
 def test_outcome_events_are_the_systems_and_carry_the_facts(store):
-    rid = store.start(*ACTOR).referral_id
+    rid = steps.start(store, *ACTOR).referral_id
     for _, text in ELIGIBLE_GIRL_12:
         result = answer(store, rid, text)
     assert result.state.phase == "done"
@@ -164,17 +162,17 @@ def test_outcome_events_are_the_systems_and_carry_the_facts(store):
 
 def test_resume_in_a_new_store_exactly_where_it_was(path):
     first = Store.open(path)
-    rid = first.start(*ACTOR).referral_id
+    rid = steps.start(first, *ACTOR).referral_id
     for _, text in ELIGIBLE_GIRL_12[:10]:
         answer(first, rid, text)
-    first.apply(rid, engine.Command("back"), *ACTOR)  # a withdrawn answer must survive too
+    steps.apply(first, rid, engine.Command("back"), *ACTOR)  # a withdrawn answer must survive too
     state = first.load(rid)
     first.close()
 
     second = Store.open(path)
     assert second.load(rid) == state
     assert [p.referral_id for p in second.prescreens(*ACTOR, phases=("asking",))] == [rid]
-    result = second.apply(rid, engine.Command("status"), *ACTOR)
+    result = steps.apply(second, rid, engine.Command("status"), *ACTOR)
     q = result.outputs[-1]
     assert q.fact == "hcq" and q.seq == state.seq and q.number == 10
     # The re-answer after the restart is still recorded as a correction.
@@ -189,9 +187,9 @@ def test_resume_in_a_new_store_exactly_where_it_was(path):
 
 
 def test_prescreens_lists_by_owner_and_phase(store):
-    a = store.start("physician", 1).referral_id
-    b = store.start("physician", 2).referral_id
-    store.apply(b, engine.Command("cancel"), "physician", 2)
+    a = steps.start(store, "physician", 1).referral_id
+    b = steps.start(store, "physician", 2).referral_id
+    steps.apply(store, b, engine.Command("cancel"), "physician", 2)
     assert [p.referral_id for p in store.prescreens("physician", 1)] == [a]
     assert store.prescreens("physician", 2) == []
     assert [p.referral_id for p in store.prescreens(phases=("cancelled",))] == [b]

@@ -8,12 +8,13 @@ from hypothesis import strategies as st
 
 from bot.telegram import keyboards, render
 from conversations.dialogue import engine, questions
+from conversations.dialogue.messages import M, msg
 from criteria import Note, evaluate
 
 REF = "R-7KQ2-9XPM"
 
 
-def as_output(q: questions.Question, seq: int = 999_999_999) -> engine.Question:
+def as_output(q: questions.QuestionDef, seq: int = 999_999_999) -> engine.Question:
     return engine.Question(seq=seq, fact=q.id, kind=q.kind, text=q.text,
                            choices=[engine.Choice(c.value, c.label) for c in q.choices], help=q.help,
                            number=40, remaining=40, checklist=q.checklist)
@@ -44,7 +45,8 @@ def test_text_is_html_escaped():
                         choices=[engine.Choice("a", "<i>a</i>")], help="", number=1, remaining=0)
     text = render.question(q, REF)
     assert "Is &lt;b&gt;x&lt;/b&gt; &lt; 5 &amp; y &gt; 2?" in text
-    replies = render.outputs([engine.Info("note <script>"), engine.Reprompt("x", "bad <answer>", q)], REF)
+    replies = render.outputs([engine.Info(msg(M.VALUE_TEXT, text="note <script>")),
+                              engine.Reprompt("x", msg(M.VALUE_TEXT, text="bad <answer>"), q)], REF)
     assert len(replies) == 1
     assert "note &lt;script&gt;" in replies[0].text and "⚠️ bad &lt;answer&gt;" in replies[0].text
     assert replies[0].markup.inline_keyboard[0][0].text == "<i>a</i>", "button labels are plain text"
@@ -57,7 +59,8 @@ def test_notes_join_the_next_message_and_a_toggled_question_is_an_edit():
     assert len(replies) == 1 and replies[0].edit
     assert replies[0].markup.inline_keyboard[0][0].text == "☑ A"
     assert replies[0].markup.inline_keyboard[-1][0].text == "Done ✓"
-    replies = render.outputs([engine.Info("one"), engine.Info("two")], REF)
+    replies = render.outputs([engine.Info(msg(M.VALUE_TEXT, text="one")), engine.Info(msg(M.VALUE_TEXT, text="two"))],
+                             REF)
     assert [r.text for r in replies] == ["one\n\ntwo"]
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 
+import sqlite_utils
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
-from conversations.records.db import write
+from conversations.dialogue.events import E
 
 from .inbox import start_argument, update_kind
 from .services import BotContext
@@ -37,11 +38,12 @@ WELCOME = ("Welcome! You are registered as a referring physician. /screen starts
            "explains the rest. Please never send names, dates of birth, record numbers or photos.")
 
 
-def refuse(update: Update, context: BotContext, reason: str, text: str) -> Turn:
-    turn = Turn(update, context)
+def refuse(update: Update, context: BotContext, reason: str, text: str, turn: Turn | None = None) -> Turn:
+    """The turn (a new one, or ``turn`` while it is being filled) that refuses the update politely."""
+    turn = turn or Turn(update, context)
     turn.record_received = False
     chat = update.effective_chat
-    turn.event("access_refused", {"reason": reason, "chat_type": chat.type if chat else None,
+    turn.event(E.ACCESS_REFUSED, {"reason": reason, "chat_type": chat.type if chat else None,
                                   "update_kind": update_kind(update)})
     if update.callback_query is not None:
         turn.toast = text[:200]
@@ -83,14 +85,16 @@ async def stranger(update: Update, context: BotContext) -> None:
         await refuse(update, context, "not_registered", REFUSAL).end()
         return
     s = context.services
-    with write(s.store.db) as db:
+    turn = Turn(update, context)
+
+    def redeem(db: sqlite_utils.Database) -> None:
         result, invite_id = s.registry.redeem(code, update.effective_user.id)
         if result == "registered":
-            context.role = "physician"
-            turn = Turn(update, context)
-            turn.event("physician_registered", {"invite_id": invite_id})
+            context.role = turn.role = "physician"
+            turn.event(E.PHYSICIAN_REGISTERED, {"invite_id": invite_id})
             turn.say(WELCOME)
         else:
-            turn = refuse(update, context, f"invite_{result}", INVITE_REFUSALS.get(result, REFUSAL))
-        turn.write(db)
-    await turn.finish()
+            refuse(update, context, f"invite_{result}", INVITE_REFUSALS.get(result, REFUSAL), turn)
+
+    turn.do(redeem)
+    await turn.end()

@@ -7,10 +7,13 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+import sqlite_utils
 from telegram import Update
 
+from bot import phrases
+from conversations.dialogue.events import E
 from conversations.records import audit_export
-from conversations.records.db import open_db, write
+from conversations.records.db import open_db
 from conversations.records.reassess import reassess
 from conversations.records.registry import INVITE_LIFETIME
 from criteria import PROTOCOL_VERSION
@@ -48,11 +51,16 @@ async def invite(update: Update, context: BotContext) -> None:
     """A single-use deep link. The code is sent directly and never stored: only its hash is."""
     s = context.services
     turn = Turn(update, context)
-    with write(s.store.db) as db:
+    created: list[tuple[int, str]] = []
+
+    def create(db: sqlite_utils.Database) -> None:
         invite_id, code = s.registry.create_invite(turn.user_id)
-        turn.event("invite_created", {"invite_id": invite_id})
-        turn.write(db)
-    await turn.finish()
+        created.append((invite_id, code))
+        turn.event(E.INVITE_CREATED, {"invite_id": invite_id})
+
+    turn.do(create)
+    await turn.end()
+    (invite_id, code), = created
     days = INVITE_LIFETIME.days
     text = ("Invitation for one physician (single use, valid {days} days; forward it privately):\n{link}")
     await s.sender.send_direct(
@@ -69,16 +77,18 @@ async def revoke(update: Update, context: BotContext) -> None:
         await turn.end()
         return
     physician_id = int(arg)
-    with write(s.store.db) as db:
+
+    def remove(db: sqlite_utils.Database) -> None:
         if s.registry.revoke(physician_id, turn.user_id, s.settings.physician_ids):
-            turn.event("physician_revoked", {"physician_id": physician_id})
+            turn.event(E.PHYSICIAN_REVOKED, {"physician_id": physician_id})
             note = (" It is also in SCREENING_PHYSICIAN_IDS: the revocation outranks the list, but remove it "
                     "there too." if physician_id in s.settings.physician_ids else "")
             turn.say(f"Physician <code>{physician_id}</code> was removed.{note}")
         else:
             turn.say(f"<code>{physician_id}</code> is not a physician of this bot; nothing changed.")
-        turn.write(db)
-    await turn.finish()
+
+    turn.do(remove)
+    await turn.end()
 
 
 async def referrals(update: Update, context: BotContext) -> None:
@@ -104,17 +114,18 @@ async def decide(update: Update, context: BotContext) -> None:
     s = context.services
     turn = Turn(update, context)
     p = keyboards.parse(update.callback_query.data)
-    if context.role != "coordinator" or p is None or p.action != "d":
+    if context.role != "coordinator" or p is None or p.action != keyboards.Action.DECIDE:
         turn.toast = "That button is not valid for you; nothing was changed."
         await turn.end()
         return
     turn.referral_id = p.ref
     decision = keyboards.DECISION_CODES[p.arg]
-    with write(s.store.db) as db:
+
+    def record(db: sqlite_utils.Database) -> None:
         result, referral = s.registry.decide(p.ref, p.number, turn.user_id, decision)
         if result == "decided":
             words = render.DECISION_WORDS[decision]
-            turn.event("coordinator_decision", {"decision": decision, "send_no": p.number})
+            turn.event(E.COORDINATOR_DECISION, {"decision": decision, "send_no": p.number})
             turn.toast = f"Recorded: {words}."
             for cid in sorted(s.settings.coordinator_ids):
                 by = "you" if cid == turn.user_id else f"<code>{turn.user_id}</code>"
@@ -127,8 +138,9 @@ async def decide(update: Update, context: BotContext) -> None:
             turn.toast = (f"Already {referral.status} by {referral.decided_by}; nothing was changed.")
         else:
             turn.toast = "Unknown referral; nothing was changed."
-        turn.write(db)
-    await turn.finish()
+
+    turn.do(record)
+    await turn.end()
 
 
 async def reassess_referrals(update: Update, context: BotContext) -> None:
@@ -165,14 +177,14 @@ async def export(update: Update, context: BotContext) -> None:
             turn = Turn(update, context)
             turn.record_received = False
             turn.say("The export could not be sent; please try /export again.", key=f"u{update.update_id}.x")
-            turn.commit()
-            await s.sender.deliver_due()
+            await turn.end()
 
 
 def _export(db_path: Path, out: Path, coordinator_id: int) -> audit_export.ExportResult:
     db = open_db(db_path)
     try:
-        return audit_export.export(db, out, "jsonl", actor_role="coordinator", actor_id=coordinator_id)
+        return audit_export.export(db, out, "jsonl", actor_role="coordinator", actor_id=coordinator_id,
+                                   phrase=phrases.text)
     finally:
         db.close()
 

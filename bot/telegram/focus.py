@@ -11,21 +11,10 @@ import sqlite_utils
 from conversations.records.audit import utc_now
 from conversations.records.store import Store
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS telegram_focus (
-    user_id INTEGER PRIMARY KEY,
-    referral_id TEXT NOT NULL,
-    at TEXT NOT NULL
-);
-"""
-
 
 class Focus:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
-
-    def ensure_schema(self) -> None:
-        self.db.conn.executescript(SCHEMA)
 
     def set(self, db: sqlite_utils.Database, user_id: int, referral_id: str) -> None:
         db.conn.execute("INSERT INTO telegram_focus (user_id, referral_id, at) VALUES (?, ?, ?)"

@@ -23,18 +23,6 @@ from conversations.records.db import write
 
 log = logging.getLogger(__name__)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS telegram_updates (
-    update_id INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL,
-    received_at TEXT NOT NULL,
-    raw TEXT,
-    processed_at TEXT,
-    result TEXT
-);
-CREATE INDEX IF NOT EXISTS telegram_updates_pending ON telegram_updates(processed_at, update_id);
-"""
-
 # Message content a pre-screen cannot use; checked in this order.
 ATTACHMENTS = ("photo", "document", "sticker", "voice", "video", "video_note", "audio", "animation",
                "contact", "location", "venue", "poll", "dice", "story")
@@ -79,9 +67,6 @@ def carries_invite_code(update: Update) -> bool:
 class Inbox:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
-
-    def ensure_schema(self) -> None:
-        self.db.conn.executescript(SCHEMA)
 
     def receive(self, update: Update) -> None:
         """Store the update unless its ID is already known. Own transaction: call outside any other.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -27,15 +28,29 @@ DECISION_CODES = {"a": "accept", "i": "need_info", "d": "decline"}
 DECISION_LABELS = {"accept": "✅ Accept", "need_info": "❓ Need information", "decline": "✖ Decline"}
 
 
+class Action(StrEnum):
+    """What a button does: the first field of its callback data."""
+
+    ANSWER = "a"
+    TOGGLE = "t"
+    DONE = "k"
+    SEND = "s"
+    REOPEN = "r"
+    CONTINUE = "c"
+    DECIDE = "d"
+
+
 @dataclass(frozen=True)
 class Press:
-    action: str  # a, t, k, s, r, c, d
+    action: Action
     ref: str
     number: int | None = None  # seq, or send_no for a decision
     arg: str | None = None
 
 
-_SHAPES = {"a": 4, "t": 4, "k": 3, "s": 2, "r": 2, "c": 2, "d": 4}
+# How many colon-separated fields each action's data has.
+_SHAPES = {Action.ANSWER: 4, Action.TOGGLE: 4, Action.DONE: 3, Action.SEND: 2, Action.REOPEN: 2,
+           Action.CONTINUE: 2, Action.DECIDE: 4}
 
 
 def parse(data: str | None) -> Press | None:
@@ -45,18 +60,18 @@ def parse(data: str | None) -> Press | None:
     parts = data.split(":")
     if parts[0] not in _SHAPES or len(parts) != _SHAPES[parts[0]] or not _REF.fullmatch(parts[1]):
         return None
-    action, ref = parts[0], parts[1]
+    action, ref = Action(parts[0]), parts[1]
     number = None
     if len(parts) >= 3:
         if not parts[2].isascii() or not parts[2].isdigit() or len(parts[2]) > 9:
             return None
         number = int(parts[2])
     arg = parts[3] if len(parts) == 4 else None
-    if action == "a" and not (arg in ("y", "n", "u") or _index(arg) is not None):
+    if action == Action.ANSWER and not (arg in ("y", "n", "u") or _index(arg) is not None):
         return None
-    if action == "t" and _index(arg) is None:
+    if action == Action.TOGGLE and _index(arg) is None:
         return None
-    if action == "d" and arg not in DECISION_CODES:
+    if action == Action.DECIDE and arg not in DECISION_CODES:
         return None
     return Press(action, ref, number, arg)
 
@@ -76,18 +91,18 @@ def question(q: engine.Question, ref: str) -> InlineKeyboardMarkup:
     base = f"{ref}:{q.seq}"
     rows: list[list[InlineKeyboardButton]] = []
     if q.kind == "yes_no":
-        rows.append([_button("Yes", f"a:{base}:y"), _button("No", f"a:{base}:n"),
-                     _button("Unknown", f"a:{base}:u")])
+        rows.append([_button("Yes", f"{Action.ANSWER}:{base}:y"), _button("No", f"{Action.ANSWER}:{base}:n"),
+                     _button("Unknown", f"{Action.ANSWER}:{base}:u")])
         return InlineKeyboardMarkup(rows)
     if q.kind == "choice":
-        rows += [[_button(c.label, f"a:{base}:{i}")] for i, c in enumerate(q.choices)]
+        rows += [[_button(c.label, f"{Action.ANSWER}:{base}:{i}")] for i, c in enumerate(q.choices)]
     elif q.kind == "multi_choice":
-        rows += [[_button(f"{MARKS[q.draft.get(c.value)]} {c.label}", f"t:{base}:{i}")]
+        rows += [[_button(f"{MARKS[q.draft.get(c.value)]} {c.label}", f"{Action.TOGGLE}:{base}:{i}")]
                  for i, c in enumerate(q.choices)]
-        rows.append([_button("Done ✓" if q.draft else "None of these ✓", f"k:{base}"),
-                     _button("Unknown", f"a:{base}:u")])
+        rows.append([_button("Done ✓" if q.draft else "None of these ✓", f"{Action.DONE}:{base}"),
+                     _button("Unknown", f"{Action.ANSWER}:{base}:u")])
         return InlineKeyboardMarkup(rows)
-    rows.append([_button("Unknown", f"a:{base}:u")])
+    rows.append([_button("Unknown", f"{Action.ANSWER}:{base}:u")])
     return InlineKeyboardMarkup(rows)
 
 
@@ -112,19 +127,19 @@ def toggle_choice(q: engine.Question | None, press: Press) -> str | None:
 
 
 def outcome(ref: str, can_reopen: bool) -> InlineKeyboardMarkup:
-    rows = [[_button("📨 Send to coordinator", f"s:{ref}")]]
+    rows = [[_button("📨 Send to coordinator", f"{Action.SEND}:{ref}")]]
     if can_reopen:
-        rows.append([_button("✏️ Fill in missing items", f"r:{ref}")])
+        rows.append([_button("✏️ Fill in missing items", f"{Action.REOPEN}:{ref}")])
     return InlineKeyboardMarkup(rows)
 
 
 def choose(refs: list[str]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[_button(f"Continue {r}", f"c:{r}")] for r in refs])
+    return InlineKeyboardMarkup([[_button(f"Continue {r}", f"{Action.CONTINUE}:{r}")] for r in refs])
 
 
 def decision(ref: str, send_no: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[
-        _button(DECISION_LABELS["accept"], f"d:{ref}:{send_no}:a"),
-        _button(DECISION_LABELS["need_info"], f"d:{ref}:{send_no}:i"),
-        _button(DECISION_LABELS["decline"], f"d:{ref}:{send_no}:d"),
+        _button(DECISION_LABELS["accept"], f"{Action.DECIDE}:{ref}:{send_no}:a"),
+        _button(DECISION_LABELS["need_info"], f"{Action.DECIDE}:{ref}:{send_no}:i"),
+        _button(DECISION_LABELS["decline"], f"{Action.DECIDE}:{ref}:{send_no}:d"),
     ]])

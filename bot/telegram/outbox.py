@@ -26,31 +26,11 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot import faults
+from conversations.dialogue.events import E
 from conversations.records import audit
 from conversations.records.db import write
 
 log = logging.getLogger(__name__)
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS telegram_outbox (
-    id INTEGER PRIMARY KEY,
-    key TEXT NOT NULL UNIQUE,
-    chat_id INTEGER NOT NULL,
-    edit_message_id INTEGER,
-    text TEXT NOT NULL,
-    markup TEXT,
-    referral_id TEXT,
-    created_at TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'pending',
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at REAL NOT NULL DEFAULT 0,
-    last_error TEXT,
-    sent_at TEXT,
-    message_id INTEGER,
-    delete_message_id INTEGER
-);
-CREATE INDEX IF NOT EXISTS telegram_outbox_pending ON telegram_outbox(status, id);
-"""
 
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 300.0
@@ -85,11 +65,6 @@ def backoff(attempts: int, cap: float = BACKOFF_CAP) -> float:
 class Outbox:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
-
-    def ensure_schema(self) -> None:
-        self.db.conn.executescript(SCHEMA)
-        if "delete_message_id" not in self.db["telegram_outbox"].columns_dict:  # a database from before
-            self.db.conn.execute("ALTER TABLE telegram_outbox ADD COLUMN delete_message_id INTEGER")
 
     def enqueue_deletion(self, key: str, chat_id: int, message_id: int, reason: str,
                          referral_id: str | None = None) -> None:
@@ -195,11 +170,11 @@ class Sender:
         return message.message_id
 
     def _sent(self, row: Row, message_id: int) -> None:
-        type_, payload = "message_sent", {"chat_id": row.chat_id, "text": row.text}
+        type_, payload = E.MESSAGE_SENT, {"chat_id": row.chat_id, "text": row.text}
         if row.edit_message_id is not None:
             payload["edited_message_id"] = row.edit_message_id
         if row.delete_message_id is not None:
-            type_, payload = "message_deleted", {"chat_id": row.chat_id, "message_id": row.delete_message_id,
+            type_, payload = E.MESSAGE_DELETED, {"chat_id": row.chat_id, "message_id": row.delete_message_id,
                                                  "reason": row.text}
         with write(self.db):
             self.db.conn.execute(
@@ -255,7 +230,7 @@ class Sender:
                 await asyncio.sleep(backoff(attempt, 4))
             else:
                 with write(self.db):
-                    audit.append(self.db, actor_role="system", actor_id=0, type="message_sent",
+                    audit.append(self.db, actor_role="system", actor_id=0, type=E.MESSAGE_SENT,
                                  payload={"chat_id": chat_id, "text": audit_text}, referral_id=referral_id)
                 return True
         return False

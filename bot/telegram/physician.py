@@ -1,19 +1,23 @@
 """The physician's side: commands, typed answers, button presses, the referral sent to the coordinators.
 
-Each handler translates: find the pre-screen, step the engine (the store saves state and audit in one
-transaction, with the replies as outbox rows), then send.
+Each handler translates: find the pre-screen, ask the turn to step the engine and render the result,
+then end the turn (one transaction: state, audit, replies as outbox rows; sending after the commit).
+Which input a phase allows is the engine's to say, never a handler's.
 """
 
 from __future__ import annotations
 
+import sqlite_utils
 from telegram import Update
 
 from conversations.dialogue import engine
+from conversations.dialogue.events import E
 from conversations.records import audit
-from conversations.records.store import StepResult
+from conversations.records.store import Prescreen, Recorded
+from criteria import Outcome
 
 from . import keyboards, render
-from .render import esc
+from .render import esc, phrase
 from .services import BotContext
 from .turn import Turn
 
@@ -43,11 +47,11 @@ def _open_refs(context: BotContext, user_id: int) -> list[str]:
 
 def _shows(turn: Turn, edit_seq: int | None = None, edit_message_id: int | None = None):
     """The usual rendering of a step: every output as a message, the focus on its pre-screen."""
-    def fill(res: StepResult) -> None:
+    def fill(res: Recorded) -> None:
         turn.focus = res.referral_id
         for out in res.outputs:
             if isinstance(out, engine.Stale):
-                turn.toast = out.text
+                turn.toast = phrase(out.message)
         turn.replies(render.outputs([o for o in res.outputs if not isinstance(o, engine.Stale)],
                                     res.referral_id, edit_seq), edit_message_id)
     return fill
@@ -69,18 +73,16 @@ async def help_(update: Update, context: BotContext) -> None:
     turn = Turn(update, context)
     turn.say(HELP)
     ref = context.services.focus.current(context.services.store, turn.user_id)
-    if ref is not None and context.services.store.get(ref).phase == "asking":
+    if ref is not None:  # the help of the question on screen, if one is
         turn.referral_id = ref
         turn.step(ref, engine.Command("help"), _shows(turn))
-    else:
-        turn.commit()
-    await turn.finish()
+    await turn.end()
 
 
 async def screen(update: Update, context: BotContext) -> None:
     turn = Turn(update, context)
-    turn.step("", None, _shows(turn))
-    await turn.finish()
+    turn.step(None, None, _shows(turn))
+    await turn.end()
 
 
 async def status(update: Update, context: BotContext) -> None:
@@ -102,13 +104,13 @@ async def status(update: Update, context: BotContext) -> None:
     others = [r for r in refs if r != ref]
     fill = _shows(turn)
 
-    def with_others(res: StepResult) -> None:
+    def with_others(res: Recorded) -> None:
         if others:  # first, so that the question on screen stays the last message
             turn.say("Your other open pre-screens:", keyboards.choose(others[:8]))
         fill(res)
 
     turn.step(ref, engine.Command("status"), with_others)
-    await turn.finish()
+    await turn.end()
 
 
 async def _focused(turn: Turn) -> str | None:
@@ -127,7 +129,7 @@ async def command(update: Update, context: BotContext, name: str) -> None:
     if (ref := await _focused(turn)) is None:
         return
     turn.step(ref, engine.Command(name), _shows(turn))
-    await turn.finish()
+    await turn.end()
 
 
 async def back(update: Update, context: BotContext) -> None:
@@ -143,17 +145,13 @@ async def cancel(update: Update, context: BotContext) -> None:
 
 
 async def answer(update: Update, context: BotContext) -> None:
-    """Typed text: an answer to the focused pre-screen's question, read (or refused) by the engine."""
+    """Typed text: an answer to the focused pre-screen's question, read (or refused) by the engine, which also
+    says what text means to a finished pre-screen."""
     turn = Turn(update, context)
     if (ref := await _focused(turn)) is None:
         return
-    if turn.services.store.get(ref).phase == "done":  # nothing to answer: show the outcome and what can be done
-        turn.say(f"<b>{esc(ref)}</b> is finished; here is its outcome again. \"Fill in missing items\" asks "
-                 "what was unknown, /back changes the last answer, /screen starts a new pre-screen.")
-        turn.step(ref, engine.Command("status"), _shows(turn))
-    else:
-        turn.step(ref, engine.Answer(update.message.text), _shows(turn))
-    await turn.finish()
+    turn.step(ref, engine.Answer(update.message.text), _shows(turn))
+    await turn.end()
 
 
 async def press(update: Update, context: BotContext) -> None:
@@ -163,7 +161,7 @@ async def press(update: Update, context: BotContext) -> None:
     turn = Turn(update, context)
     p = keyboards.parse(query.data)
     prescreen = s.store.get(p.ref) if p is not None else None
-    if p is None or p.action == "d":
+    if p is None or p.action == keyboards.Action.DECIDE:
         turn.toast = INVALID
         await turn.end()
         return
@@ -173,38 +171,37 @@ async def press(update: Update, context: BotContext) -> None:
         return
     turn.referral_id = p.ref
     message_id = query.message.message_id if query.message is not None else None
-    if p.action == "s":
+    if p.action == keyboards.Action.SEND:
         send_to_coordinators(turn, p.ref)
-    elif p.action == "r":
+    elif p.action == keyboards.Action.REOPEN:
         turn.step(p.ref, engine.Command("reopen"), _shows(turn))
-    elif p.action == "c":
+    elif p.action == keyboards.Action.CONTINUE:
         turn.step(p.ref, engine.Command("status"), _shows(turn))
     else:
         _answer_press(turn, p, message_id)
-    await turn.finish()
+    await turn.end()
 
 
 def _answer_press(turn: Turn, p: keyboards.Press, message_id: int | None) -> None:
     s = turn.services
     state = s.store.load(p.ref)
     q = engine.current_question(state) if state.seq == p.number else None
-    if p.action == "t":
+    if p.action == keyboards.Action.TOGGLE:
         inp: engine.Input = engine.Toggle(p.number, keyboards.toggle_choice(q, p) or "")
         label = None
-    elif p.action == "k":
+    elif p.action == keyboards.Action.DONE:
         inp = engine.Submit(p.number)
         label = _draft_label(q) if q is not None else None
     else:
         text = keyboards.answer_text(q, p)
         if text is None and q is not None:  # the question is current, the index is not one of its choices
             turn.toast = INVALID
-            turn.commit()
             return
         inp = engine.Answer(text or "unknown", seq=p.number)
         label = _choice_label(q, text) if q is not None and text is not None else None
     fill = _shows(turn, edit_seq=p.number, edit_message_id=message_id)
 
-    def with_answered(res: StepResult) -> None:
+    def with_answered(res: Recorded) -> None:
         moved = res.state.seq != p.number or res.state.phase != "asking"
         if moved and q is not None and label is not None and message_id is not None:
             turn.edit(message_id, render.answered(q, p.ref, label))
@@ -226,44 +223,45 @@ def _draft_label(q: engine.Question) -> str:
 
 
 def send_to_coordinators(turn: Turn, ref: str) -> None:
-    """Refer the finished pre-screen: one summary per coordinator (keyed, so never doubled), sent through
-    the outbox; the physician is told. Sending again is possible once something changed."""
+    """Refer the finished pre-screen (the engine says whether it may be): one summary per coordinator
+    (keyed, so never doubled), sent through the outbox; the physician is told. Sending again is possible
+    once something changed."""
     s = turn.services
-    state = s.store.load(ref)
-    prescreen = s.store.get(ref)
-    if state.phase != "done":
-        turn.toast = "Finish the pre-screen first; /status shows where it stands."
-        turn.commit()
-        return
-    sent = s.registry.referral(ref)
-    if sent is not None and sent.last_sent_at >= prescreen.updated_at:
-        turn.toast = "Already sent; nothing has changed since."
-        turn.say(f"<b>{esc(ref)}</b> was already sent to the coordinators ({esc(sent.last_sent_at)}); "
-                 "nothing has changed since.")
-        turn.commit()
-        return
-    outcome = engine.outcome_of(state)
+
+    def on_ready(res: Recorded) -> None:
+        ready = next((o for o in res.outputs if isinstance(o, engine.ReadyToSend)), None)
+        if ready is None:
+            return
+        prescreen = s.store.get(ref)
+        sent = s.registry.referral(ref)
+        if sent is not None and sent.last_sent_at >= prescreen.updated_at:
+            turn.toast = "Already sent; nothing has changed since."
+            turn.say(f"<b>{esc(ref)}</b> was already sent to the coordinators ({esc(sent.last_sent_at)}); "
+                     "nothing has changed since.")
+            return
+        turn.toast = "Sent to the coordinators."
+        turn.then(lambda db: _summaries(db, turn, ref, ready.outcome, prescreen))
+
+    turn.step(ref, engine.Command("send"), on_ready, refused=render.send_refused)
+
+
+def _summaries(db: sqlite_utils.Database, turn: Turn, ref: str, outcome: Outcome, prescreen: Prescreen) -> None:
+    """After the turn's own events: the summary names the audit head that includes its sending."""
+    s = turn.services
     coordinators = sorted(s.settings.coordinator_ids)
-
-    def summaries(db) -> None:  # noqa: ANN001 - inside the transaction, after this turn's events
-        referral = s.registry.record_sent(ref, turn.user_id, outcome.status, outcome.protocol_version)
-        audit.append(db, actor_role="physician", actor_id=turn.user_id, type="referral_sent",
-                     payload={"send_no": referral.sends, "outcome_status": outcome.status,
-                              "protocol_version": outcome.protocol_version, "criteria": outcome.criteria,
-                              "coordinators": coordinators}, referral_id=ref)
-        head_seq, head_hash = audit.head(db)
-        text = render.summary(ref=ref, physician_id=turn.user_id, o=outcome, send_no=referral.sends,
-                              started=prescreen.created_at, finished=prescreen.updated_at,
-                              sent=referral.last_sent_at, head_seq=head_seq, head_hash=head_hash)
-        for cid in coordinators:
-            turn.say(text, keyboards.decision(ref, referral.sends), chat_id=cid,
-                     key=f"summary:{ref}:{referral.sends}:{cid}")
-        turn.say(f"📨 <b>{esc(ref)}</b> was sent to the study coordinators. You will hear their decision "
-                 "here.")
-
-    turn.toast = "Sent to the coordinators."
-    turn.extra.append(summaries)
-    turn.commit()
+    referral = s.registry.record_sent(ref, turn.user_id, outcome.status, outcome.protocol_version)
+    audit.append(db, actor_role="physician", actor_id=turn.user_id, type=E.REFERRAL_SENT,
+                 payload={"send_no": referral.sends, "outcome_status": outcome.status,
+                          "protocol_version": outcome.protocol_version, "criteria": outcome.criteria,
+                          "coordinators": coordinators}, referral_id=ref)
+    head_seq, head_hash = audit.head(db)
+    text = render.summary(ref=ref, physician_id=turn.user_id, o=outcome, send_no=referral.sends,
+                          started=prescreen.created_at, finished=prescreen.updated_at,
+                          sent=referral.last_sent_at, head_seq=head_seq, head_hash=head_hash)
+    for cid in coordinators:
+        turn.say(text, keyboards.decision(ref, referral.sends), chat_id=cid,
+                 key=f"summary:{ref}:{referral.sends}:{cid}")
+    turn.say(f"📨 <b>{esc(ref)}</b> was sent to the study coordinators. You will hear their decision here.")
 
 
 async def attachment(update: Update, context: BotContext) -> None:

@@ -11,8 +11,10 @@ from html import escape
 from telegram import InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
+from bot.phrases import NO_FURTHER_HELP, text
 from bot.report import INELIGIBLE_NOW, STATUS_LINES
 from conversations.dialogue import engine
+from conversations.dialogue.messages import M, Message
 from criteria import CRITERIA, Note, Outcome
 
 from . import keyboards
@@ -26,9 +28,28 @@ NO_IDENTIFIERS = ("Please send no photos, files, voice notes, contacts or locati
                   "text instead.")
 
 
+# Where Telegram says it its own way: it has buttons and slash commands where the terminal has words.
+OVERRIDES: dict[M, str] = {
+    M.FINISH_FIRST: "finish the pre-screen first; /status shows where it stands",
+}
+FINISHED_AGAIN = ("<b>{ref}</b> is finished; here is its outcome again. \"Fill in missing items\" asks what was "
+                  "unknown, /back changes the last answer, /screen starts a new pre-screen.")
+
+
+def send_refused(message: Message) -> str:
+    """Why "Send to coordinator" did nothing, on the pressed button."""
+    note = text(message, OVERRIDES)
+    return f"{note[:1].upper()}{note[1:]}."
+
+
 def esc(text: str) -> str:
     """HTML-escaped for Telegram (quotes need no escaping outside attributes)."""
     return escape(text, quote=False)
+
+
+def phrase(message: Message) -> str:
+    """A dialogue message as Telegram says it (plain text: escape it for HTML)."""
+    return text(message, OVERRIDES)
 
 
 @dataclass(frozen=True)
@@ -139,12 +160,17 @@ def outputs(result_outputs: list[engine.Output], ref: str, edit_seq: int | None 
         replies.append(Reply(text, markup, edit))
 
     for out in result_outputs:
-        if isinstance(out, engine.Info):
-            notes.append(esc(out.text))
+        if isinstance(out, engine.Info) and out.message.code is M.FINISHED_OUTCOME_AGAIN:
+            replies.append(Reply(FINISHED_AGAIN.format(ref=esc(ref))))  # a message of its own, before the outcome
+        elif isinstance(out, engine.Info):
+            notes.append(esc(phrase(out.message)))
+        elif isinstance(out, engine.Help):
+            if out.question is not None:  # the commands are in the handler's help
+                notes.append(esc(out.question.help or NO_FURTHER_HELP))
         elif isinstance(out, engine.Question):
             emit(question(out, ref), keyboards.question(out, ref), edit=out.seq == edit_seq)
         elif isinstance(out, engine.Reprompt):
-            notes.append("⚠️ " + esc(out.error))
+            notes.append("⚠️ " + esc(phrase(out.error)))
             emit(question(out.question, ref), keyboards.question(out.question, ref))
         elif isinstance(out, engine.OutcomeReached):
             markup = keyboards.outcome(ref, can_reopen=bool(out.outcome.missing)) if out.final else None
@@ -152,7 +178,7 @@ def outputs(result_outputs: list[engine.Output], ref: str, edit_seq: int | None 
         elif isinstance(out, engine.Cancelled):
             emit(f"<b>{esc(ref)}</b> cancelled. Nothing was sent. /screen starts a new pre-screen.")
         elif isinstance(out, engine.Stale):
-            notes.append(esc(out.text))
+            notes.append(esc(phrase(out.message)))
     if notes:
         replies.append(Reply("\n\n".join(notes)))
     return replies

@@ -43,8 +43,6 @@ class Services:
         self.inbox = Inbox(db)
         self.outbox = Outbox(db)
         self.focus = Focus(db)
-        for part in (self.registry, self.inbox, self.outbox, self.focus):
-            part.ensure_schema()
         self.sender = Sender(self.outbox, bot)
 
     @property

@@ -1,8 +1,11 @@
-"""One update's effect, committed at once: the update marked processed, its audit events, the focus and
-the replies (as outbox rows) in one transaction; sending happens after the commit.
+"""One update's effect, committed at once: the update marked processed, the engine's step, its audit
+events, the focus and the replies (as outbox rows) in one transaction; sending happens after the commit.
 
-A handler builds a Turn, fills it (or lets ``step`` fill it inside the store's transaction), then
-``await turn.finish()``.
+A handler builds a Turn and fills it: what to say (``say``, ``edit``), the step to take (``step``, with a
+function that renders its result), and any other writes (``do``); then ``await turn.end()``, the one way
+to end a turn: one transaction runs the step, the writes and the rendering and records everything, then
+the button press is answered and the replies are sent. No transaction ever spans an ``await``: handlers
+run concurrently on one thread.
 """
 
 from __future__ import annotations
@@ -19,12 +22,13 @@ from telegram.error import TelegramError
 
 from bot import faults
 from conversations.dialogue import engine, identifiers
+from conversations.dialogue.events import E
+from conversations.dialogue.messages import Message
 from conversations.records import audit
-from conversations.records.db import write
-from conversations.records.store import StepResult
+from conversations.records.store import Recorded
 
 from .inbox import MAY_IDENTIFY, message_kind, start_argument, update_kind
-from .render import LIMIT, Reply, esc, split
+from .render import LIMIT, Reply, esc, phrase, split
 from .services import BotContext
 
 log = logging.getLogger(__name__)
@@ -56,6 +60,11 @@ def received_text(update: Update) -> str | None:
     return identifiers.for_the_record(message.text)
 
 
+Render = Callable[[Recorded], None]
+Refused = Callable[[Message], str]
+Action = Callable[[sqlite_utils.Database], None]
+
+
 class Turn:
     def __init__(self, update: Update, context: BotContext, referral_id: str | None = None):
         self.update = update
@@ -70,7 +79,11 @@ class Turn:
         self.events: list[tuple[str, str, int, dict[str, Any], str | None]] = []
         self.outs: list[_Out] = []
         self.focus: str | None = None
-        self.extra: list[Callable[[sqlite_utils.Database], None]] = []
+        # What the transaction does, in order: ("step", (referral_id, input, render)) or ("do", action);
+        # then, once the turn's own events are in the trail, what needs them there (``then``).
+        self._work: list[tuple[str, Any]] = []
+        self._then: list[Action] = []
+        self.result: Recorded | None = None  # the step's, after end()
 
     # ---- filling -------------------------------------------------------------------------------
 
@@ -94,14 +107,66 @@ class Turn:
         self.events.append((type_, actor_role or self.role, self.user_id if actor_id is None else actor_id,
                             payload, referral_id or self.referral_id))
 
-    # ---- committing ----------------------------------------------------------------------------
+    def step(self, referral_id: str | None, inp: engine.Input | None, render: Render,
+             refused: Refused | None = None) -> None:
+        """Step the engine (``inp`` None: start a new pre-screen, ``referral_id`` unused) when the turn ends,
+        in its transaction; ``render`` fills the turn from the result there. On an illegal step nothing
+        changes: the engine's reason is said (or shown on the pressed button), worded by ``refused`` when
+        given (else "<referral ID>: <reason>."), and the update recorded."""
+        self._work.append(("step", (referral_id, inp, render, refused)))
 
-    def write(self, db: sqlite_utils.Database) -> None:
-        """Inside the write transaction."""
+    def do(self, action: Action) -> None:
+        """A write of the turn's own (the registry, an invite), run in its transaction, in order."""
+        self._work.append(("do", action))
+
+    def then(self, action: Action) -> None:
+        """A write that needs the turn's own events in the trail first (a summary names the audit head)."""
+        self._then.append(action)
+
+    # ---- ending --------------------------------------------------------------------------------
+
+    async def end(self) -> None:
+        """Commit everything in one transaction, then answer the press and send what is due."""
+        with self.services.store.transaction() as db:
+            for what, item in self._work:
+                if what == "do":
+                    item(db)
+                else:
+                    self._step(*item)
+            self._write(db)
+        faults.point("committed", update_kind(self.update))
+        query = self.update.callback_query
+        if query is not None:
+            try:
+                await query.answer(self.toast)
+            except TelegramError as exc:  # an expired query: the note is lost, nothing else
+                log.info("callback answer for update %s failed: %s", self.update.update_id,
+                         type(exc).__name__)
+        await self.services.sender.deliver_due()
+
+    def _step(self, referral_id: str | None, inp: engine.Input | None, render: Render,
+              refused: Refused | None) -> None:
+        store = self.services.store
+        try:
+            if inp is None:
+                self.result = store.start("physician", self.user_id, channel="telegram")
+            else:
+                self.result = store.apply(referral_id, inp, self.role, self.user_id)
+        except engine.IllegalStep as exc:  # the engine changed nothing: say why
+            note = refused(exc.message) if refused else f"{referral_id}: {phrase(exc.message)}."
+            if self.update.callback_query is not None:
+                self.toast = note[:200]
+            else:
+                self.say(esc(note))
+            return
+        self.referral_id = self.result.referral_id
+        render(self.result)
+
+    def _write(self, db: sqlite_utils.Database) -> None:
         s = self.services
         s.inbox.mark_processed(db, self.update.update_id)
         if self.record_received:
-            audit.append(db, actor_role=self.role, actor_id=self.user_id, type="update_received",
+            audit.append(db, actor_role=self.role, actor_id=self.user_id, type=E.UPDATE_RECEIVED,
                          payload={"update_id": self.update.update_id, "kind": update_kind(self.update),
                                   "text": received_text(self.update)},
                          referral_id=self.referral_id)
@@ -109,8 +174,8 @@ class Turn:
             audit.append(db, actor_role=role, actor_id=actor_id, type=type_, payload=payload, referral_id=ref)
         if self.focus is not None:
             s.focus.set(db, self.user_id, self.focus)
-        for extra in self.extra:
-            extra(db)
+        for action in self._then:
+            action(db)
         for i, out in enumerate(self.outs):
             parts = split(out.reply.text, LIMIT - 80)
             if out.message_id is not None:
@@ -141,49 +206,3 @@ class Turn:
         if kind == "text" and identifiers.identifier_kind(message.text) is not None:
             return "possible patient identifier"
         return None
-
-    def commit(self) -> None:
-        with write(self.services.store.db) as db:
-            self.write(db)
-
-    def step(self, referral_id: str, inp: engine.Input | None,
-             render: Callable[[StepResult], None]) -> StepResult | None:
-        """Step the engine (``None``: start a new pre-screen) and commit this turn in the store's
-        transaction; ``render`` fills the turn from the result inside it. On an illegal step nothing
-        changes: the engine's reason is said and the update is recorded."""
-        s = self.services
-
-        def hook(db: sqlite_utils.Database, res: StepResult) -> None:
-            self.referral_id = res.referral_id
-            render(res)
-            self.write(db)
-
-        try:
-            if inp is None:
-                return s.store.start("physician", self.user_id, channel="telegram", hook=hook)
-            return s.store.apply(referral_id, inp, self.role, self.user_id, hook=hook)
-        except engine.IllegalStep as exc:
-            note = f"{referral_id}: {exc}."
-            if self.update.callback_query is not None:
-                self.toast = note[:200]
-            else:
-                self.say(esc(note))
-            self.commit()
-            return None
-
-    async def end(self) -> None:
-        """Commit, then finish."""
-        self.commit()
-        await self.finish()
-
-    async def finish(self) -> None:
-        """After the commit: answer the button press, then send what is due."""
-        faults.point("committed", update_kind(self.update))
-        query = self.update.callback_query
-        if query is not None:
-            try:
-                await query.answer(self.toast)
-            except TelegramError as exc:  # an expired query: the note is lost, nothing else
-                log.info("callback answer for update %s failed: %s", self.update.update_id,
-                         type(exc).__name__)
-        await self.services.sender.deliver_due()

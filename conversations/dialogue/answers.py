@@ -8,6 +8,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from .messages import M, Message, msg
+
 UNKNOWN_WORDS = frozenset({
     "unknown", "not known", "unk", "?", "??", "dont know", "don't know", "do not know", "dk", "n/a", "na",
     "not sure", "unsure", "not done", "not available", "no idea", "idk",
@@ -19,17 +21,11 @@ MAX_ANSWER_CHARS = 500
 
 
 class AnswerError(ValueError):
-    """The answer could not be read; the message is shown to the physician."""
+    """The answer could not be read; ``message`` says what was wrong and what is expected."""
 
-
-class Unknown:
-    """The physician does not know (always allowed)."""
-
-    def __repr__(self) -> str:
-        return "UNKNOWN"
-
-
-UNKNOWN = Unknown()
+    def __init__(self, message: Message) -> None:
+        super().__init__(message.code)
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -53,7 +49,7 @@ def is_unknown(text: str) -> bool:
 
 def check_length(text: str) -> None:
     if len(text) > MAX_ANSWER_CHARS:
-        raise AnswerError(f"That answer is {len(text)} characters long; a short answer is expected.")
+        raise AnswerError(msg(M.TOO_LONG, length=len(text)))
 
 
 _NUMBER = re.compile(r"^([+-]?\d{1,6}(?:[.,]\d{1,6})?)\s*(.*?)\.?$")
@@ -70,8 +66,7 @@ def read_number(number_text: str) -> float:
         sign = "-" if number_text.startswith("-") else ""
         whole, decimals = m.group(1), m.group(2) or m.group(3)
         thousands, decimal = f"{sign}{whole}{decimals}", f"{sign}{whole}.{decimals.rstrip('0') or '0'}"
-        raise AnswerError(f"Is \"{number_text}\" {thousands} or {decimal}? Please write it without a "
-                          f"thousands separator: \"{thousands}\" or \"{decimal}\".")
+        raise AnswerError(msg(M.THOUSANDS_OR_DECIMAL, text=number_text, thousands=thousands, decimal=decimal))
     return float(number_text.replace(",", "."))
 
 
@@ -80,15 +75,14 @@ def parse_number(text: str, *, unit_words: tuple[str, ...] = (), integer: bool =
     t = normalise(text)
     m = _NUMBER.match(t)
     if not m:
-        raise AnswerError(f"Please answer with a number, for example {example}.")
+        raise AnswerError(msg(M.NUMBER_EXPECTED, example=example))
     number_text, rest = m.groups()
     if rest and rest not in unit_words:
-        raise AnswerError(f"I could not read \"{rest}\" after the number. Please answer with a number, "
-                          f"for example {example}.")
+        raise AnswerError(msg(M.UNREAD_AFTER_NUMBER, rest=rest, example=example))
     value = read_number(number_text)
     if integer:
         if not value.is_integer():
-            raise AnswerError(f"Please answer with a whole number, for example {example}.")
+            raise AnswerError(msg(M.WHOLE_NUMBER_EXPECTED, example=example))
         return int(value)
     return value
 
@@ -103,19 +97,16 @@ def parse_creatinine(text: str) -> tuple[float, str]:
     t = normalise(text)
     m = re.match(r"^([+-]?\d{1,6}(?:[.,]\d{1,6})?)\s*(.*?)\.?$", t)
     if not m:
-        raise AnswerError("Please give the creatinine with its unit, for example \"106 umol/L\" or "
-                          "\"1.2 mg/dL\".")
+        raise AnswerError(msg(M.CREATININE_EXPECTED))
     number_text, unit_text = m.groups()
     unit_text = unit_text.replace(" ", "")
     if not unit_text:
-        raise AnswerError(f"Which unit is {number_text}? Please add it: \"{number_text} mg/dL\" or "
-                          f"\"{number_text} umol/L\".")
+        raise AnswerError(msg(M.CREATININE_UNIT_MISSING, number=number_text))
     unit = CREATININE_UNITS.get(unit_text, "")
     if unit is None:
-        raise AnswerError("Creatinine in mmol/L is unusual; please give it in umol/L (1 mmol/L = 1000 "
-                          "umol/L) or mg/dL.")
+        raise AnswerError(msg(M.CREATININE_MMOL))
     if not unit:
-        raise AnswerError(f"I don't know the unit \"{unit_text}\". Please use mg/dL or umol/L.")
+        raise AnswerError(msg(M.CREATININE_UNIT_UNKNOWN, unit=unit_text))
     return read_number(number_text), unit
 
 
@@ -125,7 +116,7 @@ def parse_yes_no(text: str) -> bool:
         return True
     if t in NO_WORDS:
         return False
-    raise AnswerError("Please answer yes or no (or \"unknown\").")
+    raise AnswerError(msg(M.YES_NO_EXPECTED))
 
 
 def match_choice(token: str, choices: tuple[Choice, ...]) -> Choice | None:
@@ -152,7 +143,7 @@ def short_label(label: str) -> str:
 def parse_choice(text: str, choices: tuple[Choice, ...]) -> str:
     c = match_choice(text, choices)
     if c is None:
-        raise AnswerError("Please choose one of: " + _listing(choices) + " (or \"unknown\").")
+        raise AnswerError(msg(M.CHOICE_EXPECTED, choices=_listing(choices)))
     return c.value
 
 
@@ -184,10 +175,9 @@ def parse_list(text: str, choices: tuple[Choice, ...]) -> list[str]:
         c = match_choice(token, choices)
         (values.append(c.value) if c else bad.append(token))
     if bad:
-        raise AnswerError(f"I don't recognise {_quoted(bad)}. Choose from: {_listing(choices)}; "
-                          "separate them with commas, or answer \"none\".")
+        raise AnswerError(msg(M.LIST_ITEMS_UNKNOWN, items=_quoted(bad), choices=_listing(choices)))
     if not values:
-        raise AnswerError("Please name at least one item, or answer \"none\".")
+        raise AnswerError(msg(M.LIST_EMPTY))
     return list(dict.fromkeys(values))
 
 
@@ -200,8 +190,7 @@ def parse_checklist(text: str, choices: tuple[Choice, ...]) -> dict[str, bool | 
     tokens = split_items(text, choices)
     if not tokens:
         # An empty line is not "none of these": nothing may be recorded as "no" without being said.
-        raise AnswerError("Please name the items that apply (by number or name), put \"?\" before any you "
-                          "are not sure of, or answer \"none\".")
+        raise AnswerError(msg(M.CHECKLIST_EMPTY))
     bad = []
     for token in tokens:
         unknown = token.startswith("?")
@@ -211,26 +200,24 @@ def parse_checklist(text: str, choices: tuple[Choice, ...]) -> dict[str, bool | 
         else:
             result[c.value] = None if unknown else True
     if bad:
-        raise AnswerError(f"I don't recognise {_quoted(bad)}. Name the items that apply (by number or "
-                          "name), put \"?\" before any you are not sure of, or answer \"none\".")
+        raise AnswerError(msg(M.CHECKLIST_ITEMS_UNKNOWN, items=_quoted(bad)))
     return result
 
 
-def _listing(choices: tuple[Choice, ...]) -> str:
-    return ", ".join(f"{i} {c.label}" for i, c in enumerate(choices, 1))
+def _listing(choices: tuple[Choice, ...]) -> list[list[Any]]:
+    return [[i, c.label] for i, c in enumerate(choices, 1)]
 
 
-def _quoted(tokens: list[str]) -> str:
-    return ", ".join(f"\"{t[:40]}\"" for t in tokens[:5])
+def _quoted(tokens: list[str]) -> list[str]:
+    """The first tokens not recognised, each cut short: an answer is quoted back, never at length."""
+    return [t[:40] for t in tokens[:5]]
 
 
-def describe(value: Any) -> str:
-    if value is UNKNOWN:
-        return "unknown"
+def describe(value: Any) -> Message:
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return msg(M.VALUE_YES) if value else msg(M.VALUE_NO)
     if isinstance(value, list):
-        return ", ".join(value) if value else "none"
+        return msg(M.VALUE_TEXT, text=", ".join(value)) if value else msg(M.VALUE_NONE)
     if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+        return msg(M.VALUE_TEXT, text=f"{value:g}")
+    return msg(M.VALUE_TEXT, text=str(value))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from .messages import M, Message, msg
+
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 _KINDS = (
     # 12.03.2014, 12/3/14, 2014-03-12; not "3/12" (a chronicity index) nor "1.5.5" (a typo).
@@ -34,9 +36,8 @@ def identifier_kind(text: str) -> str | None:
     return None
 
 
-def warning(kind: str) -> str:
-    return (f"That looks like {kind}. Please never send patient identifiers (names, dates of birth, record or "
-            "phone numbers); I did not keep it.")
+def warning(kind: str) -> Message:
+    return msg(M.IDENTIFIER, kind=kind)
 
 
 def for_the_record(text: str) -> str:

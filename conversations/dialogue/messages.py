@@ -1,9 +1,87 @@
-"""Validation errors of the facts model, phrased for a physician."""
+"""What the dialogue has to say, as message codes with their parameters: each edge (the terminal, Telegram)
+turns a message into a sentence of its own, in its user's language. The codes are the dialogue's whole
+vocabulary; the sentences live with the edges (bot/phrases.py).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
 from criteria import Facts
 from criteria.labels import FACT_LABELS, fmt_number, fmt_quantity
+
+
+class M(StrEnum):
+    """Every message code of the dialogue."""
+
+    # the pre-screen
+    STARTED = "started"                      # referral_id
+    STATUS = "status"                        # referral_id, number, remaining
+    SUMMARY = "summary"                      # referral_id, lines: [[n, question, value message]]
+    SUMMARY_EMPTY = "summary_empty"          # referral_id
+    TAKEN_BACK = "taken_back"                # question, answer (value message)
+    NOTHING_TO_TAKE_BACK = "nothing_to_take_back"
+    REOPENED = "reopened"
+    NOTHING_TO_FILL_IN = "nothing_to_fill_in"
+    FINISHED_OUTCOME_AGAIN = "finished_outcome_again"  # referral_id
+    PROTOCOL_CHANGED = "protocol_changed"    # version, before, after, dropped (count)
+    # buttons
+    STALE_BUTTON = "stale_button"
+    NOT_THIS_QUESTION = "not_this_question"
+    # illegal steps
+    CANCELLED_ALREADY = "cancelled_already"
+    NO_QUESTION_TO_SKIP = "no_question_to_skip"
+    ONLY_OPEN_CANCELS = "only_open_cancels"
+    ONLY_FINISHED_REOPENS = "only_finished_reopens"
+    FINISH_FIRST = "finish_first"
+    # answers refused (reprompts)
+    TOO_LONG = "too_long"                    # length
+    IDENTIFIER = "identifier"                # kind: date, email, number
+    NUMBER_EXPECTED = "number_expected"      # example
+    UNREAD_AFTER_NUMBER = "unread_after_number"  # rest, example
+    WHOLE_NUMBER_EXPECTED = "whole_number_expected"  # example
+    THOUSANDS_OR_DECIMAL = "thousands_or_decimal"  # text, thousands, decimal
+    BELOW_MINIMUM = "below_minimum"          # value, minimum, example
+    CREATININE_EXPECTED = "creatinine_expected"
+    CREATININE_UNIT_MISSING = "creatinine_unit_missing"  # number
+    CREATININE_MMOL = "creatinine_mmol"
+    CREATININE_UNIT_UNKNOWN = "creatinine_unit_unknown"  # unit
+    YES_NO_EXPECTED = "yes_no_expected"
+    CHOICE_EXPECTED = "choice_expected"      # choices: [[n, label]]
+    LIST_ITEMS_UNKNOWN = "list_items_unknown"  # items, choices
+    LIST_EMPTY = "list_empty"
+    CHECKLIST_EMPTY = "checklist_empty"
+    CHECKLIST_ITEMS_UNKNOWN = "checklist_items_unknown"  # items
+    OUT_OF_RANGE = "out_of_range"            # name, low, high (with its unit), value
+    CONTRADICTION = "contradiction"          # detail
+    NOT_VALID = "not_valid"                  # detail
+    NOT_VALID_FOR = "not_valid_for"          # key, detail
+    # how an answer is described (in summaries and when taken back)
+    VALUE_UNKNOWN = "value_unknown"
+    VALUE_YES = "value_yes"
+    VALUE_NO = "value_no"
+    VALUE_TEXT = "value_text"                # text
+    VALUE_NONE = "value_none"
+    VALUE_ITEMS = "value_items"              # items, unsure, checklist (facts: "not sure"; items: "not assessed")
+
+
+class Message(NamedTuple):
+    code: M
+    params: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"code": str(self.code), "params": self.params}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Message:
+        return cls(M(data["code"]), dict(data.get("params") or {}))
+
+
+def msg(code: M, **params: Any) -> Message:
+    return Message(code, params)
 
 
 def _bounds(key: str) -> tuple[float | None, float | None]:
@@ -14,14 +92,15 @@ def _bounds(key: str) -> tuple[float | None, float | None]:
     return lo, hi
 
 
-def validation_message(error: ValidationError) -> str:
+def validation_message(error: ValidationError) -> Message:
+    """The first validation error of the facts model, as a message for the physician."""
     e = error.errors(include_url=False)[0]
     loc = e["loc"]
     if e["type"] == "contradiction" and not str(e["msg"]).startswith("contradiction"):
         # A whole-model check that is no contradiction (creatinine outside its range in either unit).
-        return f"That answer is not valid: {e['msg']}."
+        return msg(M.NOT_VALID, detail=str(e["msg"]))
     if e["type"] == "contradiction" or not loc:
-        return f"That does not fit an earlier answer: {e['msg']}. Check this answer, or use back."
+        return msg(M.CONTRADICTION, detail=str(e["msg"]))
     key = str(loc[0])
     if key in FACT_LABELS and e["type"] in ("greater_than_equal", "less_than_equal", "greater_than"):
         lo, hi = _bounds(key)
@@ -30,6 +109,5 @@ def validation_message(error: ValidationError) -> str:
             name = FACT_LABELS[key].name
             # The name as written ("SLEDAI-2K", "eGFR"), else first letter up; the unit as fmt_quantity sets it.
             name = name if name[1:2].isupper() else name[:1].upper() + name[1:]
-            return (f"{name} must be between {fmt_number(lo)} and "
-                    f"{fmt_quantity(key, hi)}; {shown} is outside that range.")
-    return f"That answer is not valid for {key}: {e['msg']}."
+            return msg(M.OUT_OF_RANGE, name=name, low=fmt_number(lo), high=fmt_quantity(key, hi), value=shown)
+    return msg(M.NOT_VALID_FOR, key=key, detail=str(e["msg"]))

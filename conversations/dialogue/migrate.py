@@ -15,11 +15,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from criteria import PROTOCOL_VERSION
+from criteria import PROTOCOL_VERSION, Outcome
 from criteria.codes import EULAR_ACR_2019_ITEMS, SLEDAI_2K_WEIGHTS
 
 from . import planner
-from .engine import Event, outcome_event
+from .engine import outcome_event, place_next
+from .events import E, Event, event
+from .messages import M, msg
 from .questions import BY_ID
 from .state import Entry, State
 
@@ -43,6 +45,7 @@ class Migration:
     events: list[Event]
     outcome_before: str | None
     outcome_after: str | None
+    outcome: Outcome | None
 
     @property
     def changed(self) -> bool:
@@ -79,7 +82,7 @@ def migrate(state: State, recorded_status: str | None, *, sent: bool) -> Migrati
         entry, why = _p1_entry(old)
         if entry is not None:
             try:  # an answer protocol 2 refuses (a new contradiction) no longer counts either
-                planner.plan(planner.replay([*kept, entry]))
+                planner.plan_for([*kept, entry])
             except ValidationError:
                 entry, why = None, "contradicts an earlier answer under protocol 2"
         if entry is None:
@@ -91,24 +94,19 @@ def migrate(state: State, recorded_status: str | None, *, sent: bool) -> Migrati
         entry, _ = _p1_entry(old)
         if entry is not None:
             withdrawn[entry.q] = entry
-    facts, outcome, asks = planner.plan_history(kept)
+    plan = planner.plan_for(kept)
+    facts, outcome, _ = plan
     after = outcome.status if kept else None
     update: dict[str, Any] = {"protocol_version": PROTOCOL_VERSION, "history": kept, "withdrawn": withdrawn,
                               "draft": {}, "announced": [c for c in state.announced if c in outcome.failed]}
-    if state.phase == "asking":
-        if asks:  # a new question number, so that a button of the old question is stale
-            update.update(current=asks[0].id, seq=state.seq + 1)
-        else:
-            update.update(phase="done", current=None)
-    events = [Event("protocol_changed", {"from": state.protocol_version, "to": PROTOCOL_VERSION,
-                                         "dropped": dropped, "outcome_before": recorded_status,
-                                         "outcome_after": after})]
-    finished = update.get("phase", state.phase) == "done"
-    if finished and not sent:
-        events.append(outcome_event(outcome, facts, final=True))
     if recorded_status != after and state.phase != "cancelled":
-        update["notice"] = (f"The study's pre-screening rules changed (protocol {PROTOCOL_VERSION}). The answers "
-                            f"so far were carried over, and the outcome so far changed from {recorded_status} to "
-                            f"{after}." + (f" {len(dropped)} answer(s) no longer apply and may be asked again."
-                                           if dropped else ""))
-    return Migration(state.model_copy(update=update), events, recorded_status, after)
+        update["notice"] = msg(M.PROTOCOL_CHANGED, version=PROTOCOL_VERSION, before=recorded_status, after=after,
+                               dropped=len(dropped)).to_json()
+    new = state.model_copy(update=update)
+    if state.phase == "asking":  # a new question number, so that a button of the old question is stale
+        new = place_next(new, plan)
+    events = [event(E.PROTOCOL_CHANGED, **{"from": state.protocol_version}, to=PROTOCOL_VERSION, dropped=dropped,
+                    outcome_before=recorded_status, outcome_after=after)]
+    if new.phase == "done" and not sent:
+        events.append(outcome_event(outcome, facts, final=True))
+    return Migration(new, events, recorded_status, after, outcome if kept else None)

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from criteria import Facts, Outcome, evaluate
 
-from .questions import QUESTIONS, Answered, Question, apply
+from .questions import BY_ID, QUESTIONS, Answered, QuestionDef, apply
 
 # Pending verdicts that a known answer can still settle (or turn into a failure) before screening.
 PENDING_FACTS = {"I5": "apheresis_suitable", "I6": "agrees_contraception", "E11": "pregnant"}
 
 
 def replay(entries: list[Any]) -> Answered:
-    """Facts and calculator inputs from the accepted answers, in order (entries: conversations.dialogue.state.Entry)."""
-    from .questions import BY_ID
-
+    """Facts and calculator inputs from the accepted answers, in order (entries: ``state.Entry``)."""
     a = Answered()
     for e in entries:
         a.answered.add(e.q)
@@ -47,7 +43,7 @@ def relevant_facts(outcome: Outcome) -> set[str]:
     return wanted
 
 
-def _after_ok(q: Question, a: Answered) -> bool:
+def _after_ok(q: QuestionDef, a: Answered) -> bool:
     if q.after is None:
         return True
     if q.after not in a.answered:
@@ -61,7 +57,7 @@ def _after_ok(q: Question, a: Answered) -> bool:
     return True
 
 
-def shown(q: Question, wanted: set[str]) -> Question:
+def shown(q: QuestionDef, wanted: set[str]) -> QuestionDef:
     """A checklist of facts shows only the items that can still matter (no pregnancy item for a boy)."""
     if not q.fact_checklist:
         return q
@@ -69,7 +65,7 @@ def shown(q: Question, wanted: set[str]) -> Question:
     return replace(q, choices=choices, serves=tuple(c.value for c in choices))
 
 
-def askable(a: Answered, wanted: set[str], facts: Facts) -> list[Question]:
+def askable(a: Answered, wanted: set[str], facts: Facts) -> list[QuestionDef]:
     out = []
     for q in QUESTIONS:
         if q.id in a.answered or not _after_ok(q, a):
@@ -85,40 +81,20 @@ def askable(a: Answered, wanted: set[str], facts: Facts) -> list[Question]:
     return out
 
 
-def plan(a: Answered) -> tuple[Facts, Outcome, list[Question]]:
+class Plan(NamedTuple):
+    """The facts so far, their outcome, and the questions still worth asking (the first one next)."""
+
+    facts: Facts
+    outcome: Outcome
+    asks: list[QuestionDef]
+
+
+def plan(a: Answered) -> Plan:
+    """Raises ValidationError when the answers give facts the facts model refuses."""
     facts = Facts.model_validate(a.facts)
     outcome = evaluate(facts)
-    return facts, outcome, askable(a, relevant_facts(outcome), facts)
+    return Plan(facts, outcome, askable(a, relevant_facts(outcome), facts))
 
 
-# ---- memoised plans -------------------------------------------------------------------------------
-# A step plans the same history several times (the question on screen, the next one, the stored outcome
-# status), and the next step plans it again after loading the state from the database. plan() is pure,
-# so its result is kept per history content, for the most recent histories (enough for some hundred
-# physicians answering at once).
-
-PLAN_CACHE_SIZE = 512  # about 20 kB each: about 10 MB at most
-_plans: OrderedDict[tuple, tuple[Facts, Outcome, tuple[Question, ...]]] = OrderedDict()
-_plans_lock = threading.Lock()
-
-
-def history_key(entries: list[Any]) -> tuple:
-    """The content of a history, hashable; repr tells 1, 1.0 and True apart and keeps list order."""
-    return tuple((e.q, e.unknown, repr(e.value)) for e in entries)
-
-
-def plan_history(entries: list[Any], answered: Answered | None = None) -> tuple[Facts, Outcome, list[Question]]:
-    """``plan(replay(entries))``, memoised; ``answered`` is ``replay(entries)`` when the caller has it."""
-    key = history_key(entries)
-    with _plans_lock:  # stores on several threads (a backup, tests) share the cache
-        hit = _plans.get(key)
-        if hit is not None:
-            _plans.move_to_end(key)
-    if hit is None:
-        facts, outcome, asks = plan(answered if answered is not None else replay(entries))
-        hit = (facts, outcome, tuple(asks))
-        with _plans_lock:
-            _plans[key] = hit
-            if len(_plans) > PLAN_CACHE_SIZE:
-                _plans.popitem(last=False)
-    return hit[0], hit[1], list(hit[2])
+def plan_for(entries: list[Any]) -> Plan:
+    return plan(replay(entries))

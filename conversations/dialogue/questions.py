@@ -22,6 +22,7 @@ from criteria.labels import FACT_LABELS, label
 
 from . import answers
 from .answers import Choice
+from .messages import M, msg
 
 Kind = Literal["number", "yes_no", "choice", "multi_choice", "text"]
 # How a question's answer is read. "checklist": yes/no facts, each named, "?"-marked or left out (no);
@@ -31,7 +32,7 @@ Reader = Literal["number", "integer", "yes_no", "choice", "list", "checklist", "
 
 
 @dataclass(frozen=True)
-class Question:
+class QuestionDef:
     id: str  # the spec's key, or a key of our own for a calculator input the spec does not name
     reader: Reader
     text: str
@@ -184,64 +185,64 @@ LLDAS_HELP = (
 ITEMS_HOW = ("Name those present (numbers or names, comma-separated), put \"?\" before any not assessed, or "
              "answer \"none\"; items not named count as absent.")
 
-QUESTIONS: tuple[Question, ...] = (
-    Question("age_years", "number", "How old is the patient, in completed years?", ("age_years",),
+QUESTIONS: tuple[QuestionDef, ...] = (
+    QuestionDef("age_years", "number", "How old is the patient, in completed years?", ("age_years",),
              help="Completed years at referral (a child of 12 years and 11 months is 12). The study takes "
                   "ages 5 to 18.", unit_words=YEARS),
-    Question("sex", "choice", "Sex of the patient?", ("sex",), choices=_choices(("female", "male")),
+    QuestionDef("sex", "choice", "Sex of the patient?", ("sex",), choices=_choices(("female", "male")),
              help="Needed for the pregnancy and contraception criteria (I6, E11)."),
-    Question("childbearing_potential", "yes_no", "Has she reached menarche (childbearing potential)?",
+    QuestionDef("childbearing_potential", "yes_no", "Has she reached menarche (childbearing potential)?",
              ("childbearing_potential",),
              help="Girls after menarche need a pregnancy test and contraception (I6, E11)."),
-    Question("exclusion_checklist", "checklist",
+    QuestionDef("exclusion_checklist", "checklist",
              "Does any of these apply? Name those that do (numbers or names, comma-separated), put "
              "\"?\" before any you are not sure of, or answer \"none\".",
              EXCLUSION_CHECKLIST, choices=_checklist_choices(EXCLUSION_CHECKLIST),
              help="Each item is an exclusion criterion of the study (E1–E12). Items you do not name count "
                   "as \"no\"; \"?3\" marks item 3 as not known.",
              apply=_set_checklist),
-    Question("sle_eular_acr_2019", "yes_no",
+    QuestionDef("sle_eular_acr_2019", "yes_no",
              "Does the patient meet the 2019 EULAR/ACR classification criteria for SLE?",
              ("sle_eular_acr_2019",),
              help="ANA ≥ 1:80 as entry criterion, then weighted items (highest per domain), total ≥ 10 "
                   "with at least one clinical item. The criteria were derived in adults; pediatric cohorts "
                   "report lower specificity, but classification is still the protocol's rule. Answer "
                   "\"unknown\" and I will calculate it with you."),
-    Question("eular_acr_2019.ana_ge_1_80", "yes_no",
+    QuestionDef("eular_acr_2019.ana_ge_1_80", "yes_no",
              "Let's calculate the 2019 EULAR/ACR score. Has the patient ever had ANA at a titre of at "
              "least 1:80 (HEp-2 cells or equivalent)?", ("sle_eular_acr_2019",),
              help="A positive ANA ≥ 1:80 ever is the entry criterion; without it SLE is not classified.",
              after="sle_eular_acr_2019", after_when="unknown", apply=_set_ana),
-    Question("eular_acr_2019.items", "items",
+    QuestionDef("eular_acr_2019.items", "items",
              "Which 2019 EULAR/ACR items has the patient ever had? " + ITEMS_HOW, ("sle_eular_acr_2019",),
              choices=_choices(EULAR_ACR_2019_ITEMS, EULAR_LABELS),
              help="Count an item only if no more likely explanation than SLE exists; it need not be "
                   "present now. Only the highest item in each domain counts. An item not assessed (\"?\") "
                   "gives a range of totals instead of counting as absent.",
              after="eular_acr_2019.ana_ge_1_80", after_when="answered", apply=_set_eular_items),
-    Question("sledai_2k", "integer", "What is the current SLEDAI-2K score (0–105)?", ("sledai_2k",),
+    QuestionDef("sledai_2k", "integer", "What is the current SLEDAI-2K score (0–105)?", ("sledai_2k",),
              help="SLEDAI-2K scores descriptors present in the last 10 days (a 30-day window is validated "
                   "too), using the SLEDAI-2K glossary. Answer \"unknown\" and I will add it up with you.",
              example="10"),
-    Question("sledai_2k_items", "items",
+    QuestionDef("sledai_2k_items", "items",
              "Let's add up the SLEDAI-2K. Which descriptors were present in the last 10 days? " + ITEMS_HOW,
              ("sledai_2k",), choices=_choices(SLEDAI_2K_WEIGHTS, _item_labels(SLEDAI_2K_LABELS, SLEDAI_2K_WEIGHTS)),
              help="Per the SLEDAI-2K glossary, e.g. arthritis: ≥ 2 joints with pain and signs of "
                   "inflammation; proteinuria: > 0.5 g/24 h. A descriptor not assessed (\"?\", e.g. complement "
                   "not yet measured) gives a range of scores instead of counting as absent.",
              after="sledai_2k", after_when="unknown", apply=_set_sledai_items),
-    Question("intolerant_to_conventional", "yes_no",
+    QuestionDef("intolerant_to_conventional", "yes_no",
              "Is a documented intolerance to conventional SLE therapy on record?",
              ("intolerant_to_conventional",),
              help="Documented intolerance to conventional treatments qualifies for I2c on its own."),
-    Question("soc_months", "number", "For how many months has the patient received standard-of-care "
+    QuestionDef("soc_months", "number", "For how many months has the patient received standard-of-care "
              "therapy?", ("soc_months",), unit_words=("m", "mo", "mos", "month", "months"), example="8"),
-    Question("gc_high_dose", "yes_no",
+    QuestionDef("gc_high_dose", "yes_no",
              "Did the patient receive high-dose glucocorticoids (≥ 1 mg/kg/day or ≥ 60 mg/day "
              "prednisone-equivalent)?", ("gc_high_dose",),
              help="60 mg/day is the usual pediatric maximum; intravenous methylprednisolone pulses count. "
                   "Answer \"unknown\" to calculate the prednisone-equivalent from drug, dose and weight."),
-    Question("gc_peak_drug", "choice", "Which glucocorticoid was given at the highest dose?",
+    QuestionDef("gc_peak_drug", "choice", "Which glucocorticoid was given at the highest dose?",
              ("gc_high_dose",), choices=_choices(GLUCOCORTICOID_MG_PER_5MG_PREDNISONE),
              help="Prednisone equivalents: 5 mg prednisone = 5 mg prednisolone = 4 mg methylprednisolone "
                   "= 4 mg triamcinolone = 20 mg hydrocortisone = 25 mg cortisone = 0.75 mg dexamethasone "
@@ -249,74 +250,74 @@ QUESTIONS: tuple[Question, ...] = (
              after="gc_high_dose", after_when="unknown", apply=_set_drug),
     # The drug's own daily dose: a key of the conversation's own (the spec's gc_peak_mg_day is the
     # prednisone-equivalent that this answer is converted to).
-    Question("gc_drug_mg_day", "number", "What was the highest daily dose of that drug, in mg/day?",
+    QuestionDef("gc_drug_mg_day", "number", "What was the highest daily dose of that drug, in mg/day?",
              ("gc_high_dose",), unit_words=("mg", "mg/day", "mg/d", "mg per day"), example="40",
              after="gc_peak_drug", apply=_set_drug_dose, minimum=0),
-    Question("weight_kg", "number", "What was the patient's weight then, in kg?", ("gc_high_dose", "weight_kg"),
+    QuestionDef("weight_kg", "number", "What was the patient's weight then, in kg?", ("gc_high_dose", "weight_kg"),
              unit_words=("kg", "kgs"), example="35", after="gc_drug_mg_day"),
-    Question("hcq", "yes_no", "Has the patient received hydroxychloroquine?", ("hcq",)),
-    Question("dmards", "list",
+    QuestionDef("hcq", "yes_no", "Has the patient received hydroxychloroquine?", ("hcq",)),
+    QuestionDef("dmards", "list",
              "Which DMARDs or biologics has the patient received as an adequate course? Comma-separated numbers "
              "or names, or \"none\".", ("dmards",), choices=_choices(DMARDS, {"other": "other DMARD or biologic"}),
              help="An adequate course counts, within 6 months of standard care in all: rituximab (one or two "
                   "infusions) or a cyclophosphamide induction course count too (MMF = mycophenolate). "
                   "Hydroxychloroquine is asked separately."),
-    Question("target_not_reached", "yes_no", "Is the child in LLDAS or remission now?",
+    QuestionDef("target_not_reached", "yes_no", "Is the child in LLDAS or remission now?",
              ("target_not_reached",), help=LLDAS_HELP, apply=_set_in_lldas, asked_when=_no_sledai_score),
-    Question("ln_classes", "list",
+    QuestionDef("ln_classes", "list",
              "Biopsy-proven lupus nephritis: which ISN/RPS classes? (e.g. \"IV, V\"), or \"none\" if "
              "there is no biopsy-proven LN.", ("ln_classes",),
              choices=tuple(Choice(c, f"class {c}") for c in LN_CLASSES),
              help="Classes III, IV or V count as major organ involvement (I3)."),
-    Question("cns_lupus", "yes_no", "Does the patient have neuropsychiatric (CNS) lupus?", ("cns_lupus",)),
-    Question("refractory_cytopenia", "yes_no", "Does the patient have a refractory cytopenia?",
+    QuestionDef("cns_lupus", "yes_no", "Does the patient have neuropsychiatric (CNS) lupus?", ("cns_lupus",)),
+    QuestionDef("refractory_cytopenia", "yes_no", "Does the patient have a refractory cytopenia?",
              ("refractory_cytopenia",),
              help="Refractory hematological cytopenia: lupus-related thrombocytopenia, autoimmune hemolytic "
                   "anemia or neutropenia that persists despite adequate glucocorticoids and at least one "
                   "immunosuppressant."),
-    Question("other_major_organ", "yes_no",
+    QuestionDef("other_major_organ", "yes_no",
              "Any other active major organ involvement (e.g. myocarditis, pneumonitis, pulmonary haemorrhage, "
              "mesenteric or systemic vasculitis)?", ("other_major_organ",),
              help="The listing's organs are examples; other active major organ involvement can meet I3 too, "
                   "and the investigator confirms it."),
-    Question("steroid_dependent", "yes_no",
+    QuestionDef("steroid_dependent", "yes_no",
              "Is the patient steroid-dependent: unable to taper below 0.5 mg/kg/day prednisone-equivalent "
              "without a flare?", ("steroid_dependent",),
              help="Answer \"unknown\" to give the dose at which a taper ended in a flare instead."),
-    Question("gc_taper_tried", "yes_no", "Was the glucocorticoid dose tapered until the disease flared?",
+    QuestionDef("gc_taper_tried", "yes_no", "Was the glucocorticoid dose tapered until the disease flared?",
              ("steroid_dependent",), after="steroid_dependent", after_when="unknown", apply=_set_nothing),
-    Question("gc_taper_floor_mg_kg_day", "number",
+    QuestionDef("gc_taper_floor_mg_kg_day", "number",
              "What was the lowest prednisone-equivalent dose reached before the flare, in mg/kg/day?",
              ("steroid_dependent",), unit_words=("mg/kg/day", "mg/kg/d", "mg/kg"), example="0.6",
              after="gc_taper_tried", after_when="yes"),
-    Question("lvef_percent", "number", "Left ventricular ejection fraction (LVEF), in %?", ("lvef_percent",),
+    QuestionDef("lvef_percent", "number", "Left ventricular ejection fraction (LVEF), in %?", ("lvef_percent",),
              unit_words=PERCENT, example="62"),
-    Question("ecg_significant_abnormality", "yes_no", "Does the ECG show a clinically significant "
+    QuestionDef("ecg_significant_abnormality", "yes_no", "Does the ECG show a clinically significant "
              "abnormality?", ("ecg_significant_abnormality",)),
-    Question("egfr", "number", "eGFR, in mL/min/1.73 m²?", ("egfr",),
+    QuestionDef("egfr", "number", "eGFR, in mL/min/1.73 m²?", ("egfr",),
              unit_words=("ml/min/1.73m2", "ml/min/1.73 m2", "ml/min/1.73 m²", "ml/min", "ml/min/1.73m²"),
              example="95",
              help="Answer \"unknown\" to calculate it from serum creatinine and height (bedside Schwartz)."),
-    Question("creatinine", "creatinine", "Serum creatinine, with its unit (e.g. \"106 umol/L\" or "
+    QuestionDef("creatinine", "creatinine", "Serum creatinine, with its unit (e.g. \"106 umol/L\" or "
              "\"1.2 mg/dL\")?", ("egfr",),
              help="Bedside Schwartz: eGFR = 0.413 × height (cm) / creatinine (mg/dL); 1 mg/dL = 88.4 umol/L. "
                   "It assumes an enzymatic (IDMS-traceable) creatinine and is validated for ages 1–18.",
              after="egfr", after_when="unknown", apply=_set_creatinine),
-    Question("height_cm", "number", "The patient's height, in cm?", ("egfr",), unit_words=("cm",),
+    QuestionDef("height_cm", "number", "The patient's height, in cm?", ("egfr",), unit_words=("cm",),
              example="145", after="creatinine"),
-    Question("ast_x_uln", "number", "AST as a multiple of the lab's upper limit of normal (e.g. 1.5)?",
+    QuestionDef("ast_x_uln", "number", "AST as a multiple of the lab's upper limit of normal (e.g. 1.5)?",
              ("ast_x_uln",), unit_words=ULN, example="0.8",
              help="Divide the value by the laboratory's upper limit of normal: 90 U/L with ULN 40 is 2.25."),
-    Question("alt_x_uln", "number", "ALT as a multiple of the upper limit of normal?", ("alt_x_uln",),
+    QuestionDef("alt_x_uln", "number", "ALT as a multiple of the upper limit of normal?", ("alt_x_uln",),
              unit_words=ULN, example="0.8"),
-    Question("bilirubin_x_uln", "number", "Total bilirubin as a multiple of the upper limit of normal?",
+    QuestionDef("bilirubin_x_uln", "number", "Total bilirubin as a multiple of the upper limit of normal?",
              ("bilirubin_x_uln",), unit_words=ULN, example="0.5"),
-    Question("severe_lung_disease", "yes_no",
+    QuestionDef("severe_lung_disease", "yes_no",
              "Severe lung disease (significant bronchiectasis, emphysema or advanced ILD)?",
              ("severe_lung_disease",)),
-    Question("spo2_percent", "number", "Resting SpO2 on room air, in %?", ("spo2_percent",),
+    QuestionDef("spo2_percent", "number", "Resting SpO2 on room air, in %?", ("spo2_percent",),
              unit_words=PERCENT, example="98"),
-    Question("cardiac_conditions", "list",
+    QuestionDef("cardiac_conditions", "list",
              "Any of these cardiac conditions? Comma-separated numbers or names, or \"none\".",
              ("cardiac_conditions",), choices=_choices(CARDIAC_CONDITIONS, {
                  "congenital_heart_disease": "serious congenital heart disease",
@@ -325,23 +326,23 @@ QUESTIONS: tuple[Question, ...] = (
                  "pericardial_effusion_large": "large pericardial effusion",
                  "myocarditis_severe": "severe myocarditis",
                  "hypotension_pressors": "hypotension needing pressors"})),
-    Question("ln_chronicity_index", "integer", "Chronicity index of the renal biopsy (0–12)?",
+    QuestionDef("ln_chronicity_index", "integer", "Chronicity index of the renal biopsy (0–12)?",
              ("ln_chronicity_index",), unit_words=("/12", "of 12"), example="3"),
-    Question("hbsag", "choice", "HBsAg?", ("hbsag",), choices=SEROLOGY),
-    Question("hbcab", "choice", "HBcAb (anti-HBc)?", ("hbcab",), choices=SEROLOGY),
-    Question("hbv_dna", "choice", "HBV-DNA?", ("hbv_dna",), choices=SEROLOGY),
-    Question("hcv_ab", "choice", "HCV antibody?", ("hcv_ab",), choices=SEROLOGY),
-    Question("hcv_rna", "choice", "HCV-RNA?", ("hcv_rna",), choices=SEROLOGY),
-    Question("hiv_ab", "choice", "HIV antibody?", ("hiv_ab",), choices=SEROLOGY),
-    Question("syphilis", "choice", "Syphilis, by a treponemal test (TPPA, TPHA, EIA/CLIA)?", ("syphilis",),
+    QuestionDef("hbsag", "choice", "HBsAg?", ("hbsag",), choices=SEROLOGY),
+    QuestionDef("hbcab", "choice", "HBcAb (anti-HBc)?", ("hbcab",), choices=SEROLOGY),
+    QuestionDef("hbv_dna", "choice", "HBV-DNA?", ("hbv_dna",), choices=SEROLOGY),
+    QuestionDef("hcv_ab", "choice", "HCV antibody?", ("hcv_ab",), choices=SEROLOGY),
+    QuestionDef("hcv_rna", "choice", "HCV-RNA?", ("hcv_rna",), choices=SEROLOGY),
+    QuestionDef("hiv_ab", "choice", "HIV antibody?", ("hiv_ab",), choices=SEROLOGY),
+    QuestionDef("syphilis", "choice", "Syphilis, by a treponemal test (TPPA, TPHA, EIA/CLIA)?", ("syphilis",),
              choices=SEROLOGY,
              help="A reactive RPR/VDRL alone is common in SLE with antiphospholipid antibodies and is no answer: "
                   "answer \"unknown\" until a treponemal test confirms it."),
-    Question("cmv_dna", "choice", "CMV-DNA (PCR)?", ("cmv_dna",), choices=SEROLOGY),
-    Question("agrees_contraception", "yes_no",
+    QuestionDef("cmv_dna", "choice", "CMV-DNA (PCR)?", ("cmv_dna",), choices=SEROLOGY),
+    QuestionDef("agrees_contraception", "yes_no",
              "Do the patient and guardians agree to effective contraception from enrolment until 1 year "
              "after the infusion?", ("agrees_contraception",)),
-    Question("apheresis_suitable", "yes_no",
+    QuestionDef("apheresis_suitable", "yes_no",
              "Does the patient meet your institution's criteria for leukapheresis (no contraindication "
              "to PBMC collection)?", ("apheresis_suitable",),
              help="If not known yet, it is confirmed at the screening visit."),
@@ -358,11 +359,10 @@ SHORT_NAMES = {
     "creatinine": "serum creatinine",
 }
 
-BY_ID: dict[str, Question] = {q.id: q for q in QUESTIONS}
-ORDER: dict[str, int] = {q.id: i for i, q in enumerate(QUESTIONS)}
+BY_ID: dict[str, QuestionDef] = {q.id: q for q in QUESTIONS}
 
 
-def read(question: Question, text: str) -> Any:
+def read(question: QuestionDef, text: str) -> Any:
     """Parse an answer (not "unknown", which the engine handles first) into the question's value."""
     answers.check_length(text)
     r = question.reader
@@ -370,8 +370,8 @@ def read(question: Question, text: str) -> Any:
         value = answers.parse_number(text, unit_words=question.unit_words, integer=r == "integer",
                                      example=question.example)
         if question.minimum is not None and value < question.minimum:
-            raise answers.AnswerError(f"{value:g} is below {question.minimum:g}; please give a number of at "
-                                      f"least {question.minimum:g}, for example {question.example}.")
+            raise answers.AnswerError(msg(M.BELOW_MINIMUM, value=f"{value:g}", minimum=f"{question.minimum:g}",
+                                          example=question.example))
         return value
     if r == "yes_no":
         return answers.parse_yes_no(text)
@@ -386,7 +386,7 @@ def read(question: Question, text: str) -> Any:
     raise AssertionError(r)
 
 
-def apply(question: Question, facts: dict[str, Any], aux: dict[str, Any], value: Any) -> None:
+def apply(question: QuestionDef, facts: dict[str, Any], aux: dict[str, Any], value: Any) -> None:
     if question.apply is not None:
         question.apply(facts, aux, value)
     else:

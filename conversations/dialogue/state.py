@@ -32,14 +32,20 @@ class State(BaseModel):
     current: str | None = None
     # Identifies the question on screen, so a button of an earlier question is recognised as stale.
     seq: int = 0
+    # What is on screen with it: the choices shown of a checklist of facts (only those that can still
+    # matter), and how many questions at most follow. An answer is read against what the physician saw,
+    # and a re-prompt shows the same, without planning again. None in a state saved before they were kept.
+    shown: list[str] | None = None
+    remaining: int = 0
     # Toggle selections for the multiple-choice question on screen: choice -> "yes" | "unknown".
     draft: dict[str, Literal["yes", "unknown"]] = Field(default_factory=dict)
     # Failing criteria already announced, so a certain ineligibility is said once.
     announced: list[str] = Field(default_factory=list)
     # Answers taken back with "back", by question: the next answer to it is a correction.
     withdrawn: dict[str, Entry] = Field(default_factory=dict)
-    # Said once, before the outputs of the next step (e.g. that a new protocol changed the outcome).
-    notice: str | None = None
+    # Said once, before the outputs of the next step (e.g. that a new protocol changed the outcome): a
+    # message (code and parameters) as JSON.
+    notice: dict[str, Any] | None = None
 
     def to_json(self) -> str:
         return self.model_dump_json()

@@ -30,10 +30,14 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
+
+from conversations.dialogue.events import E
+from conversations.dialogue.messages import M, Message
 
 from . import audit
 from .audit_verify import COLUMNS
@@ -90,6 +94,8 @@ class ExportResult:
 
 # A writer fills the file at the path it is given and returns (events written, referrals written).
 Writer = Callable[[sqlite_utils.Database, Path, Selection], tuple[int, int]]
+# How an edge says a dialogue message (bot/phrases.py: text); records know the codes, not the sentences.
+Phrase = Callable[[Message], str]
 
 
 def parse_since(text: str) -> str:
@@ -103,12 +109,15 @@ def parse_since(text: str) -> str:
 
 
 def export(db: sqlite_utils.Database, path: str | Path, fmt: str, *, actor_role: str, actor_id: int,
-           referral_id: str | None = None, since: str | None = None) -> ExportResult:
-    """Export the trail as jsonl or csv (see the module docstring) and record the export."""
+           referral_id: str | None = None, since: str | None = None, phrase: Phrase | None = None) -> ExportResult:
+    """Export the trail as jsonl or csv (see the module docstring) and record the export. ``phrase`` says
+    the dialogue's messages (a refused answer's reason) in the transcripts' language; without it they
+    show as their codes."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
-    return publish(db, path, fmt, _write_jsonl if fmt == "jsonl" else _write_csv,
-                   actor_role=actor_role, actor_id=actor_id, referral_id=referral_id, since=since)
+    writer = partial(_write_jsonl if fmt == "jsonl" else _write_csv, phrase=phrase)
+    return publish(db, path, fmt, writer, actor_role=actor_role, actor_id=actor_id, referral_id=referral_id,
+                   since=since)
 
 
 def publish(db: sqlite_utils.Database, path: str | Path, fmt: str, writer: Writer, *, actor_role: str,
@@ -123,7 +132,7 @@ def publish(db: sqlite_utils.Database, path: str | Path, fmt: str, writer: Write
     try:
         events, referrals = writer(db, partial, selection)
         with write(db):
-            event = audit.append(db, actor_role=actor_role, actor_id=actor_id, type="export", payload={
+            event = audit.append(db, actor_role=actor_role, actor_id=actor_id, type=E.EXPORT, payload={
                 "format": fmt, "referral_id": referral_id, "since": selection.since, "events": events,
                 "head": head_hash,
             })
@@ -139,7 +148,8 @@ def _head_record(selection: Selection, events: int) -> dict[str, Any]:
             "events": events}
 
 
-def _write_jsonl(db: sqlite_utils.Database, path: Path, selection: Selection) -> tuple[int, int]:
+def _write_jsonl(db: sqlite_utils.Database, path: Path, selection: Selection,
+                 phrase: Phrase | None = None) -> tuple[int, int]:
     events = referrals = 0
     with open(path, "w", encoding="utf-8", newline="\n") as out:
         for row in selection.rows(db):
@@ -147,7 +157,7 @@ def _write_jsonl(db: sqlite_utils.Database, path: Path, selection: Selection) ->
             events += 1
         for referral_id, rows in selection.referral_rows(db):
             out.write(_dumps({"record": "transcript", "referral_id": referral_id,
-                              "lines": [transcript_line(r) for r in rows]}) + "\n")
+                              "lines": [transcript_line(r, phrase) for r in rows]}) + "\n")
             referrals += 1
         out.write(_dumps(_head_record(selection, events)) + "\n")
     return events, referrals
@@ -165,7 +175,8 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
-def _write_csv(db: sqlite_utils.Database, path: Path, selection: Selection) -> tuple[int, int]:
+def _write_csv(db: sqlite_utils.Database, path: Path, selection: Selection,
+               phrase: Phrase | None = None) -> tuple[int, int]:
     events = referrals = 0
     with open(path, "w", encoding="utf-8", newline="") as out:
         w = csv.writer(out)
@@ -175,7 +186,7 @@ def _write_csv(db: sqlite_utils.Database, path: Path, selection: Selection) -> t
             events += 1
         for _, rows in selection.referral_rows(db):
             for r in rows:
-                w.writerow(("transcript", *r[:6], transcript_line(r), "", ""))
+                w.writerow(("transcript", *r[:6], transcript_line(r, phrase), "", ""))
             referrals += 1
         h = _head_record(selection, events)
         filters = {k: h[k] for k in ("referral_id", "since", "events")}
@@ -207,12 +218,12 @@ def read_jsonl(path: str | Path) -> ExportFile:
     return result
 
 
-def transcript_line(row: tuple) -> str:
+def transcript_line(row: tuple, phrase: Phrase | None = None) -> str:
     """One event as a readable line: ``<ts> <role> <actor id>: <what happened>``."""
     seq, ts, role, actor_id, _referral, type_, payload = row[:7]
     try:
         p = json.loads(payload)
-        text = _describe(type_, p)
+        text = _describe(type_, p, phrase)
     except (ValueError, TypeError, AttributeError, KeyError):
         text = f"{type_} (payload unreadable, event {seq})"
     return f"{ts} {role} {actor_id}: {text}"
@@ -224,45 +235,53 @@ def _facts_text(facts: dict[str, Any] | None, unknown: list[str] | None = None) 
     return ", ".join(parts) or "nothing"
 
 
-def _describe(type_: str, p: dict[str, Any]) -> str:
+def _reason(p: dict[str, Any], phrase: Phrase | None) -> str:
+    """Why an answer was refused: a message code with its parameters (an older trail: the sentence)."""
+    if "params" not in p:
+        return str(p.get("error"))
+    message = Message(M(p["error"]), p["params"])
+    return phrase(message) if phrase else f"{message.code} {audit.canonical(message.params)}"
+
+
+def _describe(type_: str, p: dict[str, Any], phrase: Phrase | None = None) -> str:
     match type_:
-        case "prescreen_started":
+        case E.PRESCREEN_STARTED:
             return f"started a pre-screen ({p.get('channel')}, protocol {p.get('protocol_version')})"
-        case "update_received":
+        case E.UPDATE_RECEIVED:
             verb = {"text": "wrote", "message": "wrote", "command": "sent command",
                     "callback": "pressed"}.get(p.get("kind"), p.get("kind"))
             return f"{verb}: {p.get('text')}"
-        case "message_sent":
+        case E.MESSAGE_SENT:
             return f"sent to chat {p.get('chat_id')}: {p.get('text')}"
-        case "message_deleted":
+        case E.MESSAGE_DELETED:
             return f"deleted message {p.get('message_id')} in chat {p.get('chat_id')} ({p.get('reason')})"
-        case "answer_accepted":
+        case E.ANSWER_ACCEPTED:
             return (f"answered question {p['question']}: {p.get('raw')} "
                     f"({_facts_text(p.get('facts'), p.get('unknown'))})")
-        case "answer_rejected":
-            return f"answer to question {p['question']} rejected: {p.get('error')}"
-        case "answer_withdrawn":
+        case E.ANSWER_REJECTED:
+            return f"answer to question {p['question']} rejected: {_reason(p, phrase)}"
+        case E.ANSWER_WITHDRAWN:
             return (f"withdrew the answer to question {p['question']} "
                     f"({_facts_text(p.get('facts'), p.get('unknown'))})")
-        case "answer_corrected":
+        case E.ANSWER_CORRECTED:
             old, new = p.get("old") or {}, p.get("new") or {}
             return (f"corrected question {p['question']}: {p.get('raw')} (was "
                     f"{_facts_text(old.get('facts'), old.get('unknown'))}; now "
                     f"{_facts_text(new.get('facts'), new.get('unknown'))})")
-        case "outcome":
+        case E.OUTCOME:
             parts = [f"outcome {p['status']}" + (" (final)" if p.get("final") else " (provisional)")]
             for key in ("failed", "missing", "pending"):
                 if p.get(key):
                     parts.append(f"{key} {', '.join(map(str, p[key]))}")
             return "; ".join(parts)
-        case "prescreen_cancelled":
+        case E.PRESCREEN_CANCELLED:
             return "cancelled the pre-screen"
-        case "prescreen_reopened":  # written by the engine, not in issue #5's list
+        case E.PRESCREEN_REOPENED:  # written by the engine, not in issue #5's list
             return f"reopened the pre-screen to fill in unknowns ({', '.join(p.get('questions', []))})"
-        case "referral_sent":
+        case E.REFERRAL_SENT:
             return (f"referral ({p.get('outcome_status')}) sent to coordinators "
                     f"{', '.join(map(str, p.get('coordinators', [])))}; audit head {p.get('audit_head')}")
-        case "coordinator_decision":
+        case E.COORDINATOR_DECISION:
             return f"decision: {p['decision']}"
         case _:
             return f"{type_} {audit.canonical(p)}"

@@ -41,6 +41,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.questionnaire import Questionnaire
 from pydantic import BaseModel, ValidationError
 
+from conversations.dialogue.events import ANSWER_EVENTS, E
 from criteria import CRITERIA, PROTOCOL_VERSION, Facts, Outcome, evaluate
 from criteria.labels import FACT_LABELS
 
@@ -134,21 +135,21 @@ class ReferralState:
 
     def apply(self, ts: str, type_: str, p: dict[str, Any]) -> None:
         self.events += 1
-        if type_ in ("answer_accepted", "answer_withdrawn", "answer_corrected"):
+        if type_ in ANSWER_EVENTS:
             self.answered_after_outcome, self.answered_ts = True, ts
-        elif type_ == "prescreen_reopened":  # the engine reopens a finished pre-screen: no longer final
+        elif type_ == E.PRESCREEN_REOPENED:  # the engine reopens a finished pre-screen: no longer final
             self.answered_after_outcome = True
-        if type_ == "answer_accepted":
+        if type_ == E.ANSWER_ACCEPTED:
             self._set(p.get("facts"), p.get("unknown"))
-        elif type_ == "answer_withdrawn":
+        elif type_ == E.ANSWER_WITHDRAWN:
             self._drop(p.get("facts"), p.get("unknown"))
-        elif type_ == "answer_corrected":
+        elif type_ == E.ANSWER_CORRECTED:
             old, new = p.get("old") or {}, p.get("new") or {}
             self._drop(old.get("facts"), old.get("unknown"))
             self._set(new.get("facts"), new.get("unknown"))
-        elif type_ == "outcome":
+        elif type_ == E.OUTCOME:
             self.outcome, self.outcome_ts, self.answered_after_outcome = p, ts, False
-        elif type_ == "prescreen_cancelled":
+        elif type_ == E.PRESCREEN_CANCELLED:
             self.cancelled = True
 
     def _set(self, facts: dict[str, Any] | None, unknown: list[str] | None) -> None:

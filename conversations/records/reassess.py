@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
+from conversations.dialogue.events import E
 from criteria import CRITERION_IDS, PROTOCOL_VERSION
 
 from ..dialogue import engine
@@ -56,9 +57,9 @@ def _recorded_classes(db: sqlite_utils.Database, referral_id: str) -> dict[str, 
     sent: dict[str, Any] | None = None
     for type_, payload in rows:
         p = json.loads(payload)
-        if type_ == "outcome" and p.get("final"):
+        if type_ == E.OUTCOME and p.get("final"):
             last_final = p
-        elif type_ == "referral_sent":
+        elif type_ == E.REFERRAL_SENT:
             sent = {**p, "outcome": last_final}
     if sent is None:
         return {}

@@ -16,50 +16,8 @@ from typing import Literal
 
 import sqlite_utils
 
-from .db import write
-
 INVITE_LIFETIME = timedelta(days=7)
 INVITE_CODE_BYTES = 24  # 192 bits; token_urlsafe gives 32 characters, within a deep link's 64
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS physicians (
-    user_id INTEGER PRIMARY KEY,
-    via TEXT NOT NULL,
-    invite_id TEXT,
-    registered_at TEXT NOT NULL,
-    revoked_at TEXT,
-    revoked_by INTEGER
-);
-CREATE TABLE IF NOT EXISTS invites (
-    invite_id TEXT PRIMARY KEY,
-    code_hash TEXT NOT NULL UNIQUE,
-    created_by INTEGER NOT NULL,
-    created_at TEXT NOT NULL,
-    expires_at TEXT NOT NULL,
-    used_by INTEGER,
-    used_at TEXT
-);
-CREATE TABLE IF NOT EXISTS referrals (
-    referral_id TEXT PRIMARY KEY,
-    physician_id INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    outcome_status TEXT NOT NULL,
-    sends INTEGER NOT NULL,
-    first_sent_at TEXT NOT NULL,
-    last_sent_at TEXT NOT NULL,
-    decided_by INTEGER,
-    decided_at TEXT,
-    protocol_version TEXT
-);
-CREATE TABLE IF NOT EXISTS referral_decisions (
-    id INTEGER PRIMARY KEY,
-    referral_id TEXT NOT NULL REFERENCES referrals(referral_id),
-    send_no INTEGER NOT NULL,
-    coordinator_id INTEGER NOT NULL,
-    decision TEXT NOT NULL,
-    decided_at TEXT NOT NULL
-);
-"""
 
 Decision = Literal["accept", "need_info", "decline"]
 DECISIONS: tuple[Decision, ...] = ("accept", "need_info", "decline")
@@ -103,14 +61,6 @@ class Registry:
         self.db = db
         self.clock = clock or (lambda: datetime.now(UTC))
 
-    def ensure_schema(self) -> None:
-        self.db.conn.executescript(SCHEMA)
-        if "protocol_version" not in self.db["referrals"].columns_dict:
-            # Referrals from before protocol versions were recorded were all sent under protocol 1.
-            with write(self.db):
-                self.db.conn.execute("ALTER TABLE referrals ADD COLUMN protocol_version TEXT")
-                self.db.conn.execute("UPDATE referrals SET protocol_version = 'cart-sle-ped-prescreen/1.0'")
-
     def now(self) -> str:
         return _iso(self.clock())
 
@@ -127,10 +77,6 @@ class Registry:
         if row is not None:
             return row[0] is None
         return user_id in allow_list
-
-    def physician_row(self, user_id: int) -> dict | None:
-        rows = list(self.db.query("SELECT * FROM physicians WHERE user_id = ?", [user_id]))
-        return rows[0] if rows else None
 
     def revoke(self, user_id: int, by: int, allow_list: frozenset[int] = frozenset()) -> bool:
         """Remove a physician (an allow-listed one too: the revocation outranks the list). False when

@@ -23,13 +23,14 @@ from typing import Any
 
 import sqlite_utils
 
+from conversations.dialogue.events import E
 from criteria import CRITERION_IDS
 
 from . import audit
 
 STATUSES = ("eligible", "ineligible", "incomplete")
 DECISIONS = ("accept", "need_info", "decline")
-TYPES = ("prescreen_started", "prescreen_cancelled", "outcome", "referral_sent", "coordinator_decision")
+TYPES = (E.PRESCREEN_STARTED, E.PRESCREEN_CANCELLED, E.OUTCOME, E.REFERRAL_SENT, E.COORDINATOR_DECISION)
 
 
 @dataclass
@@ -68,15 +69,15 @@ def screening_log(db: sqlite_utils.Database) -> ScreeningLog:
         f" AND type IN ({', '.join('?' * len(TYPES))}) ORDER BY seq", (head_seq, *TYPES))
     for rid, type_, payload in rows:
         r = referrals.setdefault(rid, _Referral())
-        if type_ == "prescreen_started":
+        if type_ == E.PRESCREEN_STARTED:
             r.started = True
-        elif type_ == "prescreen_cancelled":
+        elif type_ == E.PRESCREEN_CANCELLED:
             r.cancelled = True
-        elif type_ == "outcome":
+        elif type_ == E.OUTCOME:
             p = json.loads(payload)
             if p.get("final"):
                 r.final = p
-        elif type_ == "referral_sent":
+        elif type_ == E.REFERRAL_SENT:
             r.sent = True
         else:
             r.decision = json.loads(payload).get("decision")

@@ -1,25 +1,26 @@
-"""Durable pre-screens: every step's new state and its audit events commit in one SQLite transaction,
-before any reply is shown. The engine stays pure; this is the only place it meets the database."""
+"""Durable pre-screens: a step's new state and its audit events are written in the transaction the caller
+opened (``with store.transaction():``), together with whatever else the caller's turn writes (the
+Telegram inbox and outbox), and commit before any reply is shown. The engine stays pure; this is the only
+place it meets the database."""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import sqlite_utils
 
-from criteria import PROTOCOL_VERSION
+from criteria import PROTOCOL_VERSION, Outcome
 
 from ..dialogue import engine
+from ..dialogue.events import SYSTEM_EVENTS
 from ..dialogue.migrate import migrate
 from ..dialogue.state import State
-from . import audit
+from . import audit, schema
 from .db import open_db, write
 
-# Events the system itself says (the verdict), as opposed to what the actor said or did.
-SYSTEM_EVENTS = frozenset({"outcome"})
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U to misread
 
 
@@ -30,7 +31,9 @@ def new_referral_id() -> str:
 
 
 @dataclass(frozen=True)
-class StepResult:
+class Recorded:
+    """A step as the store recorded it: the engine's outputs and the audit events written."""
+
     referral_id: str
     state: State
     outputs: list[engine.Output]
@@ -50,37 +53,10 @@ class Prescreen:
     updated_at: str
 
 
-Hook = Callable[[sqlite_utils.Database, StepResult], None]
-
-
 class Store:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
-        ensure_schema(db)
-        self.migrate_protocol()
-
-    def migrate_protocol(self) -> int:
-        """Carry every pre-screen stored under an earlier protocol over to the current one, each with a
-        ``protocol_changed`` audit event, in one transaction; returns how many. A referral already sent
-        keeps the outcome and version it was sent and decided under (in ``referrals``)."""
-        rows = self.db.conn.execute(
-            "SELECT referral_id, state, outcome_status FROM prescreens"
-            " WHERE json_extract(state, '$.protocol_version') IS NOT ?", (PROTOCOL_VERSION,)).fetchall()
-        if not rows:
-            return 0
-        sent = set()
-        if "referrals" in self.db.table_names():
-            sent = {r[0] for r in self.db.conn.execute("SELECT referral_id FROM referrals")}
-        with write(self.db):
-            for referral_id, state_json, status in rows:
-                m = migrate(State.from_json(state_json), status, sent=referral_id in sent)
-                if m is None:
-                    continue
-                self._save(referral_id, m.state)
-                for e in m.events:
-                    audit.append(self.db, actor_role="system", actor_id=0, type=e.type, payload=e.payload,
-                                 referral_id=referral_id)
-        return len(rows)
+        schema.upgrade(db)  # outside any transaction: each migration takes its own
 
     @classmethod
     def open(cls, path: str | Path) -> Store:
@@ -89,32 +65,39 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
-    def start(self, owner_role: str, owner_id: int, channel: str = "terminal",
-              hook: Hook | None = None) -> StepResult:
-        with write(self.db):
+    def transaction(self) -> contextlib.AbstractContextManager[sqlite_utils.Database]:
+        """One write transaction (BEGIN IMMEDIATE … COMMIT, rolled back on any error) for the caller's turn."""
+        return write(self.db)
+
+    def start(self, owner_role: str, owner_id: int, channel: str = "terminal") -> Recorded:
+        """A new pre-screen, inside the caller's transaction."""
+        self._in_transaction()
+        referral_id = new_referral_id()
+        while self.db.conn.execute("SELECT 1 FROM prescreens WHERE referral_id = ?", (referral_id,)).fetchone():
             referral_id = new_referral_id()
-            while self.db.conn.execute("SELECT 1 FROM prescreens WHERE referral_id = ?",
-                                       (referral_id,)).fetchone():
-                referral_id = new_referral_id()
-            result = engine.start(referral_id, channel)
-            now = audit.utc_now()
-            self.db["prescreens"].insert({
-                "referral_id": referral_id, "owner_role": owner_role, "owner_id": owner_id,
-                "channel": channel, "created_at": now, **_columns(result.state, now)})
-            return self._record(result, owner_role, owner_id, hook)
+        result = engine.start(referral_id, channel)
+        now = audit.utc_now()
+        self.db["prescreens"].insert({
+            "referral_id": referral_id, "owner_role": owner_role, "owner_id": owner_id,
+            "channel": channel, "created_at": now, **_columns(result.state, result.outcome, now)})
+        return self._record(result, owner_role, owner_id)
 
-    def apply(self, referral_id: str, inp: engine.Input, actor_role: str, actor_id: int,
-              hook: Hook | None = None) -> StepResult:
-        """Load, step, save and audit in one transaction. IllegalStep propagates and nothing is written."""
-        with write(self.db):
-            state = self._load(referral_id)
-            result = engine.step(state, inp)
-            if result.state != state:
-                self._save(referral_id, result.state)
-            return self._record(result, actor_role, actor_id, hook)
+    def apply(self, referral_id: str, inp: engine.Input, actor_role: str, actor_id: int) -> Recorded:
+        """Load, step, save and audit, inside the caller's transaction. IllegalStep propagates and nothing
+        is written."""
+        self._in_transaction()
+        state = self._load(referral_id)
+        result = engine.step(state, inp)
+        if result.state != state:
+            self._save(referral_id, result.state, result.outcome)
+        return self._record(result, actor_role, actor_id)
 
-    def _save(self, referral_id: str, state: State) -> None:
-        columns = _columns(state, audit.utc_now())
+    def _in_transaction(self) -> None:
+        if not self.db.conn.in_transaction:
+            raise RuntimeError("a step runs inside the caller's transaction: with store.transaction(): ...")
+
+    def _save(self, referral_id: str, state: State, outcome: Outcome | None) -> None:
+        columns = _columns(state, outcome, audit.utc_now())
         self.db.conn.execute(
             f"UPDATE prescreens SET {', '.join(f'{k} = ?' for k in columns)} WHERE referral_id = ?",
             (*columns.values(), referral_id))
@@ -143,8 +126,7 @@ class Store:
             raise KeyError(referral_id)
         return State.from_json(row[0])
 
-    def _record(self, result: engine.Result, actor_role: str, actor_id: int,
-                hook: Hook | None) -> StepResult:
+    def _record(self, result: engine.Result, actor_role: str, actor_id: int) -> Recorded:
         rid = result.state.referral_id
         written = [
             audit.append(self.db, actor_role="system" if e.type in SYSTEM_EVENTS else actor_role,
@@ -152,26 +134,44 @@ class Store:
                          payload=e.payload, referral_id=rid)
             for e in result.events
         ]
-        step = StepResult(rid, result.state, result.outputs, written)
-        if hook is not None:
-            hook(self.db, step)
-        return step
+        return Recorded(rid, result.state, result.outputs, written)
 
 
 _COLS = ("referral_id, owner_role, owner_id, channel, phase, current, outcome_status, created_at, "
          "updated_at")
 
 
-def _columns(state: State, now: str) -> dict[str, object]:
-    status = engine.outcome_of(state).status if state.history else None
-    return {"phase": state.phase, "current": state.current, "outcome_status": status,
-            "state": state.to_json(), "updated_at": now}
+def _columns(state: State, outcome: Outcome | None, now: str) -> dict[str, object]:
+    """The row of a pre-screen; the outcome's status only when the step planned one (a toggle, a command
+    or a refused answer cannot change it)."""
+    columns: dict[str, object] = {"phase": state.phase, "current": state.current, "state": state.to_json(),
+                                  "updated_at": now}
+    if outcome is not None:
+        columns["outcome_status"] = outcome.status if state.history else None
+    return columns
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    audit.ensure_schema(db)
-    db["prescreens"].create({
-        "referral_id": str, "owner_role": str, "owner_id": int, "channel": str, "phase": str,
-        "current": str, "outcome_status": str, "created_at": str, "updated_at": str, "state": str,
-    }, pk="referral_id", if_not_exists=True, not_null={"owner_role", "owner_id", "phase", "state"})
-    db["prescreens"].create_index(["owner_role", "owner_id", "phase"], if_not_exists=True)
+    """The database brought up to date (every table of every room; conversations/records/schema.py)."""
+    schema.upgrade(db)
+
+
+def carry_over(db: sqlite_utils.Database) -> int:
+    """Carry every pre-screen stored under an earlier protocol over to the current one, each with a
+    ``protocol_changed`` audit event, in the caller's transaction; returns how many. A referral already
+    sent keeps the outcome and version it was sent and decided under (in ``referrals``)."""
+    rows = db.conn.execute(
+        "SELECT referral_id, state, outcome_status FROM prescreens"
+        " WHERE json_extract(state, '$.protocol_version') IS NOT ?", (PROTOCOL_VERSION,)).fetchall()
+    sent = {r[0] for r in db.conn.execute("SELECT referral_id FROM referrals")}
+    for referral_id, state_json, status in rows:
+        m = migrate(State.from_json(state_json), status, sent=referral_id in sent)
+        if m is None:
+            continue
+        columns = _columns(m.state, m.outcome, audit.utc_now())
+        db.conn.execute(f"UPDATE prescreens SET {', '.join(f'{k} = ?' for k in columns)} WHERE referral_id = ?",
+                        (*columns.values(), referral_id))
+        for e in m.events:
+            audit.append(db, actor_role="system", actor_id=0, type=e.type, payload=e.payload,
+                         referral_id=referral_id)
+    return len(rows)

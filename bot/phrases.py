@@ -1,0 +1,103 @@
+"""The dialogue's messages as English sentences, shared by the edges (the terminal, Telegram); an edge may
+phrase a message its own way (``overrides``: Telegram names its buttons where the terminal names its
+commands). One sentence per message code, with named placeholders: never assembled from fragments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from conversations.dialogue.messages import M, Message
+
+SENTENCES: dict[M, str] = {
+    M.STARTED: ("New pre-screen {referral_id}. Please give no names, dates of birth or record numbers: the "
+                "referral ID is the only key. Answer \"unknown\" whenever you don't know."),
+    M.STATUS: "Pre-screen {referral_id}: question {number}, about {remaining} left.",
+    M.SUMMARY: "Pre-screen {referral_id}, answers so far:\n{lines}",
+    M.SUMMARY_EMPTY: "Pre-screen {referral_id}: no answers yet.",
+    M.TAKEN_BACK: "Your answer \"{question}: {answer}\" was taken back.",
+    M.NOTHING_TO_TAKE_BACK: "There is no earlier answer to go back to.",
+    M.REOPENED: "Reopened: I will ask again what was unknown.",
+    M.NOTHING_TO_FILL_IN: "Nothing was answered \"unknown\"; there is nothing to fill in.",
+    M.FINISHED_OUTCOME_AGAIN: ("{referral_id} is finished; here is its outcome again. Use back to change the last "
+                               "answer, or reopen to fill in what was unknown."),
+    M.PROTOCOL_CHANGED: ("The study's pre-screening rules changed (protocol {version}). The answers so far were "
+                         "carried over, and the outcome so far changed from {before} to {after}.{dropped_note}"),
+    M.STALE_BUTTON: "That button belongs to an earlier question; nothing was changed.",
+    M.NOT_THIS_QUESTION: "That button does not belong to this question; nothing was changed.",
+    M.CANCELLED_ALREADY: "this pre-screen was cancelled",
+    M.NO_QUESTION_TO_SKIP: "there is no question to skip: the pre-screen is finished",
+    M.ONLY_OPEN_CANCELS: "only an open pre-screen can be cancelled",
+    M.ONLY_FINISHED_REOPENS: "only a finished pre-screen can be reopened",
+    M.FINISH_FIRST: "finish the pre-screen first",
+    M.TOO_LONG: "That answer is {length} characters long; a short answer is expected.",
+    M.IDENTIFIER: ("That looks like {kind}. Please never send patient identifiers (names, dates of birth, record "
+                   "or phone numbers); I did not keep it."),
+    M.NUMBER_EXPECTED: "Please answer with a number, for example {example}.",
+    M.UNREAD_AFTER_NUMBER: ("I could not read \"{rest}\" after the number. Please answer with a number, for "
+                            "example {example}."),
+    M.WHOLE_NUMBER_EXPECTED: "Please answer with a whole number, for example {example}.",
+    M.THOUSANDS_OR_DECIMAL: ("Is \"{text}\" {thousands} or {decimal}? Please write it without a thousands "
+                             "separator: \"{thousands}\" or \"{decimal}\"."),
+    M.BELOW_MINIMUM: "{value} is below {minimum}; please give a number of at least {minimum}, for example {example}.",
+    M.CREATININE_EXPECTED: "Please give the creatinine with its unit, for example \"106 umol/L\" or \"1.2 mg/dL\".",
+    M.CREATININE_UNIT_MISSING: "Which unit is {number}? Please add it: \"{number} mg/dL\" or \"{number} umol/L\".",
+    M.CREATININE_MMOL: ("Creatinine in mmol/L is unusual; please give it in umol/L (1 mmol/L = 1000 umol/L) or "
+                        "mg/dL."),
+    M.CREATININE_UNIT_UNKNOWN: "I don't know the unit \"{unit}\". Please use mg/dL or umol/L.",
+    M.YES_NO_EXPECTED: "Please answer yes or no (or \"unknown\").",
+    M.CHOICE_EXPECTED: "Please choose one of: {choices} (or \"unknown\").",
+    M.LIST_ITEMS_UNKNOWN: ("I don't recognise {items}. Choose from: {choices}; separate them with commas, or "
+                           "answer \"none\"."),
+    M.LIST_EMPTY: "Please name at least one item, or answer \"none\".",
+    M.CHECKLIST_EMPTY: ("Please name the items that apply (by number or name), put \"?\" before any you are not "
+                        "sure of, or answer \"none\"."),
+    M.CHECKLIST_ITEMS_UNKNOWN: ("I don't recognise {items}. Name the items that apply (by number or name), put \"?\" "
+                                "before any you are not sure of, or answer \"none\"."),
+    M.OUT_OF_RANGE: "{name} must be between {low} and {high}; {value} is outside that range.",
+    M.CONTRADICTION: "That does not fit an earlier answer: {detail}. Check this answer, or use back.",
+    M.NOT_VALID: "That answer is not valid: {detail}.",
+    M.NOT_VALID_FOR: "That answer is not valid for {key}: {detail}.",
+    M.VALUE_UNKNOWN: "unknown",
+    M.VALUE_YES: "yes",
+    M.VALUE_NO: "no",
+    M.VALUE_TEXT: "{text}",
+    M.VALUE_NONE: "none",
+    M.VALUE_ITEMS: "{items}{unsure_note}",
+}
+# The help of the terminal when no question is on screen, and of a question that has none.
+HELP = ("Answer each question in a few words: numbers like \"12\" or \"1.2\", yes / no, a choice by number or name, "
+        "lists separated by commas, or \"unknown\". Commands: back (change the last answer), skip (unknown), "
+        "status, summary, cancel, help.")
+NO_FURTHER_HELP = "No further help for this question."
+DROPPED_NOTE = " {dropped} answer(s) no longer apply and may be asked again."
+
+
+def _params(message: Message, overrides: Mapping[M, str]) -> dict[str, Any]:
+    """The placeholders of a message's sentence: lists and nested messages written out."""
+    p = dict(message.params)
+    code = message.code
+    if code is M.SUMMARY:
+        p["lines"] = "\n".join(f"{n}. {q}: {text(v, overrides)}" for n, q, v in p["lines"])
+    elif code is M.TAKEN_BACK:
+        p["answer"] = text(p["answer"], overrides)
+    elif code is M.PROTOCOL_CHANGED:
+        p["dropped_note"] = DROPPED_NOTE.format(dropped=p["dropped"]) if p.get("dropped") else ""
+    elif code in (M.CHOICE_EXPECTED, M.LIST_ITEMS_UNKNOWN):
+        p["choices"] = ", ".join(f"{n} {label}" for n, label in p["choices"])
+    if code in (M.LIST_ITEMS_UNKNOWN, M.CHECKLIST_ITEMS_UNKNOWN):
+        p["items"] = ", ".join(f"\"{t}\"" for t in p["items"])
+    elif code is M.VALUE_ITEMS:
+        word = "not sure" if p["facts"] else "not assessed"
+        p["unsure_note"] = f"; {word}: {', '.join(p['unsure'])}" if p["unsure"] else ""
+        p["items"] = ", ".join(p["items"]) if p["items"] else "none"
+    return p
+
+
+def text(message: Message | tuple, overrides: Mapping[M, str] | None = None) -> str:
+    """The sentence for ``message`` (an edge's own where it has one)."""
+    message = Message(M(message[0]), dict(message[1]))  # also a message read back from JSON as a pair
+    overrides = overrides or {}
+    sentence = overrides.get(message.code, SENTENCES[message.code])
+    return sentence.format(**_params(message, overrides))

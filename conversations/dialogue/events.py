@@ -1,0 +1,81 @@
+"""The audit trail's vocabulary: every event type and the shape of its payload, in one place.
+
+Producers (the engine, the Telegram adapter, the outbox, the exports) name their events from here, and
+readers (the transcripts, the FHIR export, the screening log, reassess) read them by these names. A
+payload is plain JSON; ``PAYLOAD_KEYS`` lists the keys each type's payload always has (a reader must
+still accept older events that lack keys added later, such as the flags of an outcome).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, NamedTuple
+
+
+class E(StrEnum):
+    # the pre-screen (written by the dialogue, through the store)
+    PRESCREEN_STARTED = "prescreen_started"
+    ANSWER_ACCEPTED = "answer_accepted"
+    ANSWER_REJECTED = "answer_rejected"
+    ANSWER_WITHDRAWN = "answer_withdrawn"
+    ANSWER_CORRECTED = "answer_corrected"
+    OUTCOME = "outcome"
+    PRESCREEN_CANCELLED = "prescreen_cancelled"
+    PRESCREEN_REOPENED = "prescreen_reopened"
+    PROTOCOL_CHANGED = "protocol_changed"
+    # the chat (written by the Telegram adapter and its outbox)
+    UPDATE_RECEIVED = "update_received"
+    MESSAGE_SENT = "message_sent"
+    MESSAGE_DELETED = "message_deleted"
+    ACCESS_REFUSED = "access_refused"
+    # the study team
+    PHYSICIAN_REGISTERED = "physician_registered"
+    INVITE_CREATED = "invite_created"
+    PHYSICIAN_REVOKED = "physician_revoked"
+    REFERRAL_SENT = "referral_sent"
+    COORDINATOR_DECISION = "coordinator_decision"
+    # the records
+    EXPORT = "export"
+
+
+PAYLOAD_KEYS: dict[E, frozenset[str]] = {
+    E.PRESCREEN_STARTED: frozenset({"channel", "protocol_version"}),
+    E.ANSWER_ACCEPTED: frozenset({"question", "facts", "unknown", "raw"}),
+    E.ANSWER_REJECTED: frozenset({"question", "error"}),
+    E.ANSWER_WITHDRAWN: frozenset({"question", "facts", "unknown"}),
+    E.ANSWER_CORRECTED: frozenset({"question", "old", "new", "raw"}),
+    E.OUTCOME: frozenset({"status", "final", "failed", "missing", "pending", "flags", "recheck", "ineligible_now",
+                          "criteria", "protocol_version", "facts"}),
+    E.PRESCREEN_CANCELLED: frozenset(),
+    E.PRESCREEN_REOPENED: frozenset({"questions"}),
+    E.PROTOCOL_CHANGED: frozenset({"from", "to", "dropped", "outcome_before", "outcome_after"}),
+    E.UPDATE_RECEIVED: frozenset({"update_id", "kind", "text"}),
+    E.MESSAGE_SENT: frozenset({"chat_id", "text"}),
+    E.MESSAGE_DELETED: frozenset({"chat_id", "message_id", "reason"}),
+    E.ACCESS_REFUSED: frozenset({"reason", "chat_type", "update_kind"}),
+    E.PHYSICIAN_REGISTERED: frozenset({"invite_id"}),
+    E.INVITE_CREATED: frozenset({"invite_id"}),
+    E.PHYSICIAN_REVOKED: frozenset({"physician_id"}),
+    E.REFERRAL_SENT: frozenset({"send_no", "outcome_status", "protocol_version", "criteria", "coordinators"}),
+    E.COORDINATOR_DECISION: frozenset({"decision", "send_no"}),
+    E.EXPORT: frozenset({"format", "referral_id", "since", "events", "head"}),
+}
+# Events the system itself says (the verdict, its own messages), as opposed to what an actor said or did.
+SYSTEM_EVENTS = frozenset({E.OUTCOME, E.PROTOCOL_CHANGED, E.MESSAGE_SENT, E.MESSAGE_DELETED})
+# The answers that change the facts of a pre-screen, in the order a reader replays them.
+ANSWER_EVENTS = frozenset({E.ANSWER_ACCEPTED, E.ANSWER_WITHDRAWN, E.ANSWER_CORRECTED})
+
+
+class Event(NamedTuple):
+    """An audit event a step produced; the store writes it in the step's transaction."""
+
+    type: E
+    payload: dict[str, Any]
+
+
+def event(type_: E, **payload: Any) -> Event:
+    """An event with its payload, checked against the catalogue (a producer cannot drift from it)."""
+    missing = PAYLOAD_KEYS[type_] - payload.keys()
+    if missing:
+        raise ValueError(f"{type_} without {', '.join(sorted(missing))}")
+    return Event(type_, payload)

@@ -1,0 +1,61 @@
+"""What the dialogue is given: an answer (typed, or a button of a question), a checklist toggle, a
+checklist's "Done", or a command."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class CommandName(StrEnum):
+    BACK = "back"
+    SKIP = "skip"
+    STATUS = "status"
+    SUMMARY = "summary"
+    CANCEL = "cancel"
+    HELP = "help"
+    REOPEN = "reopen"
+    SEND = "send"
+
+
+COMMANDS: tuple[str, ...] = tuple(CommandName)
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    seq: int | None = None  # set by buttons: the question instance the press belongs to
+
+
+@dataclass(frozen=True)
+class Command:
+    name: CommandName
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", CommandName(self.name))
+
+
+@dataclass(frozen=True)
+class Toggle:
+    seq: int
+    choice: str
+
+
+@dataclass(frozen=True)
+class Submit:
+    seq: int
+
+
+Input = Answer | Command | Toggle | Submit
+
+
+def kind(inp: Input) -> str:
+    """The input's kind, as the engine's table of rules names it."""
+    if isinstance(inp, Command):
+        return f"command:{inp.name}"
+    if isinstance(inp, Answer):
+        return "typed" if inp.seq is None else "pressed"
+    return "toggle" if isinstance(inp, Toggle) else "submit"
+
+
+KINDS: tuple[str, ...] = ("typed", "pressed", "toggle", "submit", *(f"command:{c}" for c in CommandName))

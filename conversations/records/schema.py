@@ -1,0 +1,194 @@
+"""The database's shape, as ordered migrations numbered by ``PRAGMA user_version``.
+
+A database is brought up to date by running, in order and each in its own transaction, every migration
+numbered above its version; the version is set in the same transaction, so a crash leaves it at the last
+migration that completed. A database from before versions were kept has version 0: the first migration
+creates only what is missing, and each later one checks what is there before it changes anything, so such
+a database is carried forward with nothing lost. Add a migration at the end; never edit one that shipped.
+
+Every table lives here, the Telegram adapter's included (its updates, outbox and focus): all that is
+stored in SQLite has its shape in this room.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import NamedTuple
+
+import sqlite_utils
+
+from . import audit
+from .db import write
+
+PROTOCOL_1 = "cart-sle-ped-prescreen/1.0"
+
+PRESCREENS = """
+CREATE TABLE IF NOT EXISTS prescreens (
+    referral_id TEXT PRIMARY KEY,
+    owner_role TEXT NOT NULL,
+    owner_id INTEGER NOT NULL,
+    channel TEXT,
+    phase TEXT NOT NULL,
+    current TEXT,
+    outcome_status TEXT,
+    created_at TEXT,
+    updated_at TEXT,
+    state TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_prescreens_owner_role_owner_id_phase ON prescreens(owner_role, owner_id, phase);
+"""
+
+# The registry as protocol 1 left it (``referrals.protocol_version`` came with migration 2).
+REGISTRY = """
+CREATE TABLE IF NOT EXISTS physicians (
+    user_id INTEGER PRIMARY KEY,
+    via TEXT NOT NULL,
+    invite_id TEXT,
+    registered_at TEXT NOT NULL,
+    revoked_at TEXT,
+    revoked_by INTEGER
+);
+CREATE TABLE IF NOT EXISTS invites (
+    invite_id TEXT PRIMARY KEY,
+    code_hash TEXT NOT NULL UNIQUE,
+    created_by INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_by INTEGER,
+    used_at TEXT
+);
+CREATE TABLE IF NOT EXISTS referrals (
+    referral_id TEXT PRIMARY KEY,
+    physician_id INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    outcome_status TEXT NOT NULL,
+    sends INTEGER NOT NULL,
+    first_sent_at TEXT NOT NULL,
+    last_sent_at TEXT NOT NULL,
+    decided_by INTEGER,
+    decided_at TEXT
+);
+CREATE TABLE IF NOT EXISTS referral_decisions (
+    id INTEGER PRIMARY KEY,
+    referral_id TEXT NOT NULL REFERENCES referrals(referral_id),
+    send_no INTEGER NOT NULL,
+    coordinator_id INTEGER NOT NULL,
+    decision TEXT NOT NULL,
+    decided_at TEXT NOT NULL
+);
+"""
+
+# The Telegram adapter's tables: updates received, messages to send, the pre-screen each user is on.
+TELEGRAM = """
+CREATE TABLE IF NOT EXISTS telegram_updates (
+    update_id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    raw TEXT,
+    processed_at TEXT,
+    result TEXT
+);
+CREATE INDEX IF NOT EXISTS telegram_updates_pending ON telegram_updates(processed_at, update_id);
+CREATE TABLE IF NOT EXISTS telegram_outbox (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    chat_id INTEGER NOT NULL,
+    edit_message_id INTEGER,
+    text TEXT NOT NULL,
+    markup TEXT,
+    referral_id TEXT,
+    created_at TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL DEFAULT 0,
+    last_error TEXT,
+    sent_at TEXT,
+    message_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS telegram_outbox_pending ON telegram_outbox(status, id);
+CREATE TABLE IF NOT EXISTS telegram_focus (
+    user_id INTEGER PRIMARY KEY,
+    referral_id TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+"""
+
+
+class Migration(NamedTuple):
+    version: int
+    what: str
+    run: Callable[[sqlite_utils.Database], None]
+
+
+def _script(db: sqlite_utils.Database, script: str) -> None:
+    # executescript would COMMIT the migration's transaction: run the statements one by one inside it
+    # (a trigger's body holds a ";" of its own, so a statement ends where SQLite says it is complete).
+    statement = ""
+    for part in script.split(";"):
+        statement += part + ";"
+        if sqlite3.complete_statement(statement):
+            if statement.strip(" \n;"):
+                db.conn.execute(statement)
+            statement = ""
+
+
+def _create(db: sqlite_utils.Database) -> None:
+    _script(db, audit.SCHEMA)
+    _script(db, PRESCREENS)
+    _script(db, REGISTRY)
+    _script(db, TELEGRAM)
+
+
+def _add_column(db: sqlite_utils.Database, table: str, column: str, decl: str) -> bool:
+    if column in db[table].columns_dict:  # a database from before versions were kept may have it
+        return False
+    db.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+    return True
+
+
+def _referral_protocol(db: sqlite_utils.Database) -> None:
+    if _add_column(db, "referrals", "protocol_version", "TEXT"):
+        # Referrals from before protocol versions were recorded were all sent under protocol 1.
+        db.conn.execute("UPDATE referrals SET protocol_version = ?", (PROTOCOL_1,))
+
+
+def _outbox_deletions(db: sqlite_utils.Database) -> None:
+    _add_column(db, "telegram_outbox", "delete_message_id", "INTEGER")
+
+
+def _protocol_2(db: sqlite_utils.Database) -> None:
+    from .store import carry_over  # the store writes pre-screens; it imports this module to open a database
+
+    carry_over(db)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "the audit trail, pre-screens, the physician registry and the Telegram adapter's tables", _create),
+    Migration(2, "referrals record the protocol they were sent under (earlier ones: protocol 1)", _referral_protocol),
+    Migration(3, "the outbox can delete a message that may identify a patient", _outbox_deletions),
+    Migration(4, "pre-screens stored under protocol 1 carried over to protocol 2", _protocol_2),
+)
+LATEST = MIGRATIONS[-1].version
+
+
+def version(db: sqlite_utils.Database) -> int:
+    return db.conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def upgrade(db: sqlite_utils.Database, to: int = LATEST) -> list[int]:
+    """Run the migrations the database has not had, in order, up to ``to``; the versions run. A database
+    newer than this code is refused rather than written by code that does not know its shape."""
+    current = version(db)
+    if current > LATEST:
+        raise RuntimeError(f"the database has schema version {current}; this version of the bot knows "
+                           f"{LATEST} at most: upgrade the bot")
+    done = []
+    for m in MIGRATIONS:
+        if m.version <= current or m.version > to:
+            continue
+        with write(db):
+            m.run(db)
+            db.conn.execute(f"PRAGMA user_version = {m.version}")
+        done.append(m.version)
+    return done

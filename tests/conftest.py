@@ -1,0 +1,48 @@
+"""Shared fixtures, as sqlite-utils' own tests have them: a fresh database for every test.
+
+``path`` is where a test's database lives (a test module may override it, e.g. with a copy of an older
+database); ``store`` opens it; ``trail`` is a database holding a realistic audit trail (audit_fixtures).
+Tests that start processes (the bot, the CLI) are marked ``slow``: ``pytest -m "not slow"`` leaves them out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+from audit_fixtures import fresh_db, populate
+
+from conversations.records.store import Store
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "screening.db"
+
+
+@pytest.fixture
+def store(path: Path) -> Iterator[Store]:
+    s = Store.open(path)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def trail(tmp_path: Path) -> sqlite_utils.Database:
+    """A database with the audit trail of audit_fixtures.populate (every kind of event)."""
+    db = fresh_db(tmp_path)
+    populate(db)
+    return db
+
+
+# Every test of these modules runs the bot in a process of its own, against the fake Bot API.
+SLOW_MODULES = frozenset({"test_e2e_run", "test_e2e_webhook", "test_faults_backup_live", "test_faults_bot_api_errors",
+                          "test_faults_kill", "test_faults_redelivery", "test_faults_single_instance"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.module is not None and item.module.__name__ in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
