@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from conversations.records import audit  # noqa: E402
-from conversations.records.audit_export import export  # noqa: E402
-from conversations.records.audit_verify import verify  # noqa: E402
-from conversations.records.db import open_db, write  # noqa: E402
+from conversations.records import audit
+from conversations.records.audit_export import export
+from conversations.records.audit_verify import verify
+from conversations.records.db import open_db, write
 
 # One pre-screen's worth of events, cycled: (role, type, payload).
 SCRIPT = [

@@ -2,10 +2,9 @@
 
 from typing import Any
 
-from criteria import CRITERIA, Outcome
+from criteria import TITLES, Outcome
 from criteria.labels import FACT_LABELS, Label, fmt_number
 
-_TITLES = {c.id: c.title for c in CRITERIA}
 STATUS_LINES = {
     "eligible": "ELIGIBLE for screening: no criterion fails and none is unknown.",
     "ineligible": "INELIGIBLE: at least one criterion fails.",
@@ -66,7 +65,7 @@ def outcome_text(outcome: Outcome, *, table: bool = True) -> str:
         lines += [f"Calculated: {calculated_text(outcome.calculated)}", ""]
     if table:
         lines.append("Criteria:")
-        lines += [f"  {cid:<4} {verdict:<8} {_TITLES[cid]}" for cid, verdict in outcome.criteria.items()]
+        lines += [f"  {cid:<4} {verdict:<8} {TITLES[cid]}" for cid, verdict in outcome.criteria.items()]
         lines.append("")
     lines.append("Readings of the registry listing:")
     lines += [f"  {n}" for n in outcome.notes]

@@ -2,10 +2,10 @@
 
 from .evaluate import evaluate
 from .facts import FACT_KEYS, EularAcrInput, Facts
-from .outcome import Failure, Missing, Note, Outcome, Pending
-from .protocol import CRITERIA, CRITERION_IDS, PROTOCOL_VERSION
+from .outcome import STATUSES, Failure, Missing, Note, Outcome, Pending
+from .protocol import CRITERIA, CRITERION_IDS, PROTOCOL_VERSION, TITLES
 
 __all__ = [
-    "CRITERIA", "CRITERION_IDS", "FACT_KEYS", "PROTOCOL_VERSION", "EularAcrInput", "Facts", "Failure",
-    "Missing", "Note", "Outcome", "Pending", "evaluate",
+    "CRITERIA", "CRITERION_IDS", "FACT_KEYS", "PROTOCOL_VERSION", "STATUSES", "TITLES", "EularAcrInput", "Facts",
+    "Failure", "Missing", "Note", "Outcome", "Pending", "evaluate",
 ]

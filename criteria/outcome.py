@@ -1,5 +1,6 @@
 """The result of evaluating a referral: what the physician, the coordinator and `--json` see."""
 
+import typing
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -7,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 from .protocol import Verdict
 
 Status = Literal["eligible", "ineligible", "incomplete"]
+STATUSES: tuple[Status, ...] = typing.get_args(Status)
 
 
 class Failure(BaseModel):

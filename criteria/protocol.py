@@ -164,7 +164,7 @@ def _always_pending(ctx: Context) -> Judgement:
     return PENDING
 
 
-def _c(id: str, kind: str, title: str, rule, **kw) -> Criterion:  # noqa: ANN001
+def _c(id: str, kind: str, title: str, rule, **kw) -> Criterion:
     paths = kw.get("paths", ())
     if paths:
         rule = Any_(*(expr for _, expr in paths))
@@ -265,6 +265,8 @@ CRITERIA: tuple[Criterion, ...] = (
 
 BY_ID: dict[str, Criterion] = {c.id: c for c in CRITERIA}
 CRITERION_IDS: tuple[str, ...] = tuple(BY_ID)
+# Each criterion's title, by ID: the one place every report, message and export names it from.
+TITLES: dict[str, str] = {c.id: c.title for c in CRITERIA}
 
 
 # ---- flags for the investigator and re-checks (criteria.md) ----------------------------------------------

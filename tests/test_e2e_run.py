@@ -35,9 +35,9 @@ def start_bot(api: FakeBotAPI, tmp_path: Path) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def question_message(api: FakeBotAPI, number: int):  # noqa: ANN201
+def question_message(api: FakeBotAPI, number: int):
     """The first message to the physician that asks question ``number``."""
-    def find():  # noqa: ANN202
+    def find():
         for c in api.sent(PHYSICIAN):
             m = QUESTION.search(c.text)
             if m and int(m.group(1)) == number:
@@ -46,7 +46,7 @@ def question_message(api: FakeBotAPI, number: int):  # noqa: ANN201
     return api.wait_for(find, what=f"question {number}")
 
 
-def final_outcome(api: FakeBotAPI):  # noqa: ANN201
+def final_outcome(api: FakeBotAPI):
     return api.wait_for(lambda: next((c for c in api.sent(PHYSICIAN)
                                       if any(d.startswith("s:") for _, d in c.buttons())), None),
                         what="the outcome with its send button")

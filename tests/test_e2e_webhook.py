@@ -60,7 +60,7 @@ def listening(port: int) -> bool:
 def snapshot(bot: LiveBot) -> dict[str, list[tuple]]:
     """Every row of every table."""
     tables = [t for (t,) in bot.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-    return {t: bot.query(f'SELECT * FROM "{t}" ORDER BY rowid') for t in tables}  # noqa: S608 - our names
+    return {t: bot.query(f'SELECT * FROM "{t}" ORDER BY rowid') for t in tables}
 
 
 def message_id(api: FakeBotAPI, sent: object) -> int:

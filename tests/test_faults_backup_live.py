@@ -49,7 +49,7 @@ def test_backup_while_run_is_serving(fake_bot_api: FakeBotAPI, tmp_path: Path) -
             while not stop.is_set():
                 ids.append(api.push(message(PHYSICIAN, "unknown")))
                 bot.api.wait_for(lambda: bot.processed(ids[-1:]), what=f"update {ids[-1]}")
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
+        except BaseException as exc:
             errors.append(exc)
 
     try:

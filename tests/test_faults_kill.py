@@ -31,7 +31,7 @@ ANSWERED = [("age_years", "12"), ("sex", "female"), ("childbearing_potential", "
             ("exclusion_checklist", "none"), ("sle_eular_acr_2019", "unknown")]
 
 
-def _asks(number: int):  # noqa: ANN202
+def _asks(number: int):
     return lambda call: call.method == "sendMessage" and number in questions([call])
 
 
@@ -99,7 +99,7 @@ def finished_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return path, ref
 
 
-def _summary_to(cid: int):  # noqa: ANN202
+def _summary_to(cid: int):
     return lambda call: call.method == "sendMessage" and call.chat_id == cid and "Referral" in call.text
 
 

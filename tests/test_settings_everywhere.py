@@ -274,7 +274,7 @@ def test_a_dotenv_that_is_not_utf8_is_one_line(cwd, capsys):
 def test_an_unreadable_dotenv_is_one_line(cwd, capsys, monkeypatch):
     dotenv(cwd, SCREENING_DB_PATH="x.db")
 
-    def refuse(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - as open() fails without read permission
+    def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr("pydantic_settings.sources.providers.dotenv.dotenv_values", refuse)

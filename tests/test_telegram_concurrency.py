@@ -64,7 +64,7 @@ async def test_an_export_in_progress_holds_up_no_physician(tmp_path, monkeypatch
     release = threading.Event()
     original = coordinator._export
 
-    def slow_export(*args):  # noqa: ANN002, ANN202 - the export's thread waits until the physician is served
+    def slow_export(*args):
         assert release.wait(10), "the physician was never served"
         return original(*args)
 

@@ -21,7 +21,7 @@ def enqueue(h: Harness, key: str, chat_id: int, text: str) -> None:
         h.services.outbox.enqueue(key, chat_id, text)
 
 
-async def start(tmp_path) -> tuple[Harness, Clock]:  # noqa: ANN001
+async def start(tmp_path) -> tuple[Harness, Clock]:
     h = Harness(tmp_path)
     await h.__aenter__()
     clock = Clock()

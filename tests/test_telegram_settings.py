@@ -143,7 +143,7 @@ def test_webhook_mode_uses_the_secret_token(monkeypatch):
     async def initialize() -> None:
         pass
 
-    def fake_build(settings):  # noqa: ANN001, ANN202
+    def fake_build(settings):
         return SimpleNamespace(bot=SimpleNamespace(initialize=initialize, username="b"),
                                run_webhook=lambda **kw: seen.update(kw),
                                run_polling=lambda **kw: pytest.fail("polling in webhook mode"))

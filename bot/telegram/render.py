@@ -15,12 +15,11 @@ from bot.phrases import NO_FURTHER_HELP, text
 from bot.report import INELIGIBLE_NOW, STATUS_LINES
 from conversations.dialogue import engine
 from conversations.dialogue.messages import M, Message
-from criteria import CRITERIA, Note, Outcome
+from criteria import TITLES, Note, Outcome
 
 from . import keyboards
 
 LIMIT = MessageLimit.MAX_TEXT_LENGTH
-_TITLES = {c.id: c.title for c in CRITERIA}
 VERDICT_MARKS = {"met": "✅", "clear": "✅", "not_met": "❌", "excluded": "❌", "unknown": "❔",
                  "pending": "⏳"}
 NO_IDENTIFIERS = ("Please send no photos, files, voice notes, contacts or locations: they can identify "
@@ -192,7 +191,7 @@ def answered(q: engine.Question, ref: str, answer_label: str) -> str:
 # ---- for the coordinators ----------------------------------------------------------------------------
 
 def criteria_table(o: Outcome) -> list[str]:
-    return [f"{VERDICT_MARKS.get(v, '')} <code>{esc(cid)}</code> {esc(v)} · {esc(_TITLES[cid])}"
+    return [f"{VERDICT_MARKS.get(v, '')} <code>{esc(cid)}</code> {esc(v)} · {esc(TITLES[cid])}"
             for cid, v in o.criteria.items()]
 
 

@@ -86,7 +86,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _choices(codes, labels: dict[str, str] | None = None) -> tuple[Choice, ...]:  # noqa: ANN001
+def _choices(codes, labels: dict[str, str] | None = None) -> tuple[Choice, ...]:
     labels = labels or {}
     return tuple(Choice(c, labels.get(c, c.replace("_", " ")), ALIASES.get(c, ())) for c in codes)
 

@@ -60,8 +60,14 @@ def chain_hash(prev: str, seq: int, ts: str, actor_role: str, actor_id: int, ref
     return sha256(f"{prev}\n{fields}\n{payload_hash}")
 
 
+def iso_utc(t: datetime) -> str:
+    """The one time format of the records (UTC, microseconds, "Z"): times of every table and of the trail
+    compare as text."""
+    return t.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return iso_utc(datetime.now(UTC))
 
 
 @dataclass(frozen=True)

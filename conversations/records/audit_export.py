@@ -105,7 +105,7 @@ def parse_since(text: str) -> str:
     except ValueError:
         raise ValueError(f"--since {text!r} is not an ISO date or date-time") from None
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return audit.iso_utc(moment)
 
 
 def export(db: sqlite_utils.Database, path: str | Path, fmt: str, *, actor_role: str, actor_id: int,

@@ -42,7 +42,7 @@ from fhir.resources.R4B.questionnaire import Questionnaire
 from pydantic import BaseModel, ValidationError
 
 from conversations.dialogue.events import ANSWER_EVENTS, E
-from criteria import CRITERIA, PROTOCOL_VERSION, Facts, Outcome, evaluate
+from criteria import PROTOCOL_VERSION, TITLES, Facts, Outcome, evaluate
 from criteria.labels import FACT_LABELS
 
 from . import audit
@@ -207,13 +207,12 @@ def questionnaire_response(state: ReferralState) -> dict[str, Any]:
     return resource
 
 
-_TITLES = {c.id: c.title for c in CRITERIA}
 _NOTE_KINDS = (("flags", FLAG_SYSTEM, "flag for the investigator"), ("recheck", RECHECK_SYSTEM, "re-check"))
 
 
 def _verdict_components(result: Outcome) -> list[dict[str, Any]]:
     return [{
-        "code": {"coding": [{"system": CRITERION_SYSTEM, "code": cid, "display": _TITLES[cid]}], "text": cid},
+        "code": {"coding": [{"system": CRITERION_SYSTEM, "code": cid, "display": TITLES[cid]}], "text": cid},
         "valueCodeableConcept": {"coding": [{"system": VERDICT_SYSTEM, "code": verdict}]},
     } for cid, verdict in result.criteria.items()]
 
@@ -224,7 +223,7 @@ def _note_components(notes: dict[str, list[dict[str, Any]]]) -> list[dict[str, A
     for key, system, kind in _NOTE_KINDS:
         for n in notes.get(key) or ():
             cid = str(n.get("criterion"))
-            coding = {"system": system, "code": cid, **({"display": _TITLES[cid]} if cid in _TITLES else {})}
+            coding = {"system": system, "code": cid, **({"display": TITLES[cid]} if cid in TITLES else {})}
             out.append({"code": {"coding": [coding], "text": f"{cid}: {kind}"}, "valueString": str(n.get("text"))})
     return out
 

@@ -16,6 +16,8 @@ from typing import Literal
 
 import sqlite_utils
 
+from . import audit
+
 INVITE_LIFETIME = timedelta(days=7)
 INVITE_CODE_BYTES = 24  # 192 bits; token_urlsafe gives 32 characters, within a deep link's 64
 
@@ -33,9 +35,7 @@ def code_hash(code: str) -> str:
     return hashlib.sha256(code.encode("utf-8")).hexdigest()
 
 
-def _iso(t: datetime) -> str:
-    """The audit trail's format (microseconds, Z), so that times of both compare as text."""
-    return t.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+_iso = audit.iso_utc
 
 
 def _parse(text: str) -> datetime:

@@ -24,12 +24,11 @@ from typing import Any
 import sqlite_utils
 
 from conversations.dialogue.events import E
-from criteria import CRITERION_IDS
+from criteria import CRITERION_IDS, STATUSES
 
 from . import audit
+from .registry import DECISIONS
 
-STATUSES = ("eligible", "ineligible", "incomplete")
-DECISIONS = ("accept", "need_info", "decline")
 TYPES = (E.PRESCREEN_STARTED, E.PRESCREEN_CANCELLED, E.OUTCOME, E.REFERRAL_SENT, E.COORDINATOR_DECISION)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, "tests")
 
-from telegram_harness import COORDINATOR, ELIGIBLE, PHYSICIAN, Harness, ref_of, run_to_end  # noqa: E402
+from telegram_harness import COORDINATOR, ELIGIBLE, PHYSICIAN, Harness, ref_of, run_to_end
 
 OTHER = 1002  # a second physician
 
