@@ -1,7 +1,8 @@
 """Driving the real python-telegram-bot Application without a network.
 
-``RecordingRequest`` is a ``BaseRequest`` that answers the Bot API methods the bot uses with realistic
-JSON and records every call; failures (HTTP status, 429 with retry_after, time-outs) can be injected.
+``RecordingRequest`` is a ``BaseRequest`` in front of the fake Bot API of tests/bot_api.py, which answers
+the methods the bot uses with realistic JSON and records every call; failures (HTTP status, 429 with
+retry_after, time-outs) can be injected.
 The builders make real Update JSON (messages, commands with their entities, callback queries, photos,
 group messages) that ``Harness.feed`` passes to ``Application.process_update``.
 """
@@ -13,10 +14,10 @@ import itertools
 import json
 import re
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot_api import BotAPI, Call, Failure
 from telegram import Update
 from telegram.error import TimedOut
 from telegram.ext import BaseRateLimiter
@@ -34,38 +35,6 @@ PHYSICIAN = 1001
 STRANGER = 5005
 
 
-@dataclass
-class Call:
-    method: str
-    params: dict[str, Any]
-    files: dict[str, bytes] = field(default_factory=dict)  # uploaded files by parameter name
-
-    @property
-    def text(self) -> str:
-        return str(self.params.get("text", ""))
-
-    @property
-    def chat_id(self) -> int | None:
-        cid = self.params.get("chat_id")
-        return int(cid) if cid is not None else None
-
-    @property
-    def markup(self) -> dict | None:
-        m = self.params.get("reply_markup")
-        return json.loads(m) if isinstance(m, str) else m
-
-    def buttons(self) -> list[tuple[str, str]]:
-        """(label, callback_data) of every inline button, row by row."""
-        m = self.markup or {}
-        return [(b["text"], b.get("callback_data", "")) for row in m.get("inline_keyboard", []) for b in row]
-
-    def button(self, label_part: str) -> str:
-        for label, data in self.buttons():
-            if label_part.lower() in label.lower():
-                return data
-        raise AssertionError(f"no button {label_part!r} in {self.buttons()}")
-
-
 class PassThrough(BaseRateLimiter):
     """A rate limiter that limits nothing: no waiting for Telegram's 30 messages/s where hundreds are
     sent (the hostile state machine, the load benchmark)."""
@@ -76,24 +45,34 @@ class PassThrough(BaseRateLimiter):
     async def shutdown(self) -> None:
         pass
 
-    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):  # noqa: ANN001
+    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
         return await callback(*args, **kwargs)
 
 
-@dataclass
-class Failure:
-    status: int | None  # None: a time-out
-    description: str = "Internal Server Error"
-    retry_after: int | None = None
-
-
-@dataclass
 class RecordingRequest(BaseRequest):
-    calls: list[Call] = field(default_factory=list)
-    failures: dict[str, list[Failure]] = field(default_factory=dict)
-    updates: list[dict] = field(default_factory=list)
-    stalls: dict[int, asyncio.Event] = field(default_factory=dict)  # chat ID: calls to it wait for the event
-    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    """The in-process transport: a ``BaseRequest`` that hands every call to a ``BotAPI`` (its own unless
+    one is given) and answers with its reply, a time-out raising ``TimedOut``. A call is recorded on
+    arrival; one to a chat in ``stalls`` then waits for that event before it is answered."""
+
+    def __init__(self, api: BotAPI | None = None) -> None:
+        self.api = api if api is not None else BotAPI(BOT)
+        self.stalls: dict[int, asyncio.Event] = {}  # chat ID: calls to it wait for the event
+
+    @property
+    def calls(self) -> list[Call]:
+        return self.api.calls
+
+    @property
+    def failures(self) -> dict[str, list[Failure]]:
+        return self.api.failures
+
+    @property
+    def updates(self) -> list[dict]:
+        return self.api.updates
+
+    @updates.setter
+    def updates(self, updates: list[dict]) -> None:
+        self.api.updates = updates
 
     @property
     def read_timeout(self) -> float | None:
@@ -106,7 +85,10 @@ class RecordingRequest(BaseRequest):
         pass
 
     def fail(self, method: str, *failures: Failure) -> None:
-        self.failures.setdefault(method, []).extend(failures)
+        self.api.fail(method, *failures)
+
+    def result(self, name: str, params: dict[str, Any]) -> Any:
+        return self.api.result(name, params)
 
     async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
                          read_timeout: Any = None, write_timeout: Any = None, connect_timeout: Any = None,
@@ -114,50 +96,23 @@ class RecordingRequest(BaseRequest):
         name = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         files = {k: v[1] for k, v in (request_data.multipart_data or {}).items()} if request_data else {}
-        self.calls.append(Call(name, params, files))
+        call = self.api.arrive(name, params, files)
         stall = self.stalls.get(int(params["chat_id"])) if "chat_id" in params else None
         if stall is not None:
             await stall.wait()
-        pending = self.failures.get(name)
-        if pending:
-            f = pending.pop(0)
-            if f.status is None:
-                raise TimedOut("Timed out (injected)")
-            body: dict[str, Any] = {"ok": False, "error_code": f.status, "description": f.description}
-            if f.retry_after is not None:
-                body["parameters"] = {"retry_after": f.retry_after}
-            return f.status, json.dumps(body).encode()
-        return 200, json.dumps({"ok": True, "result": self.result(name, params)}).encode()
-
-    def result(self, name: str, params: dict[str, Any]) -> Any:
-        if name == "getMe":
-            return BOT
-        if name == "getUpdates":
-            offset = int(params.get("offset") or 0)
-            return [u for u in self.updates if u["update_id"] >= offset]
-        if name == "sendDocument":
-            return {"message_id": next(self._ids), "date": int(time.time()), "from": BOT,
-                    "chat": {"id": int(params["chat_id"]), "type": "private", "first_name": "X"},
-                    "document": {"file_id": "BQAD-export", "file_unique_id": "e1", "file_name": "audit.jsonl"},
-                    "caption": params.get("caption", "")}
-        if name in ("sendMessage", "editMessageText"):
-            message_id = int(params["message_id"]) if name == "editMessageText" else next(self._ids)
-            msg = {"message_id": message_id, "date": int(time.time()), "from": BOT,
-                   "chat": {"id": int(params["chat_id"]), "type": "private", "first_name": "X"},
-                   "text": params.get("text", "")}
-            if params.get("reply_markup"):
-                rm = params["reply_markup"]
-                msg["reply_markup"] = json.loads(rm) if isinstance(rm, str) else rm
-            return msg
-        return True
+        reply = self.api.handle(name, params, files, call=call)
+        if reply.status == 0:
+            raise TimedOut("Timed out (injected)")
+        return reply.status, reply.payload()
 
     # ---- reading the record -----------------------------------------------------------------------
 
     def sent(self, chat_id: int | None = None, method: str = "sendMessage") -> list[Call]:
-        return [c for c in self.calls if c.method == method and (chat_id is None or c.chat_id == chat_id)]
+        """Every call of ``method``: failed ones and ones still stalled included."""
+        return self.api.attempts(chat_id, method)
 
     def answers(self) -> list[Call]:
-        return [c for c in self.calls if c.method == "answerCallbackQuery"]
+        return self.api.answers()
 
 
 # ---- Update JSON -------------------------------------------------------------------------------------
@@ -250,11 +205,11 @@ class Harness:
         await self.app.post_shutdown(self.app)
 
     @property
-    def services(self):  # noqa: ANN201
+    def services(self):
         return self.app.bot_data
 
     @property
-    def db(self):  # noqa: ANN201
+    def db(self):
         return self.services.store.db
 
     async def feed(self, update: dict) -> list[Call]:

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OLD = Path(__file__).parent / "data" / "protocol1.db"
 
 
-def events(db, after: int = 0) -> list[tuple[str, dict]]:  # noqa: ANN001
+def events(db, after: int = 0) -> list[tuple[str, dict]]:
     rows = db.conn.execute("SELECT type, payload FROM audit_events WHERE seq > ? ORDER BY seq", (after,))
     return [(t, json.loads(p)) for t, p in rows]
 
