@@ -59,6 +59,8 @@ SENTENCES: dict[M, str] = {
     M.CONTRADICTION: "That does not fit an earlier answer: {detail}. Check this answer, or use back.",
     M.NOT_VALID: "That answer is not valid: {detail}.",
     M.NOT_VALID_FOR: "That answer is not valid for {key}: {detail}.",
+    # the quantity readers
+    # the word readers
     M.VALUE_UNKNOWN: "unknown",
     M.VALUE_YES: "yes",
     M.VALUE_NO: "no",

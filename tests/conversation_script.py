@@ -228,7 +228,7 @@ def states_by_question(answers: Answers) -> dict[str, State]:
 # ---- the oracle physician -----------------------------------------------------------------------------
 
 UNKNOWN_ANSWERS: tuple[str | engine.Input, ...] = (
-    "unknown", "Unknown", "not known", "?", "unk", "don't know", engine.Command("skip"))
+    "unknown", "Unknown", "not known", "n/a", "unk", "don't know", engine.Command("skip"))
 YES = ("yes", "y", "Yes", "Y", "yes.", "true")
 NO = ("no", "n", "No", "N", "no.")
 NONE = ("none", "None", "nil", "none of these")

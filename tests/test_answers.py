@@ -22,13 +22,19 @@ def present(checklist: dict) -> list[str]:
 
 # ---- unknown ----------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text", ["unknown", "Unknown", "UNKNOWN.", "not known", "Not known", "?", "??",
+@pytest.mark.parametrize("text", ["unknown", "Unknown", "UNKNOWN.", "not known", "Not known",
                                   " unknown ", "don't know", "don\u2019t know", "n/a", "unk", "idk", "not done"])
 def test_unknown_is_always_allowed(text):
     assert answers.is_unknown(text)
 
 
-@pytest.mark.parametrize("text", ["", " ", "no", "none", "0", "known", "?1", "unknown pregnancy"])
+@pytest.mark.parametrize("text", ["?", "??", "help", "Help."])
+def test_a_question_mark_or_help_asks_for_help_never_unknown(text):
+    """Issue 12: "?" typed to ask for help was silently recorded as "unknown"."""
+    assert answers.asks_for_help(text) and not answers.is_unknown(text)
+
+
+@pytest.mark.parametrize("text", ["", " ", "no", "none", "0", "known", "?1", "unknown pregnancy", "?", "help"])
 def test_not_unknown(text):
     assert not answers.is_unknown(text)
 

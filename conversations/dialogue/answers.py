@@ -11,12 +11,14 @@ from typing import Any
 from .messages import M, Message, msg
 
 UNKNOWN_WORDS = frozenset({
-    "unknown", "not known", "unk", "?", "??", "dont know", "don't know", "do not know", "dk", "n/a", "na",
+    "unknown", "not known", "unk", "dont know", "don't know", "do not know", "dk", "n/a", "na",
     "not sure", "unsure", "not done", "not available", "no idea", "idk",
 })
 YES_WORDS = frozenset({"yes", "y", "yeah", "yep", "true", "present", "positive", "pos", "+"})
 NO_WORDS = frozenset({"no", "n", "nope", "false", "absent", "negative", "neg", "-"})
 NONE_WORDS = frozenset({"none", "no", "nil", "nothing", "none of these", "none of them", "-", "0"})
+# Typed as the answer, these ask for the question's help: "?" is a question, never "unknown".
+HELP_WORDS = frozenset({"?", "??", "help", "help?", "what?"})
 MAX_ANSWER_CHARS = 500
 
 
@@ -26,6 +28,17 @@ class AnswerError(ValueError):
     def __init__(self, message: Message) -> None:
         super().__init__(message.code)
         self.message = message
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a reader made of an answer when a bare value cannot say it all: the answer means "not known"
+    ("renal biopsy awaited"), or something was left out or assumed and the physician is told so with the
+    echo (``notes``: "HCQ is asked on its own; left out of the DMARDs")."""
+
+    value: Any = None
+    unknown: bool = False
+    notes: tuple[Message, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,11 @@ def normalise(text: str) -> str:
 
 def is_unknown(text: str) -> bool:
     return normalise(text).strip(" .!") in UNKNOWN_WORDS
+
+
+def asks_for_help(text: str) -> bool:
+    """"?" alone or "help" typed as an answer asks for the question's help (never "unknown")."""
+    return normalise(text).strip(" .!") in HELP_WORDS
 
 
 def check_length(text: str) -> None:

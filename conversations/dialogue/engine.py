@@ -131,6 +131,9 @@ def _answer(state: State, text: str) -> Result:
             raise AnswerError(identifiers.warning(identifier))  # refused before any reader can quote it back
     except AnswerError as exc:
         return _reprompt(state, q, exc.message)
+    if answers.asks_for_help(text):  # "?" or "help" typed as the answer: the question's help, nothing recorded
+        return _help(state, Command(CommandName.HELP))
+    notes: tuple[Message, ...] = ()
     if answers.is_unknown(text):
         entry = Entry(q=q.id, unknown=True, raw=text[:200])
     else:
@@ -138,7 +141,12 @@ def _answer(state: State, text: str) -> Result:
             value = read(q, text)
         except AnswerError as exc:
             return _reprompt(state, q, exc.message)
-        entry = Entry(q=q.id, value=value, raw=text[:200])
+        if isinstance(value, answers.Reading):
+            notes = value.notes
+            entry = (Entry(q=q.id, unknown=True, raw=text[:200]) if value.unknown
+                     else Entry(q=q.id, value=value.value, raw=text[:200]))
+        else:
+            entry = Entry(q=q.id, value=value, raw=text[:200])
     before = planner.replay(state.history)
     history = [*state.history, entry]
     after = planner.replay(history)

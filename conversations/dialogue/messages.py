@@ -59,6 +59,8 @@ class M(StrEnum):
     CONTRADICTION = "contradiction"          # detail
     NOT_VALID = "not_valid"                  # detail
     NOT_VALID_FOR = "not_valid_for"          # key, detail
+    # answers refused or noted by the quantity readers (units, × ULN, doses)
+    # answers refused or noted by the word readers (yes/no with a comment, serology, lists, free text)
     # how an answer is described (in summaries and when taken back)
     VALUE_UNKNOWN = "value_unknown"
     VALUE_YES = "value_yes"
