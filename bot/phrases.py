@@ -18,6 +18,8 @@ SENTENCES: dict[M, str] = {
     M.SUMMARY_EMPTY: "Pre-screen {referral_id}: no answers yet.",
     M.TAKEN_BACK: "Your answer \"{question}: {answer}\" was taken back.",
     M.NOTHING_TO_TAKE_BACK: "There is no earlier answer to go back to.",
+    M.CHANGING: "Changing answer {number} (\"{question}: {answer}\"); the other answers stay.",
+    M.NO_SUCH_ANSWER: "There is no answer {number}: the summary numbers the answers 1 to {count}.",
     M.REOPENED: "Reopened: I will ask again what was unknown.",
     M.NOTHING_TO_FILL_IN: "Nothing was answered \"unknown\"; there is nothing to fill in.",
     M.FINISHED_OUTCOME_AGAIN: ("{referral_id} is finished; here is its outcome again. Use back to change the last "
@@ -60,6 +62,27 @@ SENTENCES: dict[M, str] = {
     M.NOT_VALID: "That answer is not valid: {detail}.",
     M.NOT_VALID_FOR: "That answer is not valid for {key}: {detail}.",
     # the quantity readers
+    M.UNIT_WRONG_KIND: "\"{unit}\" does not fit this question. Please answer with a number, for example {example}.",
+    M.NUMBER_WITHOUT_UNIT: "Which unit is {number}? Please give a unit for each number, for example {example}.",
+    M.QUANTITY_UNCLEAR: "I could not read \"{text}\" as one value. Please answer with a number, for example {example}.",
+    M.RANGE_GIVEN: "Please give one value, not a range ({low} to {high}), for example {example}.",
+    M.ULN_MISSING: ("{value} {unit} needs the lab's upper limit of normal: please add it (\"{value} {unit}, ULN 40\") "
+                    "or give the multiple (\"1.5x\")."),
+    M.X_ULN_OR_VALUE: ("Is {value} the multiple of the upper limit of normal, or the lab value? Send \"{value}x\", or the "
+                       "value with the lab's upper limit (\"{value} U/L, ULN 40\")."),
+    M.ULN_UNITS_DIFFER: "The value is in {unit} but its upper limit in {uln_unit}; please give both in one unit.",
+    M.ULN_INVALID: "An upper limit of normal of {uln} cannot be right; please check it.",
+    M.NORMAL_READ_AS_ULN: "\"{text}\" read as 1.0 × ULN, the upper end of the normal range.",
+    M.SHORTENING_FRACTION: ("Fractional shortening is not the ejection fraction. Please give the LVEF in %, or "
+                            "answer \"unknown\"."),
+    M.SPO2_ON_OXYGEN: ("That saturation was measured on oxygen; the question is SpO2 on room air. Please give a "
+                       "room-air value, or answer \"unknown\"."),
+    M.CHRONICITY_NOT_ACTIVITY: ("That is the activity index; the question is the chronicity index (0-12). Please "
+                                "give it, or answer \"unknown\"."),
+    M.DOSE_PER_KG: "Please give the drug's daily dose in mg/day, not per kg; the weight is asked separately.",
+    M.DOSE_NOT_DAILY: ("Please give the highest dose taken in one day, in mg/day (for a dose every other day, the "
+                       "dose of the day it was taken)."),
+    M.DOSE_TIMES_A_DAY: "{times} × {dose} mg a day read as {total} mg/day.",
     # the word readers
     M.VALUE_UNKNOWN: "unknown",
     M.VALUE_YES: "yes",
@@ -82,7 +105,7 @@ def _params(message: Message, overrides: Mapping[M, str]) -> dict[str, Any]:
     code = message.code
     if code is M.SUMMARY:
         p["lines"] = "\n".join(f"{n}. {q}: {text(v, overrides)}" for n, q, v in p["lines"])
-    elif code is M.TAKEN_BACK:
+    elif code in (M.TAKEN_BACK, M.CHANGING):
         p["answer"] = text(p["answer"], overrides)
     elif code is M.PROTOCOL_CHANGED:
         p["dropped_note"] = DROPPED_NOTE.format(dropped=p["dropped"]) if p.get("dropped") else ""

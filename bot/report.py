@@ -3,7 +3,7 @@
 from typing import Any
 
 from criteria import TITLES, Outcome
-from criteria.labels import FACT_LABELS, Label, fmt_number
+from criteria.labels import FACT_LABELS, Label, fmt_number, label
 
 STATUS_LINES = {
     "eligible": "ELIGIBLE for screening: no criterion fails and none is unknown.",
@@ -46,6 +46,39 @@ def _calculated_item(key: str, value: Any) -> str:
     if not unit:
         return f"{name} {number}"
     return f"{name} {number}{'' if unit.startswith('/') else ' '}{unit}"
+
+
+def fact_text(key: str, value: Any) -> str:
+    """One fact as the physician reads it: its label, its value in the spec's unit."""
+    name = (FACT_LABELS.get(key) or Label(key)).name
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return f"{name}: {', '.join(value) if value else 'none'}"
+    if isinstance(value, str):
+        return f"{name}: {value}"
+    return _calculated_item(key, value)
+
+
+def _label_of(key: str) -> str:
+    try:
+        return label(key)
+    except KeyError:
+        return key
+
+
+def echo_text(accepted: Any) -> str:
+    """An accepted answer in one line: what it was read as, what it left unknown, what it calculated."""
+    facts = accepted.facts
+    parts = []
+    if len(facts) > 2 and all(v is False for v in facts.values()):
+        parts.append(f"none of the {len(facts)} items")
+    else:
+        parts += [fact_text(k, v) for k, v in facts.items()]
+    if accepted.unknown:
+        parts.append(f"not known: {', '.join(_label_of(k) for k in accepted.unknown)}")
+    text = "Read as: " + ("; ".join(parts) if parts else "nothing new") + "."
+    if accepted.calculated:
+        text += f" Calculated: {calculated_text(accepted.calculated)}."
+    return text
 
 
 def _section(title: str, items: list[tuple[str, str]]) -> list[str]:

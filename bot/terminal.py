@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
@@ -11,13 +12,14 @@ from conversations.dialogue import engine
 from conversations.records.store import Recorded, Store
 
 from .phrases import HELP, NO_FURTHER_HELP, text
-from .report import outcome_text
+from .report import echo_text, outcome_text
 
 # The terminal user is a physician at this machine; they have no Telegram ID.
 ACTOR = ("physician", 0)
 # Referring happens in Telegram: the terminal has no "send".
 _WORDS = [name for name in engine.COMMANDS if name != engine.CommandName.SEND]
 COMMAND_WORDS = {name: name for name in _WORDS} | {f"/{name}": name for name in _WORDS}
+CHANGE = re.compile(r"/?change\s+(\d{1,3})")
 QUIT_WORDS = frozenset({"quit", "exit", "/quit", "pause", "/pause"})
 
 
@@ -25,6 +27,9 @@ def to_input(line: str) -> engine.Input:
     word = line.strip().lower()
     if word in COMMAND_WORDS:
         return engine.Command(COMMAND_WORDS[word])  # type: ignore[arg-type]
+    m = CHANGE.fullmatch(word)
+    if m:
+        return engine.Change(int(m.group(1)))
     return engine.Answer(line)
 
 
@@ -48,6 +53,8 @@ def render(output: engine.Output) -> str:
             return question_text(output)
         case engine.Reprompt():
             return f"! {text(output.error)}\n{question_text(output.question)}"
+        case engine.Accepted():
+            return "\n".join(["  " + echo_text(output), *(f"  {text(n)}" for n in output.notes)])
         case engine.Info() | engine.Stale():
             return text(output.message)
         case engine.Help():
@@ -73,7 +80,7 @@ def interactive(store: Store, resume: str | None, read: Callable[[str], str] = i
     for out in result.outputs:
         write(render(out))
     state = result.state
-    while state.phase == "asking":
+    while state.phase != "cancelled":
         try:
             line = read("> ")
         except (EOFError, KeyboardInterrupt):
@@ -134,8 +141,9 @@ def _resume(store: Store, referral_id: str, write: Callable[[str], None]) -> Rec
 
 
 def jsonl(store: Store, resume: str | None, lines: Iterator[str], out: TextIO = sys.stdout) -> int:
-    """Scriptable: one answer per input line, one JSON object per output line. The session ends with the
-    outcome, at the first certain ineligibility or when nothing is left to ask."""
+    """Scriptable: one answer per input line, one JSON object per output line. The session goes on after a
+    certain ineligibility (the physician may go on answering) and after the outcome (to change an answer
+    or reopen), until the input ends or the pre-screen is cancelled."""
     if resume:
         if store.get(resume) is None:
             print(f"screening-bot chat: no pre-screen {resume} in this database", file=sys.stderr)
@@ -172,6 +180,10 @@ def to_json(output: engine.Output) -> dict[str, Any]:
                     "checklist": q.checklist, "number": q.number, "remaining": q.remaining}
         case engine.Reprompt():
             return {"type": "reprompt", "fact": output.fact, "error": text(output.error)}
+        case engine.Accepted():
+            return {"type": "accepted", "fact": output.fact, "facts": output.facts, "unknown": output.unknown,
+                    "calculated": output.calculated,
+                    "text": " ".join([echo_text(output), *(text(n) for n in output.notes)])}
         case engine.Info():
             return {"type": "info", "text": text(output.message)}
         case engine.Help():
@@ -194,9 +206,9 @@ def _emit(result: Recorded, out: TextIO, greeting: bool = False) -> bool:
         data = to_json(o)
         data["referral_id"] = result.referral_id
         _write(out, data)
-        if isinstance(o, engine.OutcomeReached | engine.Cancelled):
+        if isinstance(o, engine.Cancelled):
             return True
-    return result.state.phase != "asking"
+    return False
 
 
 def _write(out: TextIO, data: dict) -> None:

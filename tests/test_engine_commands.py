@@ -80,7 +80,9 @@ def test_back_with_nothing_to_undo_repeats_the_question():
 
 def test_back_retracts_an_announced_ineligibility():
     conv = start()
-    assert conv.send("4").outputs[0].outcome.failed == ["I1"]
+    accepted, announced = conv.send("4").outputs[:2]
+    assert isinstance(accepted, engine.Accepted) and accepted.facts == {"age_years": 4}
+    assert announced.outcome.failed == ["I1"]
     assert conv.state.announced == ["I1"]
     conv.send(BACK)
     assert conv.state.announced == [] and conv.state.current == "age_years"

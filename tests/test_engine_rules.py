@@ -38,6 +38,7 @@ def inputs(state: State) -> dict[str, list[engine.Input]]:
         "toggle": [engine.Toggle(state.seq, choice), engine.Toggle(state.seq + 1, choice),
                    engine.Toggle(state.seq, "no such item")],
         "submit": [engine.Submit(state.seq), engine.Submit(state.seq - 1)],
+        "change": [engine.Change(1), engine.Change(0), engine.Change(999)],
         **{f"command:{c}": [engine.Command(c)] for c in CommandName},
     }
 

@@ -335,7 +335,7 @@ def test_i3_met_by_ln_skips_the_other_organ_questions():
 # ---- incomplete ---------------------------------------------------------------------------------------------
 
 def test_incomplete_with_unknowns():
-    conv = run_answers(eligible_answers(lvef_percent="unknown", hiv_ab="not known", cmv_dna="?",
+    conv = run_answers(eligible_answers(lvef_percent="unknown", hiv_ab="not known", cmv_dna="n/a",
                                         apheresis_suitable="unknown"))
     final = agrees_with_evaluate(conv)
     assert final.outcome.status == "incomplete"

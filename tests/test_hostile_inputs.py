@@ -152,6 +152,9 @@ async def test_near_miss_and_brute_force_codes_are_refused_and_never_stored(tmp_
         guesses = [flipped, code.upper() if code.upper() != code else code.lower(), code[:-1], code + "x",
                    code[::-1], "x" * 4000, "ünïcödé-" + code[8:], "-" + code[1:], code[1:] + "_"]
         guesses += [f"guess{i:03d}" + "Q" * 24 for i in range(40)]
+        # A near miss that happens to be the code itself ("-" + code[1:] when the code starts with "-",
+        # the reverse of a palindrome) is no miss: about one run in 64 made it so.
+        guesses = [g for g in guesses if g != code]
         for guess in guesses:
             calls = await h.say(STRANGER, f"/start {guess}")
             assert "not valid" in texts(calls)[0], guess

@@ -12,7 +12,7 @@ from telegram import InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from bot.phrases import NO_FURTHER_HELP, text
-from bot.report import INELIGIBLE_NOW, STATUS_LINES
+from bot.report import INELIGIBLE_NOW, STATUS_LINES, echo_text
 from conversations.dialogue import engine
 from conversations.dialogue.messages import M, Message
 from criteria import TITLES, Note, Outcome
@@ -163,6 +163,8 @@ def outputs(result_outputs: list[engine.Output], ref: str, edit_seq: int | None 
             replies.append(Reply(FINISHED_AGAIN.format(ref=esc(ref))))  # a message of its own, before the outcome
         elif isinstance(out, engine.Info):
             notes.append(esc(phrase(out.message)))
+        elif isinstance(out, engine.Accepted):
+            notes.append("✓ " + esc(" ".join([echo_text(out), *(phrase(n) for n in out.notes)])))
         elif isinstance(out, engine.Help):
             if out.question is not None:  # the commands are in the handler's help
                 notes.append(esc(out.question.help or NO_FURTHER_HELP))

@@ -23,9 +23,10 @@ from criteria import PROTOCOL_VERSION, Facts, Outcome
 from . import answers, identifiers, planner
 from .answers import AnswerError
 from .events import E, Event, event
-from .inputs import COMMANDS, KINDS, Answer, Command, CommandName, Input, Submit, Toggle, kind
+from .inputs import COMMANDS, KINDS, Answer, Change, Command, CommandName, Input, Submit, Toggle, kind
 from .messages import M, Message, msg, validation_message
 from .outputs import (
+    Accepted,
     Cancelled,
     Choice,
     Help,
@@ -42,7 +43,8 @@ from .questions import BY_ID, QuestionDef, read
 from .state import Entry, Phase, State
 
 __all__ = [
-    "COMMANDS", "KINDS", "RULES", "Answer", "Cancelled", "Choice", "Command", "CommandName", "Event", "Help",
+    "COMMANDS", "KINDS", "RULES", "Accepted", "Answer", "Cancelled", "Change", "Choice", "Command", "CommandName",
+    "Event", "Help",
     "IllegalStep", "Info", "Input", "OutcomeReached", "Output", "Question", "ReadyToSend", "Reprompt", "Result",
     "Stale", "Submit", "Toggle", "current_question", "facts_of", "outcome_event", "outcome_of", "place_next",
     "start", "step", "summary_message",
@@ -162,7 +164,9 @@ def _answer(state: State, text: str) -> Result:
         ev = event(E.ANSWER_CORRECTED, question=q.id, old=old, new=change, raw=entry.raw)
     else:
         ev = event(E.ANSWER_ACCEPTED, question=q.id, **change, raw=entry.raw)
-    return _advance(new, plan, [], [ev])
+    calculated = {k: v for k, v in plan.outcome.calculated.items() if state.calculated.get(k) != v}
+    echo = Accepted(q.id, change["facts"], change["unknown"], calculated, notes)
+    return _advance(new, plan, [echo], [ev])
 
 
 def _reprompt(state: State, q: QuestionDef, error: Message) -> Result:
@@ -223,6 +227,25 @@ def _back(state: State, inp: Command) -> Result:
     return _advance(new, planner.plan_for(new.history), [note], [ev])
 
 
+def _change(state: State, inp: Change) -> Result:
+    """Answer ``number`` of the summary asked again, the others kept; the next answer to it is a
+    correction (audited with the old and the new value)."""
+    if not 1 <= inp.number <= len(state.history):
+        return Result(state, [Info(msg(M.NO_SUCH_ANSWER, number=inp.number, count=len(state.history)))], [])
+    i = inp.number - 1
+    entry = state.history[i]
+    kept = [*state.history[:i], *state.history[i + 1:]]
+    new = state.model_copy(update={"history": kept, "phase": "asking", "draft": {},
+                                   "withdrawn": {**state.withdrawn, entry.q: entry}})
+    note = Info(msg(M.CHANGING, number=inp.number, question=BY_ID[entry.q].short, answer=_describe(entry)))
+    ev = event(E.ANSWER_WITHDRAWN, question=entry.q, **_entry_facts(entry, kept))
+    plan = planner.plan_for(kept)
+    first = next((q for q in plan.asks if q.id == entry.q), None)
+    if first is not None:  # the changed question first, then whatever the plan asks next
+        plan = plan._replace(asks=[first, *(q for q in plan.asks if q.id != entry.q)])
+    return _advance(new, plan, [note], [ev])
+
+
 def _reopen(state: State, inp: Command) -> Result:
     kept = [e for e in state.history if not e.has_unknown_part()]
     plan = planner.plan_for(kept)
@@ -256,13 +279,13 @@ def _send(state: State, inp: Command) -> Result:
 # ---- the rules: what each input may do in each phase ------------------------------------------------
 
 _ASKING: dict[str, Rule] = {
-    "typed": _typed, "pressed": _pressed, "toggle": _toggle, "submit": _submit,
+    "typed": _typed, "pressed": _pressed, "toggle": _toggle, "submit": _submit, "change": _change,
     "command:back": _back, "command:skip": _skip, "command:status": _status, "command:summary": _summary,
     "command:cancel": _cancel, "command:help": _help,
     "command:reopen": _illegal(M.ONLY_FINISHED_REOPENS), "command:send": _illegal(M.FINISH_FIRST),
 }
 _DONE: dict[str, Rule] = {
-    "typed": _finished, "pressed": _stale, "toggle": _stale, "submit": _stale,
+    "typed": _finished, "pressed": _stale, "toggle": _stale, "submit": _stale, "change": _change,
     "command:back": _back, "command:skip": _illegal(M.NO_QUESTION_TO_SKIP), "command:status": _status,
     "command:summary": _summary, "command:cancel": _illegal(M.ONLY_OPEN_CANCELS), "command:help": _help,
     "command:reopen": _reopen, "command:send": _send,
@@ -285,7 +308,8 @@ def _advance(state: State, plan: Plan, outputs: list[Output], events: list[Event
     if failed and asks:
         outputs.append(OutcomeReached(outcome, final=False))
         events.append(outcome_event(outcome, facts, final=False))
-    state = place_next(state.model_copy(update={"announced": announced}), plan, reask)
+    state = place_next(state.model_copy(update={"announced": announced, "calculated": outcome.calculated}), plan,
+                       reask)
     if state.phase == "done":
         outputs.append(OutcomeReached(outcome, final=True))
         events.append(outcome_event(outcome, facts, final=True))

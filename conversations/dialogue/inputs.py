@@ -36,6 +36,13 @@ class Command:
 
 
 @dataclass(frozen=True)
+class Change:
+    """Change the answer numbered ``number`` in the summary (1 = the first answer given)."""
+
+    number: int
+
+
+@dataclass(frozen=True)
 class Toggle:
     seq: int
     choice: str
@@ -46,7 +53,7 @@ class Submit:
     seq: int
 
 
-Input = Answer | Command | Toggle | Submit
+Input = Answer | Command | Change | Toggle | Submit
 
 
 def kind(inp: Input) -> str:
@@ -55,7 +62,9 @@ def kind(inp: Input) -> str:
         return f"command:{inp.name}"
     if isinstance(inp, Answer):
         return "typed" if inp.seq is None else "pressed"
+    if isinstance(inp, Change):
+        return "change"
     return "toggle" if isinstance(inp, Toggle) else "submit"
 
 
-KINDS: tuple[str, ...] = ("typed", "pressed", "toggle", "submit", *(f"command:{c}" for c in CommandName))
+KINDS: tuple[str, ...] = ("typed", "pressed", "toggle", "submit", "change", *(f"command:{c}" for c in CommandName))

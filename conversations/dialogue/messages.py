@@ -24,6 +24,8 @@ class M(StrEnum):
     SUMMARY_EMPTY = "summary_empty"          # referral_id
     TAKEN_BACK = "taken_back"                # question, answer (value message)
     NOTHING_TO_TAKE_BACK = "nothing_to_take_back"
+    CHANGING = "changing"                    # number, question, answer (value message)
+    NO_SUCH_ANSWER = "no_such_answer"        # number, count
     REOPENED = "reopened"
     NOTHING_TO_FILL_IN = "nothing_to_fill_in"
     FINISHED_OUTCOME_AGAIN = "finished_outcome_again"  # referral_id
@@ -60,6 +62,21 @@ class M(StrEnum):
     NOT_VALID = "not_valid"                  # detail
     NOT_VALID_FOR = "not_valid_for"          # key, detail
     # answers refused or noted by the quantity readers (units, × ULN, doses)
+    UNIT_WRONG_KIND = "unit_wrong_kind"      # unit, example
+    NUMBER_WITHOUT_UNIT = "number_without_unit"  # number, example
+    QUANTITY_UNCLEAR = "quantity_unclear"    # text, example
+    RANGE_GIVEN = "range_given"              # low, high, example
+    ULN_MISSING = "uln_missing"              # value, unit
+    X_ULN_OR_VALUE = "x_uln_or_value"        # value
+    ULN_UNITS_DIFFER = "uln_units_differ"    # unit, uln_unit
+    ULN_INVALID = "uln_invalid"              # uln
+    NORMAL_READ_AS_ULN = "normal_read_as_uln"  # text (a note)
+    SHORTENING_FRACTION = "shortening_fraction"
+    SPO2_ON_OXYGEN = "spo2_on_oxygen"
+    CHRONICITY_NOT_ACTIVITY = "chronicity_not_activity"
+    DOSE_PER_KG = "dose_per_kg"
+    DOSE_NOT_DAILY = "dose_not_daily"
+    DOSE_TIMES_A_DAY = "dose_times_a_day"    # dose, times, total (a note)
     # answers refused or noted by the word readers (yes/no with a comment, serology, lists, free text)
     # how an answer is described (in summaries and when taken back)
     VALUE_UNKNOWN = "value_unknown"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from criteria import Outcome
 
@@ -43,6 +44,18 @@ class Reprompt:
 
 
 @dataclass(frozen=True)
+class Accepted:
+    """An answer taken: what it was read as (the facts it set, in the spec's units, and those it left
+    unknown), what it made the calculators give, and anything the reader left out or assumed."""
+
+    fact: str  # the question's key
+    facts: dict[str, Any]
+    unknown: list[str]
+    calculated: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[Message, ...] = ()
+
+
+@dataclass(frozen=True)
 class Info:
     message: Message
 
@@ -79,4 +92,4 @@ class ReadyToSend:
     outcome: Outcome
 
 
-Output = Question | Reprompt | Info | Help | OutcomeReached | Cancelled | Stale | ReadyToSend
+Output = Question | Reprompt | Accepted | Info | Help | OutcomeReached | Cancelled | Stale | ReadyToSend

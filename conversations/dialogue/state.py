@@ -46,6 +46,8 @@ class State(BaseModel):
     # Said once, before the outputs of the next step (e.g. that a new protocol changed the outcome): a
     # message (code and parameters) as JSON.
     notice: dict[str, Any] | None = None
+    # What the calculators gave at the last step, so that an answer's echo shows what it changed.
+    calculated: dict[str, Any] = Field(default_factory=dict)
 
     def to_json(self) -> str:
         return self.model_dump_json()
