@@ -9,15 +9,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from conversations.dialogue.messages import M, Message
+from criteria.labels import label
+
+from .report import calculated_text
 
 SENTENCES: dict[M, str] = {
     M.STARTED: ("New pre-screen {referral_id}. Please give no names, dates of birth or record numbers: the "
                 "referral ID is the only key. Answer \"unknown\" whenever you don't know."),
-    M.STATUS: "Pre-screen {referral_id}: question {number}, about {remaining} left.",
+    M.STATUS: "Pre-screen {referral_id}: question {number} of at most {most}.",
     M.SUMMARY: "Pre-screen {referral_id}, answers so far:\n{lines}",
     M.SUMMARY_EMPTY: "Pre-screen {referral_id}: no answers yet.",
+    M.REVIEW: "Your answers for {referral_id} (change N corrects any of them):\n{lines}",
     M.TAKEN_BACK: "Your answer \"{question}: {answer}\" was taken back.",
     M.NOTHING_TO_TAKE_BACK: "There is no earlier answer to go back to.",
+    M.BLOCK_ANSWERED: "That answers {count} questions at once.",
+    M.BLOCK_AT_TOP_OF_NORMAL: ("That answers {count} questions at once, each recorded as 1 × ULN (the top of the "
+                               "normal range)."),
     M.CHANGING: "Changing answer {number} (\"{question}: {answer}\"); the other answers stay.",
     M.NO_SUCH_ANSWER: "There is no answer {number}: the summary numbers the answers 1 to {count}.",
     M.REOPENED: "Reopened: I will ask again what was unknown.",
@@ -68,8 +75,8 @@ SENTENCES: dict[M, str] = {
     M.RANGE_GIVEN: "Please give one value, not a range ({low} to {high}), for example {example}.",
     M.ULN_MISSING: ("{value} {unit} needs the lab's upper limit of normal: please add it (\"{value} {unit}, ULN 40\") "
                     "or give the multiple (\"1.5x\")."),
-    M.X_ULN_OR_VALUE: ("Is {value} the multiple of the upper limit of normal, or the lab value? Send \"{value}x\", or the "
-                       "value with the lab's upper limit (\"{value} U/L, ULN 40\")."),
+    M.X_ULN_OR_VALUE: ("Is {value} the multiple of the upper limit of normal, or the lab value? Send \"{value}x\", "
+                       "or the value with the lab's upper limit (\"{value} U/L, ULN 40\")."),
     M.ULN_UNITS_DIFFER: "The value is in {unit} but its upper limit in {uln_unit}; please give both in one unit.",
     M.ULN_INVALID: "An upper limit of normal of {uln} cannot be right; please check it.",
     M.NORMAL_READ_AS_ULN: "\"{text}\" read as 1.0 × ULN, the upper end of the normal range.",
@@ -80,10 +87,44 @@ SENTENCES: dict[M, str] = {
     M.CHRONICITY_NOT_ACTIVITY: ("That is the activity index; the question is the chronicity index (0-12). Please "
                                 "give it, or answer \"unknown\"."),
     M.DOSE_PER_KG: "Please give the drug's daily dose in mg/day, not per kg; the weight is asked separately.",
-    M.DOSE_NOT_DAILY: ("Please give the highest dose taken in one day, in mg/day (for a dose every other day, the "
-                       "dose of the day it was taken)."),
+    M.DOSE_NOT_DAILY: ("A dose not given every day is no daily dose. Please give the highest daily dose in mg/day, "
+                       "or answer \"unknown\"."),
     M.DOSE_TIMES_A_DAY: "{times} × {dose} mg a day read as {total} mg/day.",
     # the word readers
+    M.YES_NO_COMMENT_UNCLEAR: ("That reads \"{answer}\", but the rest of the answer may say otherwise. Please answer "
+                               "yes or no (a comment after a comma is fine), or \"unknown\"."),
+    M.YES_NO_BOTH: "That answer reads both as yes and as no. Please answer yes or no, or \"unknown\".",
+    M.ANA_TITRE_LOW: ("A titre of 1:{titre} is below 1:80. Has the ANA ever been 1:80 or higher? Please answer yes or "
+                      "no, or \"unknown\"."),
+    M.ANA_TITRE_NEEDED: ("At which titre? The question is whether the ANA was ever 1:80 or higher: please answer yes "
+                         "or no, or \"unknown\"."),
+    M.SEROLOGY_OTHER_TEST: ("That is {named}, not {test}. Please answer with {test}: positive or negative, or "
+                            "\"unknown\"."),
+    M.SEROLOGY_WHICH_TEST: ("Which test was that? The question is {test}: please give its result (positive or "
+                            "negative), or \"unknown\"."),
+    M.SEROLOGY_MIXED: ("That answer gives {test} more than one result, or a result and \"pending\". Please give the "
+                       "final result, or \"unknown\" until it is back."),
+    M.SEROLOGY_NUMBER: ("A number alone does not say whether {test} is positive. Please answer positive or negative "
+                        "as the lab reports it, or \"unknown\"."),
+    M.SEROLOGY_EQUIVOCAL: ("An equivocal or borderline {test} is recorded as not known; give the repeat result when it "
+                           "is back."),
+    M.SYPHILIS_NON_TREPONEMAL: ("A reactive RPR/VDRL alone is common in SLE with antiphospholipid antibodies: recorded "
+                                "as not known until a treponemal test (TPPA, TPHA, EIA/CLIA) confirms it."),
+    M.LIST_PARTLY_READ: ("I don't recognise {items}. The rest I read as: {read}. Choose from: {choices}; give "
+                         "the whole list again, separated by commas, or answer \"none\"."),
+    M.HCQ_LEFT_OUT: "Hydroxychloroquine is asked on its own and is no DMARD here: left out of this list.",
+    M.GC_LEFT_OUT: "Glucocorticoids are asked on their own: left out of this list.",
+    M.READ_AS_OTHER: "Not on the list, so counted as \"other DMARD or biologic\": {drugs}.",
+    M.DMARDS_ONLY_APART: ("Hydroxychloroquine and glucocorticoids are asked on their own. Which DMARDs or biologics "
+                          "did the patient receive? Name them, or answer \"none\"."),
+    M.CHECKLIST_PARTLY_READ: ("I don't recognise {items}. The rest I read as: {read}. Name the items that apply (by "
+                              "number or name), put \"?\" before any you are not sure of, or answer \"none\"."),
+    M.CHECKLIST_OUTSIDE_WINDOW: "\"{item}\" read as no: {days} days ago is outside its time window.",
+    M.ITEM_WHICH: "\"{text}\" could be \"{first}\" or \"{second}\": please name which.",
+    M.ITEM_BELOW_THRESHOLD: ("\"{item}\" counts only above {threshold}, and that amount is not above it. Leave it out, "
+                             "or check the amount."),
+    M.ITEM_AMOUNT_UNCLEAR: ("\"{item}\" counts above {threshold}: please give the amount per 24 hours (\"1.2 g/day\"), "
+                            "or name the item alone."),
     M.VALUE_UNKNOWN: "unknown",
     M.VALUE_YES: "yes",
     M.VALUE_NO: "no",
@@ -97,22 +138,42 @@ HELP = ("Answer each question in a few words: numbers like \"12\" or \"1.2\", ye
         "status, summary, cancel, help.")
 NO_FURTHER_HELP = "No further help for this question."
 DROPPED_NOTE = " {dropped} answer(s) no longer apply and may be asked again."
+# Tests as the serology readers name them (conversations/dialogue/words.TESTS).
+TEST_NAMES = {
+    "hbsag": "HBsAg", "hbsab": "HBsAb (anti-HBs, the surface antibody)", "hbcab": "HBcAb (anti-HBc)",
+    "hbeag": "HBeAg", "hbeab": "HBeAb (anti-HBe)", "hbv_dna": "HBV-DNA", "hcv_ab": "the HCV antibody",
+    "hcv_rna": "HCV-RNA", "hiv_ab": "the HIV antibody", "hiv_rna": "HIV-RNA",
+    "treponemal": "a treponemal test (TPPA, TPHA, EIA/CLIA)", "non_treponemal": "RPR/VDRL (a non-treponemal test)",
+    "cmv_dna": "CMV-DNA by PCR", "cmv_serology": "CMV serology (antibodies)",
+}
 
 
 def _params(message: Message, overrides: Mapping[M, str]) -> dict[str, Any]:
     """The placeholders of a message's sentence: lists and nested messages written out."""
     p = dict(message.params)
     code = message.code
-    if code is M.SUMMARY:
+    if code in (M.SUMMARY, M.REVIEW):
         p["lines"] = "\n".join(f"{n}. {q}: {text(v, overrides)}" for n, q, v in p["lines"])
+        if p.get("calculated"):
+            p["lines"] += f"\nCalculated: {calculated_text(p['calculated'])}"
     elif code in (M.TAKEN_BACK, M.CHANGING):
         p["answer"] = text(p["answer"], overrides)
     elif code is M.PROTOCOL_CHANGED:
         p["dropped_note"] = DROPPED_NOTE.format(dropped=p["dropped"]) if p.get("dropped") else ""
-    elif code in (M.CHOICE_EXPECTED, M.LIST_ITEMS_UNKNOWN):
+    elif code in (M.CHOICE_EXPECTED, M.LIST_ITEMS_UNKNOWN, M.LIST_PARTLY_READ):
         p["choices"] = ", ".join(f"{n} {label}" for n, label in p["choices"])
-    if code in (M.LIST_ITEMS_UNKNOWN, M.CHECKLIST_ITEMS_UNKNOWN):
+    if code in (M.LIST_ITEMS_UNKNOWN, M.CHECKLIST_ITEMS_UNKNOWN, M.LIST_PARTLY_READ, M.CHECKLIST_PARTLY_READ):
         p["items"] = ", ".join(f"\"{t}\"" for t in p["items"])
+    if code in (M.LIST_PARTLY_READ, M.CHECKLIST_PARTLY_READ):
+        p["read"] = ", ".join(p["read"])
+    elif code is M.READ_AS_OTHER:
+        p["drugs"] = ", ".join(p["drugs"])
+    elif code is M.CHECKLIST_OUTSIDE_WINDOW:
+        p["item"] = label(p["item"])
+    if code in (M.SEROLOGY_OTHER_TEST, M.SEROLOGY_WHICH_TEST, M.SEROLOGY_MIXED,
+                M.SEROLOGY_NUMBER, M.SEROLOGY_EQUIVOCAL):  # the serology readers name tests by code
+        p["test"] = TEST_NAMES.get(p["test"], p["test"])
+        p["named"] = TEST_NAMES.get(p.get("named", ""), p.get("named", ""))
     elif code is M.VALUE_ITEMS:
         word = "not sure" if p["facts"] else "not assessed"
         p["unsure_note"] = f"; {word}: {', '.join(p['unsure'])}" if p["unsure"] else ""

@@ -34,7 +34,7 @@ def to_input(line: str) -> engine.Input:
 
 
 def question_text(q: engine.Question) -> str:
-    lines = [f"[question {q.number}, about {q.remaining} left] {q.text}"]
+    lines = [f"[question {q.number} of at most {q.number + q.remaining}] {q.text}"]
     lines += [f"  {i}. {c.label}" for i, c in enumerate(q.choices, 1)]
     if q.kind == "yes_no":
         lines.append("  (yes / no / unknown)")
@@ -47,7 +47,13 @@ def help_text(output: engine.Help) -> str:
     return output.question.help or NO_FURTHER_HELP
 
 
-def render(output: engine.Output) -> str:
+# What happens after the outcome, in the terminal (Telegram has its buttons).
+NEXT_STEPS = ("Next: {ref} is stored; the study team sees it when it is referred (in Telegram, \"Send to "
+              "coordinator\"). Here, change N corrects answer N, reopen asks again what was unknown, summary lists "
+              "the answers, quit ends.")
+
+
+def render(output: engine.Output, ref: str | None = None) -> str:
     match output:
         case engine.Question():
             return question_text(output)
@@ -64,7 +70,8 @@ def render(output: engine.Output) -> str:
                     + "\n".join(f"  {f.criterion} {f.text}" for f in output.outcome.failures)
                     + "\nYou may stop here (cancel) or go on answering.")
         case engine.OutcomeReached():
-            return "\n" + outcome_text(output.outcome, table=False)
+            head = f"\nPre-screen {ref}: " if ref else "\n"
+            return head + outcome_text(output.outcome) + "\n\n" + NEXT_STEPS.format(ref=ref or "this pre-screen")
         case engine.Cancelled():
             return "Pre-screen cancelled."
     raise AssertionError(output)
@@ -78,7 +85,7 @@ def interactive(store: Store, resume: str | None, read: Callable[[str], str] = i
     write(f"Pre-screen {result.referral_id}. Commands: back, skip, status, summary, help, cancel; quit pauses "
           "(resume later with --resume).")
     for out in result.outputs:
-        write(render(out))
+        write(render(out, result.referral_id))
     state = result.state
     while state.phase != "cancelled":
         try:
@@ -95,7 +102,7 @@ def interactive(store: Store, resume: str | None, read: Callable[[str], str] = i
             write(f"! {text(exc.message)}")
             continue
         for out in result.outputs:
-            write(render(out))
+            write(render(out, result.referral_id))
         state = result.state
     return 0
 

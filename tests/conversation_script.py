@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from strategies import make_consistent
 
 from conversations.dialogue import engine, planner, questions
+from conversations.dialogue.quantities import BARE_X_ULN_MAX
 from conversations.dialogue.state import State
 from criteria import Facts, evaluate
 from criteria.codes import GLUCOCORTICOID_MG_PER_5MG_PREDNISONE
@@ -297,7 +298,8 @@ class OraclePhysician:
     def _number(self, q: engine.Question, value: float) -> str:
         text = str(int(value)) if q.fact in INTEGER_FACTS else fmt_number(value, self.rnd)
         units = questions.BY_ID[q.fact].unit_words
-        if units and self.rnd.random() < 0.4:
+        # A bare number above 10 for a × ULN fact may be a value in U/L: the reader asks, so say "x".
+        if units and (self.rnd.random() < 0.4 or (q.fact.endswith("_x_uln") and value > BARE_X_ULN_MAX)):
             text += self.rnd.choice(("", " ")) + self.rnd.choice(units)
         return text
 

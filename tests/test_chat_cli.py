@@ -60,8 +60,10 @@ def test_jsonl_eligible_run(tmp_path):
     db = tmp_path / "s.db"
     rc, out, err = chat(db, ANSWERS)
     assert rc == 0 and err == ""
-    questions, outcome = out[:-1], out[-1]
+    questions, review, outcome = out[:-2], out[-2], out[-1]
     assert [q["type"] for q in questions] == ["question"] * 30
+    # Issue 12: the answers are reviewed, numbered for "change N", before the outcome.
+    assert review["type"] == "info" and "change N" in review["text"] and "30. " in review["text"]
     assert [q["fact"] for q in questions] == [fact for fact, _ in ELIGIBLE_GIRL_12]
     for q in questions:
         assert {"type", "fact", "kind", "text", "choices"} <= set(q)
@@ -166,7 +168,7 @@ def test_jsonl_resume_after_the_process_ends(tmp_path):
     rc, second, _ = chat(db, ANSWERS[HALF:], "--resume", rid)
     assert rc == 0
     assert second[0] == waiting  # exactly where it was
-    assert [q["fact"] for q in second[:-1]] == [fact for fact, _ in ELIGIBLE_GIRL_12[HALF:]]
+    assert [q["fact"] for q in second[:-2]] == [fact for fact, _ in ELIGIBLE_GIRL_12[HALF:]]
     assert second[-1]["type"] == "outcome" and second[-1]["status"] == "eligible"
     assert len(stored_state(db, rid).history) == 30
 
@@ -265,7 +267,7 @@ def test_interactive_pause_and_resume_in_a_new_store(tmp_path):
     assert term.checked == HALF + 1  # every question shown after its predecessor was committed
     assert term.shown[-1].startswith("\nPaused. Resume with: screening-bot chat --resume R-")
     rid = term.shown[-1].split()[-1]
-    assert f"[question {HALF + 1}, about" in term.shown[-2]
+    assert f"[question {HALF + 1} of at most" in term.shown[-2]
 
     # A new process: the open pre-screen is offered, and taken up where it was.
     term2 = FakeTerminal(["1", *ANSWERS[HALF:]], db)
@@ -275,7 +277,7 @@ def test_interactive_pause_and_resume_in_a_new_store(tmp_path):
     assert term2.shown[0] == "Open pre-screens:" and term2.shown[1].startswith(f"  1. {rid} (last answer ")
     assert term2.prompts[0] == "Number to resume, or Enter for a new pre-screen: "
     assert term2.shown[2].startswith(f"Pre-screen {rid}.")
-    assert term2.shown[3] == f"Pre-screen {rid}: question {HALF + 1}, about 16 left."
+    assert term2.shown[3].startswith(f"Pre-screen {rid}: question {HALF + 1} of at most ")
     assert term2.shown[4] == term.shown[-2]  # the same question, word for word
     assert "ELIGIBLE for screening" in term2.text
     assert term2.lines == [] and term2.checked == len(ANSWERS) - HALF
@@ -314,9 +316,9 @@ def test_interactive_announces_ineligibility_and_lets_the_physician_go_on(tmp_pa
     i = next(k for k, t in enumerate(term.shown) if t.startswith("Ineligibility is already certain:"))
     assert "I1 age 5 to 18 years: age 19 years > 18 years" in term.shown[i]
     assert "You may stop here (cancel) or go on answering." in term.shown[i]
-    assert term.shown[i + 1].startswith("[question 2,") and "1. female" in term.shown[i + 1]
+    assert term.shown[i + 1].startswith("[question 2 ") and "1. female" in term.shown[i + 1]
     assert term.shown[i + 2].startswith("  Read as: sex: female.")
-    assert term.shown[i + 3].startswith("[question 3,")
+    assert term.shown[i + 3].startswith("[question 3 ")
 
 
 def test_interactive_new_pre_screen_instead_of_resuming(tmp_path):

@@ -55,7 +55,7 @@ CASES = [
     ("soc_months", "241", "Standard-of-care therapy must be between 0 and 240 months; 241 is outside that range."),
     ("lvef_percent", "4 %", "LVEF must be between 5 and 95 %; 4 is outside that range."),
     ("egfr", "0", "eGFR must be between 1 and 250 mL/min/1.73 m²; 0 is outside that range."),
-    ("ast_x_uln", "101", "AST must be between 0 and 100 × ULN; 101 is outside that range."),
+    ("ast_x_uln", "101x", "AST must be between 0 and 100 × ULN; 101 is outside that range."),
     ("spo2_percent", "101", "SpO2 on room air must be between 50 and 100 %; 101 is outside that range."),
     ("ln_chronicity_index", "13", "LN chronicity index must be between 0 and 12/12; 13 is outside that range."),
     ("height_cm", "30 cm", "Height must be between 40 and 230 cm; 30 is outside that range."),

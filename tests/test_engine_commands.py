@@ -174,7 +174,7 @@ def test_status_shows_progress_and_the_same_question():
     state = conv.state
     result = conv.send(STATUS)
     assert types(result.outputs) == ["Info", "Question"]
-    assert said(result.outputs[0]) == "Pre-screen R-TEST-0001: question 6, about 31 left."
+    assert said(result.outputs[0]) == "Pre-screen R-TEST-0001: question 6 of at most 45."
     assert result.outputs[1].fact == "sledai_2k" and result.outputs[1].seq == state.seq
     assert result.state == state and result.events == []
 
@@ -199,7 +199,7 @@ def test_summary_lists_the_answers_with_short_names():
     assert result.state == state
     assert said(result.outputs[0]).splitlines() == [
         "Pre-screen R-TEST-0001, answers so far:",
-        "1. age: 12",
+        "1. age: 12 years",
         "2. sex: female",
         "3. childbearing potential: yes",
         "4. exclusion checklist: none",
@@ -208,6 +208,8 @@ def test_summary_lists_the_answers_with_short_names():
         "7. 2019 EULAR/ACR items: acute cutaneous lupus, anti-dsDNA or anti-Sm antibodies",
         "8. SLEDAI-2K: unknown",
         "9. SLEDAI-2K descriptors: arthritis",
+        # Issue 12: what the calculators made of the answers, with labels (the summary said "eGFR: unknown").
+        "Calculated: SLEDAI-2K 4, meets the 2019 EULAR/ACR SLE classification: yes, 2019 EULAR/ACR total 12",
     ]
 
 

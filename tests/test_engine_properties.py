@@ -110,6 +110,20 @@ def test_oracle_on_near_eligible_referrals(facts, seed):
             assert full[cid] in (verdict, "unknown"), (cid, verdict, full[cid])
 
 
+def check_at_most(run) -> None:  # noqa: ANN001
+    """"Question n of at most m": m never grows, and no pre-screen asks more than it said it might."""
+    bounds = [q.number + q.remaining for q, _ in run.asked]
+    assert all(b >= a for a, b in zip(bounds[1:], bounds, strict=False)), bounds
+    assert len(run.asked) <= bounds[0]
+    assert [q.number for q, _ in run.asked] == list(range(1, len(run.asked) + 1))
+
+
+@FEW
+@given(facts=valid_facts(), seed=st.integers(0, 2**16))
+def test_the_most_questions_said_is_an_upper_bound(facts, seed):
+    check_at_most(run_oracle(typeable(facts), seed))
+
+
 def test_the_oracle_finds_every_status():
     # The properties above are not vacuous: the oracle reaches each status on some referral.
     from strategies import drop_keys, eligible_facts

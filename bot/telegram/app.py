@@ -43,6 +43,8 @@ PHYSICIAN_COMMANDS = [
     BotCommand("back", "change the last answer"),
     BotCommand("skip", "answer \"unknown\""),
     BotCommand("cancel", "cancel the open pre-screen"),
+    BotCommand("summary", "the answers so far, numbered"),
+    BotCommand("change", "change any answer: /change <number from /summary>"),
     BotCommand("help", "how this works"),
 ]
 COORDINATOR_COMMANDS = [
@@ -124,6 +126,8 @@ def add_handlers(app: BotApplication, settings: Settings) -> None:
         CommandHandler("back", physician.back, filters=phys),
         CommandHandler("skip", physician.skip, filters=phys),
         CommandHandler("cancel", physician.cancel, filters=phys),
+        CommandHandler("summary", physician.summary, filters=phys),
+        CommandHandler("change", physician.change, filters=phys),
         MessageHandler(phys & filters.TEXT & ~filters.COMMAND, physician.answer),
         CallbackQueryHandler(physician.press),
         TypeHandler(Update, physician.unknown),

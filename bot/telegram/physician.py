@@ -27,7 +27,8 @@ HELP = (
     "be open).\n"
     "Answer each question by tapping a button or typing a short answer; \"unknown\" is always allowed.\n"
     "/status shows the current question again (/status R-… switches to another pre-screen)\n"
-    "/back changes the last answer · /skip answers \"unknown\" · /cancel cancels the pre-screen\n"
+    "/back changes the last answer · /summary lists the answers · /change N changes answer N · "
+    "/skip answers \"unknown\" · /cancel cancels the pre-screen\n"
     "At the end, \"Send to coordinator\" refers the patient; an incomplete pre-screen can be reopened "
     "later to fill in what was unknown, and sent again.\n"
     "Never send names, dates of birth, record numbers, photos or files."
@@ -142,6 +143,25 @@ async def skip(update: Update, context: BotContext) -> None:
 
 async def cancel(update: Update, context: BotContext) -> None:
     await command(update, context, "cancel")
+
+
+async def summary(update: Update, context: BotContext) -> None:
+    await command(update, context, "summary")
+
+
+async def change(update: Update, context: BotContext) -> None:
+    """/change N: answer N of the summary asked again (the engine says when there is no such answer)."""
+    arg = context.args[0] if context.args else ""
+    if len(context.args or []) != 1 or not arg.isascii() or not arg.isdigit() or len(arg) > 3:
+        turn = Turn(update, context)
+        turn.say("Usage: /change &lt;number&gt;, the number of the answer in /summary.")
+        await turn.end()
+        return
+    turn = Turn(update, context)
+    if (ref := await _focused(turn)) is None:
+        return
+    turn.step(ref, engine.Change(int(arg)), _shows(turn))
+    await turn.end()
 
 
 async def answer(update: Update, context: BotContext) -> None:

@@ -30,6 +30,7 @@ NO_IDENTIFIERS = ("Please send no photos, files, voice notes, contacts or locati
 # Where Telegram says it its own way: it has buttons and slash commands where the terminal has words.
 OVERRIDES: dict[M, str] = {
     M.FINISH_FIRST: "finish the pre-screen first; /status shows where it stands",
+    M.REVIEW: "Your answers for {referral_id} (/change N corrects any of them):\n{lines}",
 }
 FINISHED_AGAIN = ("<b>{ref}</b> is finished; here is its outcome again. \"Fill in missing items\" asks what was "
                   "unknown, /back changes the last answer, /screen starts a new pre-screen.")
@@ -83,7 +84,7 @@ def split(text: str, limit: int = LIMIT) -> list[str]:
 
 
 def question(q: engine.Question, ref: str) -> str:
-    lines = [f"<b>{esc(ref)}</b> · question {q.number}, about {q.remaining} left",
+    lines = [f"<b>{esc(ref)}</b> · question {q.number} of at most {q.number + q.remaining}",
              "", f"<b>{esc(q.text)}</b>"]
     if q.kind == "multi_choice":
         lines.append("<i>Tap each item that applies"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .messages import M, Message, msg
@@ -13,6 +13,11 @@ from .messages import M, Message, msg
 UNKNOWN_WORDS = frozenset({
     "unknown", "not known", "unk", "dont know", "don't know", "do not know", "dk", "n/a", "na",
     "not sure", "unsure", "not done", "not available", "no idea", "idk",
+    # as physicians also say it (issue 12); a test or finding still to come is read by words.means_unknown
+    "dunno", "nk", "pending", "result pending", "results pending", "awaited", "awaiting", "awaiting results",
+    "not tested", "not checked", "not measured", "not assessed", "not performed", "not yet done", "not yet known",
+    "not known yet", "unclear", "uncertain", "tbd", "to be determined", "not to my knowledge",
+    "not that i know of", "no data", "not recorded",
 })
 YES_WORDS = frozenset({"yes", "y", "yeah", "yep", "true", "present", "positive", "pos", "+"})
 NO_WORDS = frozenset({"no", "n", "nope", "false", "absent", "negative", "neg", "-"})
@@ -39,6 +44,8 @@ class Reading:
     value: Any = None
     unknown: bool = False
     notes: tuple[Message, ...] = ()
+    # Other questions the same answer settles, with their values ("all negative": the rest of the tests).
+    also: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -71,9 +78,10 @@ def check_length(text: str) -> None:
 
 
 _NUMBER = re.compile(r"^([+-]?\d{1,6}(?:[.,]\d{1,6})?)\s*(.*?)\.?$")
-# "1,000" is one thousand to some and 1.0 to others (the spec reads "1,2" as 1.2), and "1.000" is one
-# thousand in German: a pulse of 1,000 mg methylprednisolone read as 1 mg would be silently wrong.
-_THOUSANDS = re.compile(r"^[+-]?([1-9]\d{0,2})(?:,(\d{3})|\.(000))$")
+# "1,000" is one thousand to some and 1.0 to others (the spec reads "1,2" as 1.2), and "1.000" or "1.500" is
+# a thousand or more in German: a pulse of 1,000 mg methylprednisolone read as 1 mg would be silently wrong.
+# A point with three decimals ending in 0 is asked about (as a decimal, "1.5" says it); "1.125" is read.
+_THOUSANDS = re.compile(r"^[+-]?([1-9]\d{0,2})(?:,(\d{3})|\.(\d{2}0))$")
 
 
 def read_number(number_text: str) -> float:

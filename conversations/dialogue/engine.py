@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from criteria import PROTOCOL_VERSION, Facts, Outcome
+from criteria.labels import FACT_LABELS
 
 from . import answers, identifiers, planner
 from .answers import AnswerError
@@ -136,6 +137,7 @@ def _answer(state: State, text: str) -> Result:
     if answers.asks_for_help(text):  # "?" or "help" typed as the answer: the question's help, nothing recorded
         return _help(state, Command(CommandName.HELP))
     notes: tuple[Message, ...] = ()
+    also: list[Entry] = []
     if answers.is_unknown(text):
         entry = Entry(q=q.id, unknown=True, raw=text[:200])
     else:
@@ -145,12 +147,15 @@ def _answer(state: State, text: str) -> Result:
             return _reprompt(state, q, exc.message)
         if isinstance(value, answers.Reading):
             notes = value.notes
+            answered = {e.q for e in state.history}
+            also = [Entry(q=k, value=v, raw=text[:200], via=q.id) for k, v in value.also.items() if k not in answered]
+            via = q.id if also else None
             entry = (Entry(q=q.id, unknown=True, raw=text[:200]) if value.unknown
-                     else Entry(q=q.id, value=value.value, raw=text[:200]))
+                     else Entry(q=q.id, value=value.value, raw=text[:200], via=via))
         else:
             entry = Entry(q=q.id, value=value, raw=text[:200])
     before = planner.replay(state.history)
-    history = [*state.history, entry]
+    history = [*state.history, entry, *also]
     after = planner.replay(history)
     try:
         plan = planner.plan(after)  # validates the facts; the next question comes from the same plan
@@ -219,15 +224,20 @@ def _cancel(state: State, inp: Command) -> Result:
 def _back(state: State, inp: Command) -> Result:
     if not state.history:
         return Result(state, [Info(msg(M.NOTHING_TO_TAKE_BACK)), _render(state, _on_screen(state))], [])
-    last = state.history[-1]
-    new = state.model_copy(update={"history": state.history[:-1], "phase": "asking", "draft": {},
+    n = 1  # the last answer: one entry, or every entry one answer settled ("all negative")
+    via = state.history[-1].via
+    while via is not None and n < len(state.history) and state.history[-n - 1].via == via:
+        n += 1
+    kept, last = state.history[:-n], state.history[-n]
+    new = state.model_copy(update={"history": kept, "phase": "asking", "draft": {},
                                    "withdrawn": {**state.withdrawn, last.q: last}})
     note = Info(msg(M.TAKEN_BACK, question=BY_ID[last.q].short, answer=_describe(last)))
-    ev = event(E.ANSWER_WITHDRAWN, question=last.q, **_entry_facts(last, state.history[:-1]))
+    taken = _change(planner.replay(kept).facts, planner.replay(state.history).facts, last, BY_ID[last.q])
+    ev = event(E.ANSWER_WITHDRAWN, question=last.q, **taken)
     return _advance(new, planner.plan_for(new.history), [note], [ev])
 
 
-def _change(state: State, inp: Change) -> Result:
+def _change_answer(state: State, inp: Change) -> Result:
     """Answer ``number`` of the summary asked again, the others kept; the next answer to it is a
     correction (audited with the old and the new value)."""
     if not 1 <= inp.number <= len(state.history):
@@ -269,7 +279,7 @@ def _status(state: State, inp: Command) -> Result:
     if q is None:
         return Result(state, [OutcomeReached(outcome_of(state), final=True)], [])
     return Result(state, [Info(msg(M.STATUS, referral_id=state.referral_id, number=q.number,
-                                   remaining=q.remaining)), q], [])
+                                   most=q.number + q.remaining)), q], [])
 
 
 def _send(state: State, inp: Command) -> Result:
@@ -279,13 +289,13 @@ def _send(state: State, inp: Command) -> Result:
 # ---- the rules: what each input may do in each phase ------------------------------------------------
 
 _ASKING: dict[str, Rule] = {
-    "typed": _typed, "pressed": _pressed, "toggle": _toggle, "submit": _submit, "change": _change,
+    "typed": _typed, "pressed": _pressed, "toggle": _toggle, "submit": _submit, "change": _change_answer,
     "command:back": _back, "command:skip": _skip, "command:status": _status, "command:summary": _summary,
     "command:cancel": _cancel, "command:help": _help,
     "command:reopen": _illegal(M.ONLY_FINISHED_REOPENS), "command:send": _illegal(M.FINISH_FIRST),
 }
 _DONE: dict[str, Rule] = {
-    "typed": _finished, "pressed": _stale, "toggle": _stale, "submit": _stale, "change": _change,
+    "typed": _finished, "pressed": _stale, "toggle": _stale, "submit": _stale, "change": _change_answer,
     "command:back": _back, "command:skip": _illegal(M.NO_QUESTION_TO_SKIP), "command:status": _status,
     "command:summary": _summary, "command:cancel": _illegal(M.ONLY_OPEN_CANCELS), "command:help": _help,
     "command:reopen": _reopen, "command:send": _send,
@@ -301,7 +311,7 @@ RULES: dict[Phase, dict[str, Rule]] = {
 
 def _advance(state: State, plan: Plan, outputs: list[Output], events: list[Event], reask: bool = False) -> Result:
     """Announce a newly certain ineligibility, then ask the next question or finish."""
-    facts, outcome, asks = plan
+    facts, outcome, asks, _ = plan
     outputs, events = list(outputs), list(events)
     failed = [c for c in outcome.failed if c not in state.announced]
     announced = [c for c in state.announced if c in outcome.failed] + failed
@@ -311,6 +321,7 @@ def _advance(state: State, plan: Plan, outputs: list[Output], events: list[Event
     state = place_next(state.model_copy(update={"announced": announced, "calculated": outcome.calculated}), plan,
                        reask)
     if state.phase == "done":
+        outputs.append(Info(summary_message(state, review=True)))
         outputs.append(OutcomeReached(outcome, final=True))
         events.append(outcome_event(outcome, facts, final=True))
     else:
@@ -328,7 +339,7 @@ def place_next(state: State, plan: Plan, reask: bool = False) -> State:
     same = reask and q.id == state.current
     return state.model_copy(update={
         "phase": "asking", "current": q.id, "seq": state.seq if same else state.seq + 1,
-        "draft": state.draft if same else {}, "remaining": max(len(plan.asks) - 1, 0),
+        "draft": state.draft if same else {}, "remaining": max(plan.most - 1, 0),
         "shown": [c.value for c in q.choices] if q.fact_checklist else None})
 
 
@@ -356,11 +367,16 @@ def _on_screen(state: State, plan: Plan | None = None) -> QuestionDef:
     return q if shown is None else planner.shown(q, set(shown))
 
 
+def _asked(state: State) -> int:
+    """Questions answered so far: an answer that settled several ("all negative") counts once."""
+    return sum(e.via in (None, e.q) for e in state.history)
+
+
 def _render(state: State, q: QuestionDef) -> Question:
     return Question(
         seq=state.seq, fact=q.id, kind=q.kind, text=q.text,
         choices=[Choice(c.value, c.label) for c in q.choices], help=q.help,
-        number=len(state.history) + 1, remaining=state.remaining, checklist=q.checklist,
+        number=_asked(state) + 1, remaining=state.remaining, checklist=q.checklist,
         draft=dict(state.draft) if q.id == state.current else {},
         unsure="not sure" if q.fact_checklist or not q.checklist else "not assessed")
 
@@ -399,11 +415,15 @@ def _describe(entry: Entry) -> Message:
                    unsure=[names.get(k, k) for k, x in v.items() if x is None], facts=q.fact_checklist)
     if q.reader == "creatinine":
         return msg(M.VALUE_TEXT, text=f"{v[0]:g} {v[1]}")
+    if q.reader in ("number", "integer") and q.id in FACT_LABELS and isinstance(v, int | float):
+        unit = FACT_LABELS[q.id].unit  # with its unit ("12 months", "62 %"), the value exactly as stored
+        return msg(M.VALUE_TEXT, text=f"{v:g}" + (f"{'' if unit.startswith('/') else ' '}{unit}" if unit else ""))
     return answers.describe(v)
 
 
-def summary_message(state: State) -> Message:
+def summary_message(state: State, review: bool = False) -> Message:
+    """The answers so far, numbered as ``change N`` takes them (``review``: before the outcome)."""
     if not state.history:
         return msg(M.SUMMARY_EMPTY, referral_id=state.referral_id)
-    return msg(M.SUMMARY, referral_id=state.referral_id,
+    return msg(M.REVIEW if review else M.SUMMARY, referral_id=state.referral_id, calculated=state.calculated,
                lines=[[i, BY_ID[e.q].short, _describe(e)] for i, e in enumerate(state.history, 1)])

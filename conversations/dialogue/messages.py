@@ -19,11 +19,14 @@ class M(StrEnum):
 
     # the pre-screen
     STARTED = "started"                      # referral_id
-    STATUS = "status"                        # referral_id, number, remaining
+    STATUS = "status"                        # referral_id, number, most (the most questions in all)
     SUMMARY = "summary"                      # referral_id, lines: [[n, question, value message]]
     SUMMARY_EMPTY = "summary_empty"          # referral_id
+    REVIEW = "review"                        # referral_id, lines (as SUMMARY): before the outcome
     TAKEN_BACK = "taken_back"                # question, answer (value message)
     NOTHING_TO_TAKE_BACK = "nothing_to_take_back"
+    BLOCK_ANSWERED = "block_answered"        # count
+    BLOCK_AT_TOP_OF_NORMAL = "block_at_top_of_normal"  # count
     CHANGING = "changing"                    # number, question, answer (value message)
     NO_SUCH_ANSWER = "no_such_answer"        # number, count
     REOPENED = "reopened"
@@ -78,6 +81,26 @@ class M(StrEnum):
     DOSE_NOT_DAILY = "dose_not_daily"
     DOSE_TIMES_A_DAY = "dose_times_a_day"    # dose, times, total (a note)
     # answers refused or noted by the word readers (yes/no with a comment, serology, lists, free text)
+    YES_NO_COMMENT_UNCLEAR = "yes_no_comment_unclear"  # answer ("yes" or "no")
+    YES_NO_BOTH = "yes_no_both"
+    ANA_TITRE_LOW = "ana_titre_low"          # titre (the denominator: "40" for 1:40)
+    ANA_TITRE_NEEDED = "ana_titre_needed"
+    SEROLOGY_OTHER_TEST = "serology_other_test"  # named, test (test codes of words.TESTS)
+    SEROLOGY_WHICH_TEST = "serology_which_test"  # test
+    SEROLOGY_MIXED = "serology_mixed"        # test
+    SEROLOGY_NUMBER = "serology_number"      # test
+    SEROLOGY_EQUIVOCAL = "serology_equivocal"  # test (a note: recorded as not known)
+    SYPHILIS_NON_TREPONEMAL = "syphilis_non_treponemal"  # (a note: recorded as not known)
+    LIST_PARTLY_READ = "list_partly_read"    # read, items, choices
+    HCQ_LEFT_OUT = "hcq_left_out"            # (a note)
+    GC_LEFT_OUT = "gc_left_out"              # (a note)
+    READ_AS_OTHER = "read_as_other"          # drugs (a note)
+    DMARDS_ONLY_APART = "dmards_only_apart"
+    CHECKLIST_PARTLY_READ = "checklist_partly_read"  # read, items
+    CHECKLIST_OUTSIDE_WINDOW = "checklist_outside_window"  # item (code), days (a note)
+    ITEM_WHICH = "item_which"                # text, first, second
+    ITEM_BELOW_THRESHOLD = "item_below_threshold"  # item, threshold
+    ITEM_AMOUNT_UNCLEAR = "item_amount_unclear"  # item, threshold
     # how an answer is described (in summaries and when taken back)
     VALUE_UNKNOWN = "value_unknown"
     VALUE_YES = "value_yes"

@@ -95,7 +95,7 @@ def migrate(state: State, recorded_status: str | None, *, sent: bool) -> Migrati
         if entry is not None:
             withdrawn[entry.q] = entry
     plan = planner.plan_for(kept)
-    facts, outcome, _ = plan
+    facts, outcome, _, _ = plan
     after = outcome.status if kept else None
     update: dict[str, Any] = {"protocol_version": PROTOCOL_VERSION, "history": kept, "withdrawn": withdrawn,
                               "draft": {}, "announced": [c for c in state.announced if c in outcome.failed]}

@@ -81,19 +81,40 @@ def askable(a: Answered, wanted: set[str], facts: Facts) -> list[QuestionDef]:
     return out
 
 
+def at_most(a: Answered, wanted: set[str], asks: list[QuestionDef]) -> int:
+    """The most questions that can still be asked: those worth asking now, and every step an answer to
+    one of them could open (a calculator's inputs after "unknown", the dose after the drug, the LLDAS
+    question if the SLEDAI-2K stays unknown). The facts worth asking only shrink as answers come, so no
+    other question can come."""
+    possible = {q.id for q in asks}
+    for q in QUESTIONS:  # catalogue order: a step comes after the question it follows
+        if q.id in a.answered or q.id in possible or not any(s in wanted for s in q.serves):
+            continue
+        if q.after is None or q.after in possible:
+            possible.add(q.id)
+    return len(possible)
+
+
 class Plan(NamedTuple):
-    """The facts so far, their outcome, and the questions still worth asking (the first one next)."""
+    """The facts so far, their outcome, the questions still worth asking (the first one next) and the
+    most that can still be asked."""
 
     facts: Facts
     outcome: Outcome
     asks: list[QuestionDef]
+    most: int = 0
 
 
 def plan(a: Answered) -> Plan:
     """Raises ValidationError when the answers give facts the facts model refuses."""
     facts = Facts.model_validate(a.facts)
     outcome = evaluate(facts)
-    return Plan(facts, outcome, askable(a, relevant_facts(outcome), facts))
+    wanted = relevant_facts(outcome)
+    asks = askable(a, wanted, facts)
+    # A fact confirmed at the screening visit may still become worth asking (contraception once she is
+    # of childbearing potential): counted among the questions that may come while its criterion is open.
+    may_come = {f for cid, f in PENDING_FACTS.items() if outcome.criteria[cid] in ("unknown", "pending")}
+    return Plan(facts, outcome, asks, at_most(a, wanted | may_come, asks))
 
 
 def plan_for(entries: list[Any]) -> Plan:

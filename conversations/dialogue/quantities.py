@@ -227,6 +227,14 @@ def _round(value: float) -> float:
     return round(value, 3 - math.floor(math.log10(abs(value))))
 
 
+def _no_number(t: str, example: str) -> AnswerError:
+    """No number stands alone: "1.2.3" names what follows its first number, "twelve" asks for a number."""
+    m = re.match(rf"^{_NUM}(?!\d)\s*(.+?)\.?$", t)
+    if m and m.group(1):
+        return AnswerError(msg(M.UNREAD_AFTER_NUMBER, rest=m.group(1)[:40], example=example))
+    return AnswerError(msg(M.NUMBER_EXPECTED, example=example))
+
+
 def _refuse_unit(unit_text: str, example: str) -> AnswerError:
     if _key(unit_text) in OTHER_UNITS:
         return AnswerError(msg(M.UNIT_WRONG_KIND, unit=unit_text.strip(), example=example))
@@ -248,7 +256,7 @@ def read_measure(measure: Measure, text: str, *, integer: bool = False, example:
     t = _strip_names(_prepare(text), measure.names)
     before, terms = _terms(t)
     if not terms or before:
-        raise AnswerError(msg(M.NUMBER_EXPECTED, example=example))
+        raise _no_number(t, example)
     parts: list[tuple[str, str | None]] = []
     for i, (number_text, after) in enumerate(terms):
         last = i == len(terms) - 1
@@ -325,9 +333,9 @@ def read_chronicity(text: str, *, example: str = "3") -> int:
 
 def read_lvef(text: str, *, example: str = "62") -> float:
     t = _prepare(text)
-    if not _starts_with(t, LVEF.names):
-        if _starts_with(t, FS_NAMES) or re.search(r"(?<![\w])(?:fractional )?shortening(?![\w])", t):
-            raise AnswerError(msg(M.SHORTENING_FRACTION))
+    if not _starts_with(t, LVEF.names) and (
+            _starts_with(t, FS_NAMES) or re.search(r"(?<![\w])(?:fractional )?shortening(?![\w])", t)):
+        raise AnswerError(msg(M.SHORTENING_FRACTION))
     t = _pick(t, LVEF.names, FS_NAMES, M.SHORTENING_FRACTION, example)
     return read_measure(LVEF, t, example=example)
 
@@ -357,9 +365,9 @@ _ULN_MARK = (r"(?:uln|upper limit of normal|upper limit normal|upper normal limi
 _UNIT = r"[a-z%µ/]+(?:/[a-z]+)?"
 _WITH_ULN = re.compile(
     rf"^(?P<value>{_NUM})\s*(?P<unit>{_UNIT})?\s*(?:,|;|\(|\[|with|and)?\s*{_ULN_MARK}\s*[:=]?\s*"
-    rf"(?:<=|<|≤|up to|(?:{_NUM})\s*(?:-|–|to)\s*)?(?P<uln>{_NUM})\s*(?P<uln_unit>{_UNIT})?\s*[)\]]?\.?$")
+    rf"(?:(?:<=|<|≤|up to)\s*|(?:{_NUM})\s*(?:-|–|to)\s*)?(?P<uln>{_NUM})\s*(?P<uln_unit>{_UNIT})?\s*[)\]]?\.?$")
 _PAREN_ULN = re.compile(
-    rf"^(?P<value>{_NUM})\s*(?P<unit>{_UNIT})?\s*[(\[]\s*(?:<=|<|≤|(?:{_NUM})\s*(?:-|–)\s*)(?P<uln>{_NUM})\s*"
+    rf"^(?P<value>{_NUM})\s*(?P<unit>{_UNIT})?\s*[(\[]\s*(?:(?:<=|<|≤)\s*|(?:{_NUM})\s*(?:-|–)\s*)(?P<uln>{_NUM})\s*"
     rf"(?P<uln_unit>{_UNIT})?\s*[)\]]\.?$")
 _VALUE_UNIT = re.compile(rf"^(?P<value>{_NUM})\s*(?P<unit>.*?)\.?$")
 # A bare number above this is as likely a value in U/L (or µmol/L) as a multiple of ULN: asked back.
@@ -381,7 +389,7 @@ def read_x_uln(key: str, text: str, *, example: str = "0.8") -> float | Reading:
         value, uln = read_number(m["value"]), read_number(m["uln"])
         units = [LAB_UNITS.get(_key(u), u) for u in (m["unit"], m["uln_unit"]) if u]
         if len(units) == 2 and units[0] != units[1]:
-            raise AnswerError(msg(M.ULN_UNITS_DIFFER, unit=m["unit"], uln_unit=m["uln_unit"]))
+            raise AnswerError(msg(M.ULN_UNITS_DIFFER, unit=units[0], uln_unit=units[1]))
         if any(u not in LAB_UNITS.values() for u in units):
             raise _refuse_unit(next(u for u in (m["unit"], m["uln_unit"]) if u and LAB_UNITS.get(_key(u)) is None),
                                example)
@@ -396,7 +404,7 @@ def read_x_uln(key: str, text: str, *, example: str = "0.8") -> float | Reading:
     if key_ in TIMES_ULN:
         return read_number(m["value"])
     if key_ in LAB_UNITS:
-        raise AnswerError(msg(M.ULN_MISSING, value=m["value"], unit=unit))
+        raise AnswerError(msg(M.ULN_MISSING, value=m["value"], unit=LAB_UNITS[key_]))
     if key_:
         raise _refuse_unit(unit, example)
     value = read_number(m["value"])

@@ -20,9 +20,10 @@ from criteria.codes import (
 )
 from criteria.labels import FACT_LABELS, label
 
-from . import answers
+from . import answers, quantities
 from .answers import Choice
 from .messages import M, msg
+from .words import read_checklist, read_choice, read_list, read_yes_no
 
 Kind = Literal["number", "yes_no", "choice", "multi_choice", "text"]
 # How a question's answer is read. "checklist": yes/no facts, each named, "?"-marked or left out (no);
@@ -305,7 +306,8 @@ QUESTIONS: tuple[QuestionDef, ...] = (
              after="egfr", after_when="unknown", apply=_set_creatinine),
     QuestionDef("height_cm", "number", "The patient's height, in cm?", ("egfr",), unit_words=("cm",),
              example="145", after="creatinine"),
-    QuestionDef("ast_x_uln", "number", "AST as a multiple of the lab's upper limit of normal (e.g. 1.5)?",
+    QuestionDef("ast_x_uln", "number", "AST as a multiple of the lab's upper limit of normal (e.g. 1.5)? "
+             "\"All normal\" answers AST, ALT and bilirubin at once.",
              ("ast_x_uln",), unit_words=ULN, example="0.8",
              help="Divide the value by the laboratory's upper limit of normal: 90 U/L with ULN 40 is 2.25."),
     QuestionDef("alt_x_uln", "number", "ALT as a multiple of the upper limit of normal?", ("alt_x_uln",),
@@ -328,7 +330,8 @@ QUESTIONS: tuple[QuestionDef, ...] = (
                  "hypotension_pressors": "hypotension needing pressors"})),
     QuestionDef("ln_chronicity_index", "integer", "Chronicity index of the renal biopsy (0–12)?",
              ("ln_chronicity_index",), unit_words=("/12", "of 12"), example="3"),
-    QuestionDef("hbsag", "choice", "HBsAg?", ("hbsag",), choices=SEROLOGY),
+    QuestionDef("hbsag", "choice", "HBsAg? \"All negative\" answers HBsAg, HBcAb, HCV and HIV antibodies, "
+             "syphilis and CMV-DNA at once.", ("hbsag",), choices=SEROLOGY),
     QuestionDef("hbcab", "choice", "HBcAb (anti-HBc)?", ("hbcab",), choices=SEROLOGY),
     QuestionDef("hbv_dna", "choice", "HBV-DNA?", ("hbv_dna",), choices=SEROLOGY),
     QuestionDef("hcv_ab", "choice", "HCV antibody?", ("hcv_ab",), choices=SEROLOGY),
@@ -362,27 +365,59 @@ SHORT_NAMES = {
 BY_ID: dict[str, QuestionDef] = {q.id: q for q in QUESTIONS}
 
 
+# Blocks of questions one answer can settle from any of them on: "all negative" at HBsAg answers the
+# tests after it; "all normal" at AST answers ALT and bilirubin too (at 1 × ULN, the top of normal).
+BLOCKS: tuple[tuple[tuple[str, ...], frozenset[str], Any], ...] = (
+    (("hbsag", "hbcab", "hcv_ab", "hiv_ab", "syphilis", "cmv_dna"),
+     frozenset({"all negative", "all neg", "all negative.", "all tests negative", "all of them negative",
+                "all non-reactive", "all nonreactive", "everything negative", "all not detected",
+                "全部阴性", "均阴性"}),
+     "negative"),
+    (("ast_x_uln", "alt_x_uln", "bilirubin_x_uln"),
+     frozenset({"all normal", "all normal.", "all within normal limits", "all wnl", "all in range",
+                "lfts normal", "liver tests normal", "liver function normal", "全部正常"}),
+     1.0),
+)
+
+
+def block_answer(question: QuestionDef, text: str) -> answers.Reading | None:
+    """An answer that settles this question and the rest of its block, or None."""
+    for ids, words, value in BLOCKS:
+        if question.id in ids and answers.normalise(text).strip(" .!") in words:
+            rest = ids[ids.index(question.id) + 1:]
+            note = (msg(M.BLOCK_AT_TOP_OF_NORMAL, count=len(rest) + 1) if value == 1.0 else
+                    msg(M.BLOCK_ANSWERED, count=len(rest) + 1))
+            return answers.Reading(value, notes=(note,), also=dict.fromkeys(rest, value))
+    return None
+
+
 def read(question: QuestionDef, text: str) -> Any:
     """Parse an answer (not "unknown", which the engine handles first) into the question's value."""
     answers.check_length(text)
+    if (block := block_answer(question, text)) is not None:
+        return block
     r = question.reader
     if r in ("number", "integer"):
-        value = answers.parse_number(text, unit_words=question.unit_words, integer=r == "integer",
-                                     example=question.example)
-        if question.minimum is not None and value < question.minimum:
-            raise answers.AnswerError(msg(M.BELOW_MINIMUM, value=f"{value:g}", minimum=f"{question.minimum:g}",
+        value = quantities.read(question.id, text, integer=r == "integer", example=question.example)
+        if value is None:  # no quantity reader of its own: a number with one of the question's unit words
+            value = answers.parse_number(text, unit_words=question.unit_words, integer=r == "integer",
+                                         example=question.example)
+        number = value.value if isinstance(value, answers.Reading) else value
+        if question.minimum is not None and number < question.minimum:
+            raise answers.AnswerError(msg(M.BELOW_MINIMUM, value=f"{number:g}", minimum=f"{question.minimum:g}",
                                           example=question.example))
         return value
+    # The word readers (words.py): yes/no with a comment, serology, choices, lists and checklists in free text.
     if r == "yes_no":
-        return answers.parse_yes_no(text)
+        return read_yes_no(text, question.id)
     if r == "choice":
-        return answers.parse_choice(text, question.choices)
+        return read_choice(text, question.id, question.choices)
     if r == "list":
-        return answers.parse_list(text, question.choices)
+        return read_list(text, question.id, question.choices)
     if r in ("checklist", "items"):
-        return answers.parse_checklist(text, question.choices)
+        return read_checklist(text, question.id, question.choices)
     if r == "creatinine":
-        return list(answers.parse_creatinine(text))
+        return list(quantities.read_creatinine(text))
     raise AssertionError(r)
 
 

@@ -18,6 +18,9 @@ class Entry(BaseModel):
     value: Any = None
     unknown: bool = False
     raw: str = ""
+    # The question this was the answer to, when one answer settled several ("all negative" at HBsAg
+    # answers the tests after it too): "back" takes the whole answer back.
+    via: str | None = None
 
     def has_unknown_part(self) -> bool:
         return self.unknown or (isinstance(self.value, dict) and None in self.value.values())
