@@ -65,6 +65,15 @@ class Conversation:
                 return o.question
         return None
 
+    def questions(self) -> list[engine.Question]:
+        """Every question shown for the first time, in order."""
+        out, seen = [], set()
+        for o in self.outputs:
+            if isinstance(o, engine.Question) and o.seq not in seen:
+                seen.add(o.seq)
+                out.append(o)
+        return out
+
     @property
     def answered(self) -> int:
         """Questions needed so far: accepted answers in the history."""

@@ -332,3 +332,17 @@ def test_interactive_new_pre_screen_instead_of_resuming(tmp_path):
     assert terminal.interactive(store, "R-NONE-0000", term.read, term.write) == 2
     assert term.shown == ["No pre-screen R-NONE-0000 in this database."]
     store.close()
+
+
+@pytest.mark.slow  # a process of its own
+def test_jsonl_reads_answers_as_physicians_type_them_and_echoes_them(tmp_path):
+    """Issue 12, through the real command: units converted, the reading echoed before the next question."""
+    rc, out, _ = chat(tmp_path / "s.db", ["16 y 10 m", "female patient", "periods started last year",
+                                          "no exclusions"], echo=True)
+    assert rc == 0
+    accepted = [o for o in out if o["type"] == "accepted"]
+    assert [a["facts"] for a in accepted[:3]] == [{"age_years": 16}, {"sex": "female"},
+                                                   {"childbearing_potential": True}]
+    assert accepted[3]["facts"] and not any(accepted[3]["facts"].values())
+    assert all(a["text"].startswith("Read as") for a in accepted)
+    assert [o["type"] for o in out[:3]] == ["question", "accepted", "question"]
