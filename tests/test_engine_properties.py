@@ -110,7 +110,7 @@ def test_oracle_on_near_eligible_referrals(facts, seed):
             assert full[cid] in (verdict, "unknown"), (cid, verdict, full[cid])
 
 
-def check_at_most(run) -> None:  # noqa: ANN001
+def check_at_most(run) -> None:
     """"Question n of at most m": m never grows, and no pre-screen asks more than it said it might."""
     bounds = [q.number + q.remaining for q, _ in run.asked]
     assert all(b >= a for a, b in zip(bounds[1:], bounds, strict=False)), bounds
