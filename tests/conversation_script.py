@@ -162,6 +162,7 @@ ELIGIBLE_GIRL_12: list[tuple[str, str]] = [
     ("childbearing_potential", "yes"),
     ("exclusion_checklist", "none"),
     ("sle_eular_acr_2019", "yes"),
+    ("ln_classes", "IV"),  # asked once, before the 2019 EULAR/ACR items that its classes decide
     ("sledai_2k", "12"),
     ("intolerant_to_conventional", "no"),
     ("soc_months", "12"),
@@ -169,7 +170,6 @@ ELIGIBLE_GIRL_12: list[tuple[str, str]] = [
     ("hcq", "yes"),
     ("dmards", "mycophenolate, cyclophosphamide"),
     # No LLDAS question: SLEDAI-2K 12 ≥ 5 already says the target is not reached (protocol 2).
-    ("ln_classes", "IV"),
     ("lvef_percent", "62"),
     ("ecg_significant_abnormality", "no"),
     ("egfr", "95"),

@@ -27,7 +27,7 @@ TOKEN = "777000:Faults-test-token"
 PHYSICIAN = 1001
 COORDINATORS = (9001, 9002)
 REF = re.compile(r"R-[0-9A-Z]{4}-[0-9A-Z]{4}")
-QUESTION = re.compile(r"· question (\d+), about")
+QUESTION = re.compile(r"· question (\d+) of at most")
 
 
 def bot_env(api: FakeBotAPI, db_path: Path, **extra: str) -> dict[str, str]:

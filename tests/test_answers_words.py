@@ -382,7 +382,8 @@ def test_a_live_vaccine_outside_its_window_is_no_with_a_note():
         '"live vaccine in the last 4 weeks" read as no: 61 days ago is outside its time window.']
 
 
-@pytest.mark.parametrize("text", ["vaccine 10 days ago", "flu vaccine last week", "chickenpox 2 weeks ago"])
+@pytest.mark.parametrize("text", ["vaccine 10 days ago", "flu vaccine last week", "chickenpox 2 weeks ago",
+                                  "infection 10 days ago", "dialysis 6 months ago"])
 def test_a_vaccine_not_known_to_be_live_is_asked_back(text):
     with refused(match="I don't recognise"):
         read("exclusion_checklist", text)

@@ -12,7 +12,7 @@ from conversations.records.audit_verify import verify
 from conversations.records.backup import backup
 from conversations.records.store import Store
 
-ANSWERS = ["12", "female", "yes", "none", "yes", "12", "no", "8", "yes", "yes", "1,2", "yes"]
+ANSWERS = ["12", "female", "yes", "none", "yes", "IV", "12", "no", "8", "yes", "yes", "1,2", "yes"]
 
 
 def _busy_writer(path, stop: threading.Event, counter: list[int]) -> None:

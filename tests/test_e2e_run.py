@@ -19,7 +19,7 @@ from telegram_harness import callback, message
 ROOT = Path(__file__).resolve().parents[1]
 PHYSICIAN = 1001
 COORDINATOR = 9001
-QUESTION = re.compile(r"· question (\d+), about")
+QUESTION = re.compile(r"· question (\d+) of at most")
 
 
 def start_bot(api: FakeBotAPI, tmp_path: Path) -> subprocess.Popen:

@@ -100,7 +100,7 @@ def test_webhook_mode_end_to_end(fake_bot_api: FakeBotAPI, tmp_path: Path) -> No
         # (2) A physician starts a pre-screen by webhook; the reply goes out through sendMessage.
         pushed = [5001]
         assert post(port, message(PHYSICIAN, "/screen", update_id=5001)) == 200
-        first = bot.wait(lambda: next((c for c in api.sent(PHYSICIAN) if "question 1," in c.text), None),
+        first = bot.wait(lambda: next((c for c in api.sent(PHYSICIAN) if "question 1 of" in c.text), None),
                          "question 1")
         ref = REF.search(first.text).group(0)
         bot.wait(bot.all_sent, "the outbox to drain")
@@ -128,14 +128,14 @@ def test_webhook_mode_end_to_end(fake_bot_api: FakeBotAPI, tmp_path: Path) -> No
         ineligible = bot.wait(lambda: next((c for c in api.sent(PHYSICIAN) if "INELIGIBLE" in c.text), None),
                               "the certain ineligibility")
         assert "age 4 years &lt; 5 years" in ineligible.text
-        sex = bot.wait(lambda: next((c for c in api.sent(PHYSICIAN) if "question 2," in c.text), None),
+        sex = bot.wait(lambda: next((c for c in api.sent(PHYSICIAN) if "question 2 of" in c.text), None),
                        "question 2")
 
         # A button press arrives by webhook too.
         female = next(d for label, d in sex.buttons() if label == "female")
         pushed.append(5004)
         assert post(port, callback(PHYSICIAN, female, message_id=message_id(api, sex), update_id=5004)) == 200
-        bot.wait(lambda: any("question 3," in c.text for c in api.sent(PHYSICIAN)), "question 3")
+        bot.wait(lambda: any("question 3 of" in c.text for c in api.sent(PHYSICIAN)), "question 3")
         bot.wait(lambda: bot.processed(pushed) and bot.all_sent(), "everything applied and sent")
 
         # A late duplicate of the age (after other updates) is ignored as well.

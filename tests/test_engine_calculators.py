@@ -95,6 +95,18 @@ def test_sledai_items_unknown_leaves_i2b_missing_with_its_calculator_hint():
 
 # ---- 2019 EULAR/ACR -------------------------------------------------------------------------------------------
 
+def test_the_biopsy_classes_are_asked_once_and_give_the_renal_items():
+    """Issue 12: the EULAR/ACR renal biopsy items were asked, then the biopsy classes again."""
+    conv = finish(sle_eular_acr_2019="unknown", ln_classes="IV", **{"eular_acr_2019.ana_ge_1_80": "yes",
+                                                                      "eular_acr_2019.items": "leukopenia"})
+    items = next(q for q in conv.questions() if q.fact == "eular_acr_2019.items")
+    assert not {"renal_class_iii_or_iv", "renal_class_ii_or_v"} & {c.value for c in items.choices}
+    assert conv.asked.count("ln_classes") == 1
+    outcome = conv.final().outcome
+    # leukopenia 3 + renal biopsy class III or IV 10 (from class IV) = 13 >= 10
+    assert outcome.calculated["eular_acr_2019_total"] == 13 and outcome.criteria["I2a"] == "met"
+
+
 @pytest.mark.parametrize(("ana", "items", "classified", "total"), [
     # acute cutaneous lupus 6 + anti-dsDNA 6 = 12 >= 10, with a clinical item
     ("yes", "acute cutaneous lupus, anti-dsDNA or anti-Sm antibodies", True, 12),
@@ -105,7 +117,8 @@ def test_sledai_items_unknown_leaves_i2b_missing_with_its_calculator_hint():
     # immunologic only: anti-dsDNA 6 + low C3 and C4 4 = 10, but no clinical item
     ("yes", "anti_dsdna_or_anti_sm, low C3 and low C4", False, 10),
     # ANA unknown and a total below 10: not classified whatever the ANA
-    ("unknown", "fever, 19", False, 5),
+    # (by number as shown: without the two renal biopsy items, which the classes decide, 17 is low C3 or C4)
+    ("unknown", "fever, 17", False, 5),
     ("yes", "none", False, 0),
     # Complement not yet measured: leukopenia 3 + joints 6 = 9, up to 13 with low C3 and C4: unknown, never
     # a hard "not classified" (protocol 2)
@@ -114,10 +127,12 @@ def test_sledai_items_unknown_leaves_i2b_missing_with_its_calculator_hint():
     ("yes", "leukopenia, oral ulcers, ?low C3 and low C4", False, [5, 9]),
 ])
 def test_eular_calculator(ana, items, classified, total):
-    conv = finish(sle_eular_acr_2019="unknown", **{"eular_acr_2019.ana_ge_1_80": ana,
-                                                     "eular_acr_2019.items": items})
+    # No biopsy-proven LN, so that the renal biopsy items (which the classes decide) add nothing; CNS
+    # lupus is the major organ involvement.
+    conv = finish(sle_eular_acr_2019="unknown", ln_classes="none", cns_lupus="yes",
+                  **{"eular_acr_2019.ana_ge_1_80": ana, "eular_acr_2019.items": items})
     i = conv.asked.index("sle_eular_acr_2019")
-    assert conv.asked[i + 1:i + 3] == ["eular_acr_2019.ana_ge_1_80", "eular_acr_2019.items"]
+    assert conv.asked[i + 1:i + 5] == ["eular_acr_2019.ana_ge_1_80", "ln_classes", "cns_lupus", "eular_acr_2019.items"]
     outcome = conv.final().outcome
     # SLEDAI-2K 12 of the eligible answers implies target_not_reached (≥ 5).
     assert outcome.calculated == {"eular_acr_2019_total": total, "target_not_reached": True,

@@ -175,7 +175,7 @@ def test_status_shows_progress_and_the_same_question():
     result = conv.send(STATUS)
     assert types(result.outputs) == ["Info", "Question"]
     assert said(result.outputs[0]) == "Pre-screen R-TEST-0001: question 6 of at most 45."
-    assert result.outputs[1].fact == "sledai_2k" and result.outputs[1].seq == state.seq
+    assert result.outputs[1].fact == ELIGIBLE_GIRL_12[5][0] and result.outputs[1].seq == state.seq
     assert result.state == state and result.events == []
 
 
@@ -191,7 +191,8 @@ def test_summary_lists_the_answers_with_short_names():
     assert said(conv.send(SUMMARY).outputs[0]) == "Pre-screen R-TEST-0001: no answers yet."
     run_script(ELIGIBLE_GIRL_12[:4] + [("sle_eular_acr_2019", "unknown"),
                                        ("eular_acr_2019.ana_ge_1_80", "yes"),
-                                       ("eular_acr_2019.items", "11, 21")], conv)
+                                       ("ln_classes", "none"), ("cns_lupus", "yes"),
+                                       ("eular_acr_2019.items", "acute cutaneous lupus, anti-dsDNA")], conv)
     conv.send(engine.Answer("unknown"))  # sledai_2k
     conv.send(engine.Answer("arthritis"))  # sledai_2k_items
     state = conv.state
@@ -205,9 +206,11 @@ def test_summary_lists_the_answers_with_short_names():
         "4. exclusion checklist: none",
         "5. meets the 2019 EULAR/ACR SLE classification: unknown",
         "6. ANA ≥ 1:80: yes",
-        "7. 2019 EULAR/ACR items: acute cutaneous lupus, anti-dsDNA or anti-Sm antibodies",
-        "8. SLEDAI-2K: unknown",
-        "9. SLEDAI-2K descriptors: arthritis",
+        "7. biopsy-proven lupus nephritis classes: none",
+        "8. CNS lupus: yes",
+        "9. 2019 EULAR/ACR items: acute cutaneous lupus, anti-dsDNA or anti-Sm antibodies",
+        "10. SLEDAI-2K: unknown",
+        "11. SLEDAI-2K descriptors: arthritis",
         # Issue 12: what the calculators made of the answers, with labels (the summary said "eGFR: unknown").
         "Calculated: SLEDAI-2K 4, meets the 2019 EULAR/ACR SLE classification: yes, 2019 EULAR/ACR total 12",
     ]

@@ -56,7 +56,7 @@ def test_two_stores_interleaving_on_one_database_lose_nothing(tmp_path):
 
     def drive(store: Store, rid: str, who: int) -> None:
         try:
-            for text in ["12", "male", "none", "yes", "10", "yes"]:
+            for text in ["12", "male", "none", "yes", "IV", "10", "yes"]:
                 steps.apply(store, rid, engine.Answer(text), "physician", who)
         except BaseException as exc:
             errors.append(exc)
@@ -70,7 +70,7 @@ def test_two_stores_interleaving_on_one_database_lose_nothing(tmp_path):
     assert not errors
     check = Store.open(path)
     for rid in (ra.referral_id, rb.referral_id):
-        assert len(check.load(rid).history) == 6
+        assert len(check.load(rid).history) == 7
     from conversations.records.audit_verify import verify
 
     assert verify(check.db).ok

@@ -174,9 +174,9 @@ def test_resume_in_a_new_store_exactly_where_it_was(path):
     assert [p.referral_id for p in second.prescreens(*ACTOR, phases=("asking",))] == [rid]
     result = steps.apply(second, rid, engine.Command("status"), *ACTOR)
     q = result.outputs[-1]
-    assert q.fact == "hcq" and q.seq == state.seq and q.number == 10
+    assert q.fact == ELIGIBLE_GIRL_12[9][0] and q.seq == state.seq and q.number == 10
     # The re-answer after the restart is still recorded as a correction.
-    result = answer(second, rid, "yes")
+    result = answer(second, rid, ELIGIBLE_GIRL_12[9][1])
     assert [e.type for e in result.events] == ["answer_corrected"]
     for _, text in ELIGIBLE_GIRL_12[10:]:
         result = answer(second, rid, text)

@@ -13,7 +13,7 @@ so re-prompts, toggles and commands need no planning.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -340,7 +340,7 @@ def place_next(state: State, plan: Plan, reask: bool = False) -> State:
     return state.model_copy(update={
         "phase": "asking", "current": q.id, "seq": state.seq if same else state.seq + 1,
         "draft": state.draft if same else {}, "remaining": max(plan.most - 1, 0),
-        "shown": [c.value for c in q.choices] if q.fact_checklist else None})
+        "shown": [c.value for c in q.choices] if q.checklist else None})
 
 
 def outcome_event(outcome: Outcome, facts: Facts, final: bool) -> Event:
@@ -358,8 +358,10 @@ def _on_screen(state: State, plan: Plan | None = None) -> QuestionDef:
     if state.current is None:
         raise IllegalStep(msg(M.NO_QUESTION_TO_SKIP))
     q = BY_ID[state.current]
-    if not q.fact_checklist:
+    if not q.checklist:
         return q
+    if not q.fact_checklist:  # an item checklist: the items shown then (the renal ones may be left out)
+        return q if state.shown is None else replace(q, choices=tuple(c for c in q.choices if c.value in state.shown))
     shown = state.shown
     if shown is None:  # a state saved before the choices shown were kept: plan once to find them
         plan = plan or planner.plan_for(state.history)

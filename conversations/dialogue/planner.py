@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 from criteria import Facts, Outcome, evaluate
 
-from .questions import BY_ID, QUESTIONS, Answered, QuestionDef, apply
+from .questions import BY_ID, QUESTIONS, RENAL_CLASS_ITEMS, Answered, QuestionDef, apply
 
 # Pending verdicts that a known answer can still settle (or turn into a failure) before screening.
 PENDING_FACTS = {"I5": "apheresis_suitable", "I6": "agrees_contraception", "E11": "pregnant"}
@@ -23,6 +23,9 @@ def replay(entries: list[Any]) -> Answered:
         else:
             a.values[e.q] = e.value
             apply(BY_ID[e.q], a.facts, a.aux, e.value)
+    items = "eular_acr_2019.items"
+    if items in a.values and "ln_classes" in a.values:  # the classes decide the renal items, whichever came first
+        apply(BY_ID[items], a.facts, a.aux, a.values[items])
     return a
 
 
@@ -76,6 +79,9 @@ def askable(a: Answered, wanted: set[str], facts: Facts) -> list[QuestionDef]:
             q = shown(q, wanted - set(a.facts))
             if not q.choices:
                 continue
+        elif q.id == "eular_acr_2019.items" and isinstance(a.facts.get("ln_classes"), list):
+            # The renal biopsy items are known from the biopsy classes: not asked again.
+            q = replace(q, choices=tuple(c for c in q.choices if c.value not in RENAL_CLASS_ITEMS))
         if any(s in wanted for s in q.serves):
             out.append(q)
     return out

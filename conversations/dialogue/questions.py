@@ -117,7 +117,19 @@ def _split_items(value: dict[str, bool | None]) -> tuple[list[str], list[str]]:
     return [c for c, v in value.items() if v is True], [c for c, v in value.items() if v is None]
 
 
+# The 2019 EULAR/ACR renal biopsy items are the biopsy classes, asked once (ln_classes, just before).
+RENAL_CLASS_ITEMS = {"renal_class_iii_or_iv": ("III", "IV"), "renal_class_ii_or_v": ("II", "V")}
+
+
+def renal_items(classes: list[str]) -> dict[str, bool]:
+    """The EULAR/ACR renal biopsy items the biopsy-proven classes give."""
+    return {item: bool(set(of) & set(classes)) for item, of in RENAL_CLASS_ITEMS.items()}
+
+
 def _set_eular_items(facts: dict[str, Any], aux: dict[str, Any], value: dict[str, bool | None]) -> None:
+    if isinstance(facts.get("ln_classes"), list):  # known classes decide the renal items, whatever was typed
+        value = {k: v for k, v in value.items() if k not in RENAL_CLASS_ITEMS}
+        value.update({k: True for k, v in renal_items(facts["ln_classes"]).items() if v})
     present, unknown = _split_items(value)
     eular = {**facts.get("eular_acr_2019", {}), "items": present}
     if unknown:
@@ -214,6 +226,32 @@ QUESTIONS: tuple[QuestionDef, ...] = (
              "least 1:80 (HEp-2 cells or equivalent)?", ("sle_eular_acr_2019",),
              help="A positive ANA ≥ 1:80 ever is the entry criterion; without it SLE is not classified.",
              after="sle_eular_acr_2019", after_when="unknown", apply=_set_ana),
+    QuestionDef("ln_classes", "list",
+             "Biopsy-proven lupus nephritis: which ISN/RPS classes? (e.g. \"IV, V\"), or \"none\" if "
+             "there is no biopsy-proven LN.", ("ln_classes",),
+             choices=tuple(Choice(c, f"class {c}") for c in LN_CLASSES),
+             help="Classes III, IV or V count as major organ involvement (I3)."),
+    QuestionDef("cns_lupus", "yes_no", "Does the patient have neuropsychiatric (CNS) lupus?", ("cns_lupus",)),
+    QuestionDef("refractory_cytopenia", "yes_no", "Does the patient have a refractory cytopenia?",
+             ("refractory_cytopenia",),
+             help="Refractory hematological cytopenia: lupus-related thrombocytopenia, autoimmune hemolytic "
+                  "anemia or neutropenia that persists despite adequate glucocorticoids and at least one "
+                  "immunosuppressant."),
+    QuestionDef("other_major_organ", "yes_no",
+             "Any other active major organ involvement (e.g. myocarditis, pneumonitis, pulmonary haemorrhage, "
+             "mesenteric or systemic vasculitis)?", ("other_major_organ",),
+             help="The listing's organs are examples; other active major organ involvement can meet I3 too, "
+                  "and the investigator confirms it."),
+    QuestionDef("steroid_dependent", "yes_no",
+             "Is the patient steroid-dependent: unable to taper below 0.5 mg/kg/day prednisone-equivalent "
+             "without a flare?", ("steroid_dependent",),
+             help="Answer \"unknown\" to give the dose at which a taper ended in a flare instead."),
+    QuestionDef("gc_taper_tried", "yes_no", "Was the glucocorticoid dose tapered until the disease flared?",
+             ("steroid_dependent",), after="steroid_dependent", after_when="unknown", apply=_set_nothing),
+    QuestionDef("gc_taper_floor_mg_kg_day", "number",
+             "What was the lowest prednisone-equivalent dose reached before the flare, in mg/kg/day?",
+             ("steroid_dependent",), unit_words=("mg/kg/day", "mg/kg/d", "mg/kg"), example="0.6",
+             after="gc_taper_tried", after_when="yes"),
     QuestionDef("eular_acr_2019.items", "items",
              "Which 2019 EULAR/ACR items has the patient ever had? " + ITEMS_HOW, ("sle_eular_acr_2019",),
              choices=_choices(EULAR_ACR_2019_ITEMS, EULAR_LABELS),
@@ -265,32 +303,6 @@ QUESTIONS: tuple[QuestionDef, ...] = (
                   "Hydroxychloroquine is asked separately."),
     QuestionDef("target_not_reached", "yes_no", "Is the child in LLDAS or remission now?",
              ("target_not_reached",), help=LLDAS_HELP, apply=_set_in_lldas, asked_when=_no_sledai_score),
-    QuestionDef("ln_classes", "list",
-             "Biopsy-proven lupus nephritis: which ISN/RPS classes? (e.g. \"IV, V\"), or \"none\" if "
-             "there is no biopsy-proven LN.", ("ln_classes",),
-             choices=tuple(Choice(c, f"class {c}") for c in LN_CLASSES),
-             help="Classes III, IV or V count as major organ involvement (I3)."),
-    QuestionDef("cns_lupus", "yes_no", "Does the patient have neuropsychiatric (CNS) lupus?", ("cns_lupus",)),
-    QuestionDef("refractory_cytopenia", "yes_no", "Does the patient have a refractory cytopenia?",
-             ("refractory_cytopenia",),
-             help="Refractory hematological cytopenia: lupus-related thrombocytopenia, autoimmune hemolytic "
-                  "anemia or neutropenia that persists despite adequate glucocorticoids and at least one "
-                  "immunosuppressant."),
-    QuestionDef("other_major_organ", "yes_no",
-             "Any other active major organ involvement (e.g. myocarditis, pneumonitis, pulmonary haemorrhage, "
-             "mesenteric or systemic vasculitis)?", ("other_major_organ",),
-             help="The listing's organs are examples; other active major organ involvement can meet I3 too, "
-                  "and the investigator confirms it."),
-    QuestionDef("steroid_dependent", "yes_no",
-             "Is the patient steroid-dependent: unable to taper below 0.5 mg/kg/day prednisone-equivalent "
-             "without a flare?", ("steroid_dependent",),
-             help="Answer \"unknown\" to give the dose at which a taper ended in a flare instead."),
-    QuestionDef("gc_taper_tried", "yes_no", "Was the glucocorticoid dose tapered until the disease flared?",
-             ("steroid_dependent",), after="steroid_dependent", after_when="unknown", apply=_set_nothing),
-    QuestionDef("gc_taper_floor_mg_kg_day", "number",
-             "What was the lowest prednisone-equivalent dose reached before the flare, in mg/kg/day?",
-             ("steroid_dependent",), unit_words=("mg/kg/day", "mg/kg/d", "mg/kg"), example="0.6",
-             after="gc_taper_tried", after_when="yes"),
     QuestionDef("lvef_percent", "number", "Left ventricular ejection fraction (LVEF), in %?", ("lvef_percent",),
              unit_words=PERCENT, example="62"),
     QuestionDef("ecg_significant_abnormality", "yes_no", "Does the ECG show a clinically significant "

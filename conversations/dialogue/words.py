@@ -653,6 +653,9 @@ _ITEM_PATTERNS = {qid: [(code, _words(*names)) for code, names in sorted(
 # Days within which a time-limited exclusion counts ("varicella vaccine 10 days ago").
 WINDOW_DAYS = {"cns_event_60d": 60, "dialysis_3m": 91, "active_infection": 7, "transplant_3m": 91,
                "gvhd_grade2_2w": 14, "mas_1m": 30, "live_vaccine_4w": 28, "other_trial_3m": 91}
+# Items that happen at one time (a vaccine, a transplant): "N weeks ago" past the window is a no. For a
+# state that lasts (an infection, dialysis, MAS, a trial), when it began does not say whether it goes on.
+POINT_EVENTS = frozenset({"live_vaccine_4w", "transplant_3m"})
 _DAYS = {"day": 1, "days": 1, "d": 1, "week": 7, "weeks": 7, "wk": 7, "wks": 7, "w": 7, "month": 30.44,
          "months": 30.44, "mo": 30.44, "mos": 30.44, "year": 365.25, "years": 365.25, "yr": 365.25, "y": 365.25}
 _AGO = re.compile(r"(\d{1,3}|a|an|one|two|three|four|five|six)\s*(days?|d|weeks?|wks?|wk|w|months?|mos?|mo|"
@@ -873,6 +876,8 @@ def _piece(piece: str, qid: str, marks: _Marks, complement: dict[str, str], choi
     for code in found:
         window = WINDOW_DAYS.get(code)
         if mark is True and days is not None and window is not None and days > window:
+            if code not in POINT_EVENTS:  # an infection or dialysis that began then may go on: asked back
+                return False
             marks.notes.append(msg(M.CHECKLIST_OUTSIDE_WINDOW, item=code, days=round(days)))
             if not marks.set(code, False):
                 return False
