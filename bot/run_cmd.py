@@ -131,21 +131,21 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
 
 
-def acquire_lock(db_path: Path) -> IO[str] | None:
-    """An exclusive lock on ``<db>.lock`` for the life of the process (the kernel drops it on any exit,
-    kill -9 included). None when another process holds it."""
-    lock_path = Path(f"{db_path}.lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held until the process ends
+def acquire_lock(db_path: Path) -> IO[bytes] | None:
+    """An exclusive lock on the database file itself for the life of the process, whatever name reaches
+    it (a symbolic or hard link, another relative path): the kernel drops it on any exit, kill -9
+    included. None when another process holds it. flock(2) locks do not touch the POSIX record locks
+    SQLite takes on the same file (on a local file system; network file systems may emulate flock with
+    record locks, and SQLite's WAL mode is not meant for them anyway)."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(db_path, "ab")  # noqa: SIM115 - held until the process ends; an empty file is an empty database
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.close()
         return None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"{os.getpid()}\n")
-    handle.flush()
+    # Which process holds it, for the operator (the lock itself is on the database file).
+    Path(f"{db_path}.pid").write_text(f"{os.getpid()}\n", encoding="utf-8")
     return handle
 
 
@@ -160,8 +160,8 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         return fail(f"SCREENING_DB_PATH: cannot use {settings.db_path} ({exc.strerror})", 2)
     if lock is None:
-        return fail(f"another `screening-bot run` is serving {settings.db_path} (lock {settings.db_path}.lock "
-                    "is held); stop it first", 1)
+        return fail(f"another `screening-bot run` is serving {settings.db_path} (it holds the database file's "
+                    f"lock; its process ID is in {settings.db_path}.pid); stop it first", 1)
     try:
         return serve(settings)
     finally:

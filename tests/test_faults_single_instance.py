@@ -23,10 +23,10 @@ def test_a_second_run_on_the_same_database_refuses_while_the_first_serves(
         assert second.stdout == ""
         lines = second.stderr.splitlines()
         assert len(lines) == 1, second.stderr
-        assert lines[0] == (f"screening-bot run: another `screening-bot run` is serving {bot.db_path} (lock "
-                            f"{bot.db_path}.lock is held); stop it first")
+        assert lines[0] == (f"screening-bot run: another `screening-bot run` is serving {bot.db_path} (it holds "
+                            f"the database file's lock; its process ID is in {bot.db_path}.pid); stop it first")
         assert len(api.sent(method="getMe")) == get_me, "the second never talked to Telegram"
-        assert (tmp_path / "screening.db.lock").read_text().strip() == str(first.pid)
+        assert (tmp_path / "screening.db.pid").read_text().strip() == str(first.pid)
         # The first goes on serving.
         ids = [api.push(message(PHYSICIAN, "/screen"))]
         bot.wait(lambda: asked(api, 1) and bot.processed(ids) and bot.all_sent(), "question 1")
@@ -45,7 +45,7 @@ def test_the_lock_is_released_when_the_holder_is_killed(fake_bot_api: FakeBotAPI
         bot.wait(lambda: asked(api, 1) and bot.processed(ids) and bot.all_sent(), "question 1")
         bot.kill()  # SIGKILL, then a new process on the same database and the stale lock file
         assert bot.kills == 1
-        assert (tmp_path / "screening.db.lock").read_text().strip() == str(bot.proc.pid)
+        assert (tmp_path / "screening.db.pid").read_text().strip() == str(bot.proc.pid)
         ids.append(api.push(message(PHYSICIAN, "12")))
         bot.wait(lambda: asked(api, 2) and bot.processed(ids) and bot.all_sent(), "question 2")
         assert bot.stop() == 0

@@ -83,7 +83,7 @@ def serve(monkeypatch):
 
     def fake_serve(settings: Settings) -> int:
         seen["settings"] = settings
-        seen["locked"] = Path(f"{settings.db_path}.lock").is_file() and run_cmd.acquire_lock(settings.db_path) is None
+        seen["locked"] = run_cmd.acquire_lock(settings.db_path) is None
         return 0
 
     monkeypatch.setattr(run_cmd, "serve", fake_serve)

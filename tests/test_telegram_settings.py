@@ -107,6 +107,27 @@ def test_run_refuses_a_database_another_run_holds(monkeypatch, capsys, tmp_path)
     assert run_cmd.acquire_lock(db) is not None, "free again once the holder is gone"
 
 
+@pytest.mark.parametrize("link", ["symlink", "hardlink", "relative"])
+def test_the_single_instance_lock_holds_on_the_database_file_however_it_is_named(tmp_path, monkeypatch, link):
+    """Issue 13: two `run`s started when one was given the database by a symbolic link (the lock was keyed by
+    the path string), and 1-3 updates were applied twice."""
+    db = tmp_path / "data" / "screening.db"
+    held = run_cmd.acquire_lock(db)
+    try:
+        other = tmp_path / "other.db"
+        if link == "symlink":
+            other.symlink_to(db)
+        elif link == "hardlink":
+            other.hardlink_to(db)
+        else:
+            monkeypatch.chdir(tmp_path / "data")
+            other = Path("../data/./screening.db")
+        assert run_cmd.acquire_lock(other) is None
+    finally:
+        held.close()
+    assert run_cmd.acquire_lock(db) is not None
+
+
 def test_run_refuses_an_unusable_database_path(monkeypatch, capsys, tmp_path):
     (tmp_path / "a-file").write_text("", encoding="utf-8")
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:x")
