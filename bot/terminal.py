@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from conversations.dialogue import engine
 from conversations.records.store import Recorded, Store
 
+from . import session_lock
 from .phrases import HELP, NO_FURTHER_HELP, text
 from .report import echo_text, outcome_text
 
@@ -77,6 +79,18 @@ def render(output: engine.Output, ref: str | None = None) -> str:
     raise AssertionError(output)
 
 
+def _session(run: Callable[..., int]) -> Callable[..., int]:
+    """A terminal session lets go of the pre-screens it held when it ends, however it ends."""
+    @functools.wraps(run)
+    def session(*args: Any, **kwargs: Any) -> int:
+        try:
+            return run(*args, **kwargs)
+        finally:
+            release()
+    return session
+
+
+@_session
 def interactive(store: Store, resume: str | None, read: Callable[[str], str] = input,
                 write: Callable[[str], None] = print) -> int:
     result = _begin(store, resume, read, write)
@@ -113,9 +127,33 @@ def _step(store: Store, referral_id: str, inp: engine.Input) -> Recorded:
         return store.apply(referral_id, inp, *ACTOR)
 
 
+OPEN_ELSEWHERE = ("pre-screen {ref} is open in another terminal; answer it there, or quit that session "
+                  "first (a question is answered only where it is shown)")
+# The pre-screens this process holds open (one terminal per pre-screen), by referral ID.
+_HELD: dict[str, IO[str]] = {}
+
+
+def _hold(store: Store, referral_id: str) -> bool:
+    if referral_id in _HELD:
+        return True
+    handle = session_lock.hold(store.db, referral_id)
+    if handle is None:
+        return False
+    _HELD[referral_id] = handle
+    return True
+
+
+def release() -> None:
+    """Let go of every pre-screen this process holds (at the end of a session)."""
+    while _HELD:
+        _HELD.popitem()[1].close()
+
+
 def _start(store: Store) -> Recorded:
     with store.transaction():
-        return store.start(*ACTOR, channel="terminal")
+        result = store.start(*ACTOR, channel="terminal")
+    _hold(store, result.referral_id)  # new: no other session can know its ID yet
+    return result
 
 
 def _begin(store: Store, resume: str | None, read: Callable[[str], str],
@@ -140,6 +178,9 @@ def _resume(store: Store, referral_id: str, write: Callable[[str], None]) -> Rec
     if store.get(referral_id) is None:
         write(f"No pre-screen {referral_id} in this database.")
         return None
+    if not _hold(store, referral_id):
+        write(OPEN_ELSEWHERE.format(ref=referral_id))
+        return None
     try:
         return _step(store, referral_id, engine.Command("status"))
     except engine.IllegalStep as exc:  # a cancelled pre-screen cannot be resumed
@@ -147,6 +188,7 @@ def _resume(store: Store, referral_id: str, write: Callable[[str], None]) -> Rec
         return None
 
 
+@_session
 def jsonl(store: Store, resume: str | None, lines: Iterator[str], out: TextIO = sys.stdout) -> int:
     """Scriptable: one answer per input line, one JSON object per output line. The session goes on after a
     certain ineligibility (the physician may go on answering) and after the outcome (to change an answer
@@ -154,6 +196,9 @@ def jsonl(store: Store, resume: str | None, lines: Iterator[str], out: TextIO = 
     if resume:
         if store.get(resume) is None:
             print(f"screening-bot chat: no pre-screen {resume} in this database", file=sys.stderr)
+            return 2
+        if not _hold(store, resume):
+            print(f"screening-bot chat: {OPEN_ELSEWHERE.format(ref=resume)}", file=sys.stderr)
             return 2
         try:
             result = _step(store, resume, engine.Command("status"))

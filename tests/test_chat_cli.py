@@ -346,3 +346,32 @@ def test_jsonl_reads_answers_as_physicians_type_them_and_echoes_them(tmp_path):
     assert accepted[3]["facts"] and not any(accepted[3]["facts"].values())
     assert all(a["text"].startswith("Read as") for a in accepted)
     assert [o["type"] for o in out[:3]] == ["question", "accepted", "question"]
+
+
+@pytest.mark.slow  # a process of its own
+def test_a_pre_screen_is_open_in_one_terminal_only(tmp_path):
+    """Issue 13: two `chat --resume REF` on one database each answered the question they showed; the
+    second answer landed on the next question. Now the second terminal refuses, and changes nothing."""
+    db = tmp_path / "s.db"
+    store = Store.open(db)
+    first = FakeTerminal(["12"])
+    second: dict = {}
+
+    def read_while_a_second_terminal_tries(prompt: str) -> str:
+        if not second and len(first.lines) == 0:  # "12" answered; question 2 on screen here
+            rid = next(t.split()[1].rstrip(".") for t in first.shown if t.startswith("Pre-screen R-"))
+            second["rid"] = rid
+            second["rc"], second["out"], second["err"] = chat(db, ["female"], "--resume", rid)
+        return first.read(prompt)
+
+    terminal.interactive(store, None, read_while_a_second_terminal_tries, first.write)
+    assert second["rc"] == 2 and second["out"] == []
+    assert "is open in another terminal" in second["err"] and second["err"].count("\n") == 1
+    assert [e.q for e in store.load(second["rid"]).history] == ["age_years"], "nothing was answered twice"
+    store.close()
+    # Once the first session has ended, the pre-screen can be resumed elsewhere.
+    rc, out, _ = chat(db, ["female"], "--resume", second["rid"])
+    assert rc == 0 and out[0]["fact"] == "sex"
+    store = Store.open(db)
+    assert [e.q for e in store.load(second["rid"]).history] == ["age_years", "sex"]
+    store.close()

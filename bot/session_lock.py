@@ -1,0 +1,30 @@
+"""One terminal per pre-screen: a pre-screen open in `chat` is held by an exclusive lock, so that a second
+`chat --resume` of it refuses instead of answering a question that the first terminal shows."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from typing import IO
+
+import sqlite_utils
+
+
+def database_file(db: sqlite_utils.Database) -> str:
+    """The file behind the connection, with every link resolved (two names for one file are one)."""
+    for _, name, file in db.conn.execute("PRAGMA database_list"):
+        if name == "main":
+            return os.path.realpath(file)
+    raise AssertionError("no main database")
+
+
+def hold(db: sqlite_utils.Database, referral_id: str) -> IO[str] | None:
+    """A lock on the pre-screen until the handle is closed (the kernel drops it on any exit, kill -9
+    included); None when another session holds it."""
+    handle = open(f"{database_file(db)}.{referral_id}.open", "a", encoding="utf-8")  # noqa: SIM115 - held
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
