@@ -4,6 +4,7 @@ them, and never recorded, while every answer the bot asks for still reads."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from conversation_script import EVERY_QUESTION, states_by_question
@@ -51,6 +52,78 @@ def test_no_number_the_bot_asks_for_looks_like_one(value, comma):
     # The largest number any question takes: creatinine up to 1768 umol/L; decimals up to three places.
     text = f"{value:g}"
     assert identifier_kind(text.replace(".", ",") if comma else text) is None
+
+
+# Issue 13: each form names its kind. The first fourteen slipped through before.
+DATE, EMAIL, NUMBER = "a date", "an e-mail address", "a record or phone number"
+MORE_FORMS = [
+    ("2012年3月4日", DATE), ("平成24年3月4日", DATE), ("04 03 2012", DATE), ("4. März 2012", DATE),
+    ("4 de marzo de 2012", DATE), ("03/2012", DATE), ("２０１２／３／４", DATE), ("138 1234 5678", NUMBER),
+    ("(555) 123-4567", NUMBER), ("555.123.4567", NUMBER), ("123-45-6789", NUMBER), ("ZY2012-0345", NUMBER),
+    ("MRN A12B34C56", NUMBER), ("jane＠example.org", EMAIL),
+    # more dates: era years, Chinese numerals, Korean, other languages, month and year alone, year first
+    ("令和元年5月1日", DATE), ("二〇一二年三月四日", DATE), ("出生于2012年3月", DATE), ("H24.3.4", DATE),
+    ("2012년 3월 4일", DATE), ("le 1er mars 2012", DATE), ("März 2012", DATE), ("marzo de 2012", DATE),
+    ("11 Okt. 2012", DATE), ("4th of July 2012", DATE), ("Mar 3rd, 2015", DATE), ("2012/03", DATE),
+    ("03.2012", DATE), ("2012 03 04", DATE), ("4. 3. 2012", DATE), ("12 de março de 2012", DATE),
+    # more phone numbers
+    ("06 12 34 56 78", NUMBER), ("+33 6 12 34 56 78", NUMBER), ("+44 (0)20 7946 0958", NUMBER),
+    ("(030) 1234 5678", NUMBER), ("555-123-4567", NUMBER), ("943 476 5919", NUMBER),
+    # more record and ID numbers
+    ("MRN: 12-345-678", NUMBER), ("Pat.-Nr. 4711", NUMBER), ("病历号 1234", NUMBER), ("AB-123-456", NUMBER),
+    # more e-mail addresses
+    ("jane (at) example.org", EMAIL), ("张三@example.cn", EMAIL),
+]
+
+
+def test_forty_two_more_forms():
+    assert len(MORE_FORMS) == len({text for text, _ in MORE_FORMS}) == 42
+
+
+@pytest.mark.parametrize(("text", "kind"), MORE_FORMS)
+def test_more_forms_of_identifiers(text, kind):
+    assert identifier_kind(text) == kind
+    assert identifiers.for_the_record(f"patient {text} thanks") == f"[withheld: looked like {kind}]"
+
+
+def _typed_answers_of_the_sample() -> list[str]:
+    table = (Path(__file__).parent / "data" / "answers-sample.md").read_text(encoding="utf-8")
+    typed = [row.split("|")[2].strip().strip("`") for row in table.splitlines()
+             if row.startswith("| ") and not row.startswith(("| question key", "|---"))]
+    assert len(typed) == 40
+    return typed
+
+
+@pytest.mark.parametrize("text", [*_typed_answers_of_the_sample(),
+    "< 20 IU/mL", "1:80", "1:2560", "12", "1.2 mg/dL", "106 umol/L", "2.5x", "35 U/L, ULN 40", "IV, V",
+    "class III/IV", "0.5 mg/kg/day", "60 mg/day", "1,000", "SLEDAI 12", "2 years", "18 mo", "MMF, AZA",
+    "proteinuria 2g/d", "8 weeks", "1.5 yrs", "C3 0.6 g/L", "MMF 1000-1500 mg", "MMF 1000-1500mg",
+    "anti-dsDNA + 120 (0-100)", "2x1000mg", "CYP2C19", "HLA-DRB1*15:01", "ISN/RPS 2003 class IV", "EULAR/ACR 2019",
+    "2012", "born 2012", "2012年", "3/12-4/12", "1 2 3 10 12", "100 200 300", "MRI 2012", "3 may 2 weeks",
+    "WBC 3.2 x10^9/L", "cyclophosphamide 500 mg/m2 x 6", "NT-proBNP 1200 pg/mL", "C3 0.45 g/L (0.9-1.8)",
+    "60 - 40 - 20 mg", "2 months (since 2023)", "1 - 2 - 3", "0.5-1 mg/kg", "2999.999", "１２ mg",
+])
+def test_no_answer_the_bot_asks_for_is_caught(text):
+    assert identifier_kind(text) is None
+
+
+_UNITS = ["", "mg", "mg/day", "mg/d", "months", "mo", "kg", "cm", "%", "x ULN", "xULN", "× ULN", "umol/L",
+          "µmol/L", "mg/dL", "g/L", "U/L", "IU/mL", "mL/min/1.73 m²", "years", "weeks", "mg/kg/day"]
+
+
+@st.composite
+def _numbers_with_units(draw) -> str:
+    whole = draw(st.integers(0, 3000))
+    places = draw(st.integers(0, 3))
+    number = str(whole) if places == 0 else f"{whole}{draw(st.sampled_from('.,'))}{draw(st.integers(0, 10 ** places - 1)):0{places}d}"
+    unit = draw(st.sampled_from(_UNITS))
+    return f"{number}{draw(st.sampled_from(['', ' ']))}{unit}".strip()
+
+
+@settings(max_examples=1000, derandomize=True, deadline=None)
+@given(text=_numbers_with_units())
+def test_no_number_with_its_unit_looks_like_one(text):
+    assert identifier_kind(text) is None
 
 
 @pytest.fixture(scope="module")

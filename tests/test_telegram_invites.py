@@ -89,6 +89,23 @@ async def test_a_guessed_code_is_refused_and_not_recorded(tmp_path):
         assert guess not in everything_stored(h)
 
 
+async def test_start_is_matched_in_any_case_and_with_the_bot_name(tmp_path):
+    """/Start <code> reaches the start handler as Telegram matches commands: it must register, and its code
+    be stored nowhere, like /start <code>."""
+    async with Harness(tmp_path, physicians=()) as h:
+        code = await invite(h)
+        calls = await h.say(STRANGER, f"/Start {code}")
+        assert "You are registered as a referring physician" in calls[0].text
+        assert h.services.role_of(STRANGER) == "physician"
+        second = await invite(h)
+        calls = await h.say(STRANGER + 1, f"/START@screening_test_bot {second}")
+        assert "You are registered as a referring physician" in calls[0].text
+        stored = everything_stored(h)
+        assert code not in stored and second not in stored
+        texts_ = [e["payload"]["text"] for e in h.audit("update_received") if e["actor_id"] in (STRANGER, STRANGER + 1)]
+        assert texts_ == ["/start [invite code]"] * 2
+
+
 async def test_revoke_removes_a_physician(tmp_path):
     async with Harness(tmp_path) as h:
         code = await invite(h)

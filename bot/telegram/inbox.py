@@ -53,11 +53,12 @@ def update_kind(update: Update) -> str:
 
 
 def start_argument(message: Message | None) -> str | None:
-    """The deep-link argument of ``/start <argument>`` (an invite code), if any."""
+    """The deep-link argument of ``/start <argument>`` (an invite code), if any. The command is matched as
+    Telegram (and CommandHandler) match it: in any case, with or without ``@botname``."""
     if message is None or not message.text:
         return None
     command, _, rest = message.text.partition(" ")
-    return rest.strip() or None if command.split("@")[0] == "/start" else None
+    return rest.strip() or None if command.split("@")[0].lower() == "/start" else None
 
 
 def carries_invite_code(update: Update) -> bool:

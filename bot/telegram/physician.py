@@ -50,11 +50,12 @@ def _shows(turn: Turn, edit_seq: int | None = None, edit_message_id: int | None 
     """The usual rendering of a step: every output as a message, the focus on its pre-screen."""
     def fill(res: Recorded) -> None:
         turn.focus = res.referral_id
+        pressed = turn.update.callback_query is not None
         for out in res.outputs:
-            if isinstance(out, engine.Stale):
+            if isinstance(out, engine.Stale) and pressed:  # on the pressed button; typed text gets a message
                 turn.toast = phrase(out.message)
-        turn.replies(render.outputs([o for o in res.outputs if not isinstance(o, engine.Stale)],
-                                    res.referral_id, edit_seq), edit_message_id)
+        shown = [o for o in res.outputs if not (pressed and isinstance(o, engine.Stale))]
+        turn.replies(render.outputs(shown, res.referral_id, edit_seq), edit_message_id)
     return fill
 
 
@@ -170,7 +171,9 @@ async def answer(update: Update, context: BotContext) -> None:
     turn = Turn(update, context)
     if (ref := await _focused(turn)) is None:
         return
-    turn.step(ref, engine.Answer(update.message.text), _shows(turn))
+    # The question the physician had in front of them when typing: a tap may have moved on meanwhile.
+    shown = turn.services.outbox.question_before(turn.chat_id, ref, update.message.message_id)
+    turn.step(ref, engine.Answer(update.message.text, shown_seq=shown), _shows(turn))
     await turn.end()
 
 
