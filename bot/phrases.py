@@ -35,8 +35,6 @@ SENTENCES: dict[M, str] = {
                          "carried over, and the outcome so far changed from {before} to {after}.{dropped_note}"),
     M.STALE_BUTTON: "That button belongs to an earlier question; nothing was changed.",
     M.NOT_THIS_QUESTION: "That button does not belong to this question; nothing was changed.",
-    M.TYPED_FOR_EARLIER_QUESTION: ("Your message was written before the question below was shown, so I did not "
-                                   "apply it to it; nothing was changed. Please answer the question below."),
     M.CANCELLED_ALREADY: "this pre-screen was cancelled",
     M.NO_QUESTION_TO_SKIP: "there is no question to skip: the pre-screen is finished",
     M.ONLY_OPEN_CANCELS: "only an open pre-screen can be cancelled",

@@ -30,8 +30,6 @@ from conversations.dialogue.events import E
 from conversations.records import audit
 from conversations.records.db import write
 
-from .keyboards import Action
-
 log = logging.getLogger(__name__)
 
 BACKOFF_BASE = 1.0
@@ -51,21 +49,6 @@ class Row:
     attempts: int
     next_attempt_at: float
     delete_message_id: int | None
-
-
-# The buttons of a question's keyboard, which name its instance.
-QUESTION_ACTIONS = (Action.ANSWER, Action.TOGGLE, Action.DONE)
-
-
-def question_seq(markup: str, referral_id: str) -> int | None:
-    """The question instance a question's keyboard belongs to (its buttons name it), or None for another
-    keyboard (the outcome's, a decision's)."""
-    for row in json.loads(markup).get("inline_keyboard", []):
-        for button in row:
-            parts = str(button.get("callback_data", "")).split(":")
-            if len(parts) >= 3 and parts[0] in QUESTION_ACTIONS and parts[1] == referral_id and parts[2].isdigit():
-                return int(parts[2])
-    return None
 
 
 def retry_seconds(exc: RetryAfter) -> float:
@@ -103,19 +86,6 @@ class Outbox:
             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (key, chat_id, edit_message_id, text,
              json.dumps(markup.to_dict()) if markup is not None else None, referral_id, audit.utc_now()))
-
-    def question_before(self, chat_id: int, referral_id: str, message_id: int) -> int:
-        """The question instance (seq) of the last question of ``referral_id`` delivered to the chat before
-        its message ``message_id`` (message IDs of a private chat grow with every message); 0 when none was."""
-        rows = self.db.conn.execute(
-            "SELECT markup FROM telegram_outbox WHERE chat_id = ? AND referral_id = ? AND status = 'sent'"
-            " AND message_id < ? AND markup IS NOT NULL ORDER BY message_id DESC, id DESC",
-            (chat_id, referral_id, message_id))
-        for (markup,) in rows:
-            seq = question_seq(markup, referral_id)
-            if seq is not None:
-                return seq
-        return 0
 
     def pending(self) -> list[Row]:
         rows = self.db.conn.execute(

@@ -171,9 +171,7 @@ async def answer(update: Update, context: BotContext) -> None:
     turn = Turn(update, context)
     if (ref := await _focused(turn)) is None:
         return
-    # The question the physician had in front of them when typing: a tap may have moved on meanwhile.
-    shown = turn.services.outbox.question_before(turn.chat_id, ref, update.message.message_id)
-    turn.step(ref, engine.Answer(update.message.text, shown_seq=shown), _shows(turn))
+    turn.step(ref, engine.Answer(update.message.text), _shows(turn))
     await turn.end()
 
 

@@ -117,10 +117,6 @@ def outcome_of(state: State) -> Outcome:
 # ---- answers --------------------------------------------------------------------------------------
 
 def _typed(state: State, inp: Answer) -> Result:
-    if inp.shown_seq is not None and inp.shown_seq != state.seq:
-        # Typed in front of an earlier question (a tap moved on meanwhile), or before this one arrived:
-        # it answers a question nobody saw. Nothing changes.
-        return Result(state, [Stale(msg(M.TYPED_FOR_EARLIER_QUESTION)), _render(state, _on_screen(state))], [])
     return _answer(state, inp.text)
 
 

@@ -25,9 +25,6 @@ COMMANDS: tuple[str, ...] = tuple(CommandName)
 class Answer:
     text: str
     seq: int | None = None  # set by buttons: the question instance the press belongs to
-    # Set by an edge that can tell, for typed text: the question instance that was on screen when it was
-    # typed (0: none had been delivered yet). The text answers that question or none.
-    shown_seq: int | None = None
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,6 @@ class M(StrEnum):
     # buttons
     STALE_BUTTON = "stale_button"
     NOT_THIS_QUESTION = "not_this_question"
-    TYPED_FOR_EARLIER_QUESTION = "typed_for_earlier_question"
     # illegal steps
     CANCELLED_ALREADY = "cancelled_already"
     NO_QUESTION_TO_SKIP = "no_question_to_skip"
