@@ -144,3 +144,11 @@ async def test_a_revoked_physician_can_come_back_only_with_a_new_invite(tmp_path
         second = await invite(h)
         calls = await h.say(STRANGER, f"/start {second}")
         assert "You are registered" in calls[0].text and h.services.role_of(STRANGER) == "physician"
+
+
+async def test_revoke_with_an_id_too_long_for_telegram_is_a_usage_line(tmp_path):
+    """Issue 13: `/revoke 99999999999999999999999` crashed the handler (an integer SQLite cannot hold)."""
+    async with Harness(tmp_path) as h:
+        calls = await h.say(COORDINATOR, "/revoke 99999999999999999999999")
+        assert len(calls) == 1 and calls[0].text.startswith("Usage: /revoke")
+        assert h.audit("physician_revoked") == []

@@ -72,7 +72,7 @@ async def revoke(update: Update, context: BotContext) -> None:
     s = context.services
     turn = Turn(update, context)
     arg = context.args[0] if context.args else ""
-    if len(context.args or []) != 1 or not arg.isascii() or not arg.isdigit():
+    if len(context.args or []) != 1 or not arg.isascii() or not arg.isdigit() or len(arg) > 15:
         turn.say("Usage: /revoke &lt;numeric Telegram user ID&gt;")
         await turn.end()
         return
