@@ -115,7 +115,8 @@ _UNITS = ["", "mg", "mg/day", "mg/d", "months", "mo", "kg", "cm", "%", "x ULN", 
 def _numbers_with_units(draw) -> str:
     whole = draw(st.integers(0, 3000))
     places = draw(st.integers(0, 3))
-    number = str(whole) if places == 0 else f"{whole}{draw(st.sampled_from('.,'))}{draw(st.integers(0, 10 ** places - 1)):0{places}d}"
+    fraction = draw(st.integers(0, 10 ** places - 1))
+    number = str(whole) if places == 0 else f"{whole}{draw(st.sampled_from('.,'))}{fraction:0{places}d}"
     unit = draw(st.sampled_from(_UNITS))
     return f"{number}{draw(st.sampled_from(['', ' ']))}{unit}".strip()
 

@@ -22,17 +22,17 @@ from .messages import M, Message, msg
 DATE, EMAIL, NUMBER = "a date", "an e-mail address", "a record or phone number"
 
 # Month names and their usual abbreviations: English, German, French, Spanish, Italian, Portuguese.
-_MONTHS = sorted(set("""
-    january jan february feb march mar april apr may june jun july jul august aug september sept sep
-    october oct november nov december dec
-    januar jänner jän februar feber märz maerz marz mrz mär mai juni juli oktober okt dezember dez
-    janvier janv février fevrier févr fevr fév fev mars avril avr juin juillet juil août aout septembre
-    octobre novembre décembre decembre déc
-    enero ene febrero marzo abril abr mayo junio julio agosto septiembre setiembre octubre noviembre
-    diciembre dic
-    gennaio febbraio aprile maggio giugno luglio settembre ottobre dicembre
-    janeiro fevereiro março marco maio junho julho setembro outubro novembro dezembro
-""".split()), key=len, reverse=True)
+_MONTHS = sorted(set([
+    "january", "jan", "february", "feb", "march", "mar", "april", "apr", "may", "june", "jun", "july", "jul",
+    "august", "aug", "september", "sept", "sep", "october", "oct", "november", "nov", "december", "dec", "januar",
+    "jänner", "jän", "februar", "feber", "märz", "maerz", "marz", "mrz", "mär", "mai", "juni", "juli", "oktober",
+    "okt", "dezember", "dez", "janvier", "janv", "février", "fevrier", "févr", "fevr", "fév", "fev", "mars",
+    "avril", "avr", "juin", "juillet", "juil", "août", "aout", "septembre", "octobre", "novembre", "décembre",
+    "decembre", "déc", "enero", "ene", "febrero", "marzo", "abril", "abr", "mayo", "junio", "julio", "agosto",
+    "septiembre", "setiembre", "octubre", "noviembre", "diciembre", "dic", "gennaio", "febbraio", "aprile",
+    "maggio", "giugno", "luglio", "settembre", "ottobre", "dicembre", "janeiro", "fevereiro", "março", "marco",
+    "maio", "junho", "julho", "setembro", "outubro", "novembro", "dezembro"
+]), key=len, reverse=True)
 _MONTH = r"(?<![^\W\d_])(?:" + "|".join(_MONTHS) + r")(?![^\W\d_])\.?"
 _BEFORE = r"(?<![\d.,/-])"  # not the tail of a number, a fraction or a range
 _AFTER = r"(?![\d]|[.,/-]\d)"  # not followed by more of a number
@@ -127,12 +127,14 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str], Callable[[re.Match[str]], bool] | N
     (DATE, re.compile(r"(?<![A-Za-z])([MTSHR]) {0,1}\d{1,2}([./-])(\d{1,2})\2(\d{1,2})(?!\d)"), _era_initial),
     # jane@example.org, jane (at) example.org
     (EMAIL, re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}\.\w"
-                       r"|(?i:[\w.+-]{1,64} {0,2}[(\[]at[)\]] {0,2}[\w-]{1,63}(?:\.| {0,2}[(\[]dot[)\]] {0,2})\w)"), None),
+                       r"|(?i:[\w.+-]{1,64} {0,2}[(\[]at[)\]] {0,2}[\w-]{1,63}(?:\.| {0,2}[(\[]dot[)\]] {0,2})\w)"),
+     None),
     # Six digits or more in a row (not decimals of a number), or "+" and digits: +49 170 1234567.
     (NUMBER, re.compile(r"(?<![\d.,])\d{6,}"), None),
     (NUMBER, re.compile(r"\+\d[\d ().-]{6,24}\d"), _digits(8)),
     # 138 1234 5678, (555) 123-4567, 555.123.4567, 06 12 34 56 78, 123-45-6789, 943 476 5919
-    (NUMBER, re.compile(r"(?<![\d.,/-])(?:\(\d{2,5}\) ?|\d{2,5}[ .-])(?:\d{2,5}[ .-]){0,5}\d{2,5}" + _AFTER), _phone),
+    (NUMBER, re.compile(r"(?<![\d.,/-])(?:\(\d{2,5}\) ?|\d{2,5}[ .-])(?:\d{2,5}[ .-]){0,5}\d{2,5}" + _AFTER),
+     _phone),
     # ZY2012-0345, A12B34C56, AB-123-456: a code of letters and digits, at least five of them digits.
     (NUMBER, re.compile(r"(?<![\w-])[^\W\d_][^\W_]{0,29}(?:[-/][^\W_]{1,30}){0,6}(?<=\d)(?![\w])"
                         r"|(?<![\w-])[^\W\d_][^\W_]{0,29}(?:[-/][^\W_]{1,30}){0,6}\d[^\W\d_](?![\w])"), _digits(5)),
