@@ -55,7 +55,7 @@ def received_text(update: Update) -> str | None:
     if start_argument(message):
         return "/start [invite code]"
     command, _, argument = message.text.partition(" ")
-    if command.split("@")[0] == "/revoke" and argument.strip().isdecimal():
+    if command.split("@")[0].lower() == "/revoke" and argument.strip().isdecimal():  # as Telegram matches commands
         return message.text  # a Telegram user ID, not a patient's number
     return identifiers.for_the_record(message.text)
 
