@@ -39,6 +39,19 @@ def validation_messages(error: ValidationError) -> list[str]:
     return out
 
 
+class DuplicateKey(ValueError):
+    """A JSON object names a key twice."""
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKey(key)
+        out[key] = value
+    return out
+
+
 def _read(file: str) -> str:
     if file == "-":
         return sys.stdin.read()
@@ -57,9 +70,16 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, object_pairs_hook=_no_duplicate_keys)
     except json.JSONDecodeError as exc:
         print(f"screening-bot evaluate: {args.file} is not valid JSON: {exc}", file=sys.stderr)
+        return 2
+    except DuplicateKey as exc:  # the last would win silently: the outcome would depend on key order
+        print(f"screening-bot evaluate: {args.file} gives {str(exc)[:60]!r} twice; give each fact once",
+              file=sys.stderr)
+        return 2
+    except ValueError:  # an integer too long to convert (Python refuses more than 4300 digits)
+        print(f"screening-bot evaluate: {args.file} holds a number too long to be a fact", file=sys.stderr)
         return 2
     except RecursionError:
         print(f"screening-bot evaluate: {args.file} is not a facts file: JSON nested too deeply",

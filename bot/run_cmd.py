@@ -181,7 +181,8 @@ def serve(settings: Settings) -> int:
     # token or an unreachable API is one line from us rather than a logged traceback from the library.
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    api = urlsplit(settings.api_url).netloc
+    parts = urlsplit(settings.api_url)
+    api = parts.hostname + (f":{parts.port}" if parts.port else "") if parts.hostname else "the Bot API"  # no password
     try:
         loop.run_until_complete(app.bot.initialize())
         if settings.use_webhook:

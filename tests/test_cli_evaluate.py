@@ -184,3 +184,21 @@ def test_subprocess_stdin_and_exit_codes():
     assert done.returncode == 2
     assert done.stdout == ""
     assert "ln_chronicity_index" in done.stderr and "less than or equal to 12" in done.stderr
+
+
+def test_a_key_given_twice_is_refused_not_resolved_by_its_order(tmp_path, capsys):
+    """Issue 13: duplicate keys were silently resolved, the last winning: ineligible or incomplete by key order."""
+    for text in ('{"age_years": 12, "age_years": 4}', '{"age_years": 4, "age_years": 12}'):
+        path = tmp_path / "facts.json"
+        path.write_text(text)
+        assert main(["evaluate", str(path)]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and err.count("\n") == 1 and "'age_years' twice" in err
+
+
+def test_a_number_of_5000_digits_is_one_line_not_a_traceback(tmp_path, capsys):
+    path = tmp_path / "facts.json"
+    path.write_text('{"age_years": ' + "9" * 5000 + "}")
+    assert main(["evaluate", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "too long" in err and len(err) < 200

@@ -181,3 +181,15 @@ def test_the_log_never_shows_the_token():
                                None)
     run_cmd.RedactSecrets(["1:SECRET"]).filter(record)
     assert record.getMessage() == "POST https://x/bot<redacted>/getMe"
+
+
+def test_the_api_urls_password_is_never_said(monkeypatch, capsys, tmp_path):
+    """Issue 13: `TELEGRAM_API_URL=http://user:secret@…` was logged at every start."""
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:x")
+    monkeypatch.setenv("SCREENING_COORDINATOR_IDS", "9")
+    monkeypatch.setenv("SCREENING_DB_PATH", str(tmp_path / "s.db"))
+    monkeypatch.setenv("TELEGRAM_API_URL", "http://proxyuser:pr0xy-s3cret@127.0.0.1:9/bot")  # nothing listens
+    monkeypatch.setattr(run_cmd, "configure_logging", lambda settings: None)
+    assert cli.main(["run"]) != 0
+    err = capsys.readouterr().err
+    assert "127.0.0.1:9" in err and "pr0xy-s3cret" not in err and "proxyuser" not in err
