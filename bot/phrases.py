@@ -25,6 +25,14 @@ SENTENCES: dict[M, str] = {
     M.BLOCK_ANSWERED: "That answers {count} questions at once.",
     M.BLOCK_AT_TOP_OF_NORMAL: ("That answers {count} questions at once, each recorded as 1 × ULN (the top of the "
                                "normal range)."),
+    M.CHANGE_NEEDS_REASON: ("{referral_id} was sent to the study team (version {send_no}); to change it, first say "
+                            "why: amend <reason>"),
+    M.NOT_SENT_YET: "this pre-screen has not been sent to the study team: change it with back or change N",
+    M.AMEND_NEEDS_REASON: "Please say in a few words why the pre-screen changes: amend <reason>.",
+    M.AMENDING: ("{referral_id} can be changed now. The study team is told why, and their decision on version "
+                 "{send_no} no longer stands; send it again when it is ready."),
+    M.SENT: "{referral_id} was sent to the study team as version {send_no}.",
+    M.ALREADY_SENT: "{referral_id} was already sent to the study team (version {send_no}); nothing has changed since.",
     M.CHANGING: "Changing answer {number} (\"{question}: {answer}\"); the other answers stay.",
     M.NO_SUCH_ANSWER: "There is no answer {number}: the summary numbers the answers 1 to {count}.",
     M.REOPENED: "Reopened: I will ask again what was unknown.",

@@ -32,6 +32,8 @@ def to_input(line: str) -> engine.Input:
     m = CHANGE.fullmatch(word)
     if m:
         return engine.Change(int(m.group(1)))
+    if word.split(" ", 1)[0] in ("amend", "/amend"):
+        return engine.Amend(line.strip().split(" ", 1)[1] if " " in line.strip() else "")
     return engine.Answer(line)
 
 

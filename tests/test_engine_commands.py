@@ -412,3 +412,21 @@ def test_toggle_of_a_choice_not_on_screen_changes_nothing():
     assert state.current == "sle_eular_acr_2019"
     result = conv.send(engine.Toggle(state.seq, "yes"))
     assert types(result.outputs) == ["Stale"] and result.state == state
+
+
+def test_a_sent_pre_screen_changes_only_with_a_reason():
+    conv = run_script(ELIGIBLE_GIRL_12)
+    conv.send(engine.Sent(1))
+    for inp in (BACK, REOPEN, engine.Change(3)):
+        with pytest.raises(engine.IllegalStep) as exc:
+            engine.step(conv.state, inp)
+        assert "first say why" in said(exc)
+    assert [o for o in conv.send(engine.Command("send")).outputs if isinstance(o, engine.ReadyToSend)] == []
+    locked = conv.state
+    assert conv.send(engine.Amend("born 04.03.2012")).state == locked, "an identifier is never kept"
+    result = conv.send(engine.Amend("  the ECG was read again  "))
+    assert [(e.type, e.payload) for e in result.events] == [
+        ("referral_amended", {"send_no": 1, "reason": "the ECG was read again"})]
+    assert "no longer stands" in said(result.outputs[0])
+    conv.send(BACK)
+    assert conv.state.phase == "asking"

@@ -68,6 +68,7 @@ async def test_a_decision_on_an_older_summary_is_superseded(tmp_path):
     async with Harness(tmp_path) as h:
         answers = {**ELIGIBLE, "lvef_percent": "unknown"}
         ref = await referred(h, answers)
+        await h.say(PHYSICIAN, "/amend LVEF measured")  # a change after sending needs a reason (issue 13)
         await h.press(PHYSICIAN, f"r:{ref}")
         await h.say(PHYSICIAN, "62")
         await h.press(PHYSICIAN, f"s:{ref}")
@@ -95,3 +96,29 @@ async def test_coordinator_help(tmp_path):
     async with Harness(tmp_path) as h:
         calls = await h.say(COORDINATOR, "/start")
         assert "/invite" in calls[0].text and "/revoke" in calls[0].text and "/referrals" in calls[0].text
+
+
+async def test_a_change_after_a_decision_needs_a_reason_and_supersedes_the_decision(tmp_path):
+    """Issue 13: after a coordinator accepted, the physician sent /back and answered again: the pre-screen
+    read ineligible while the referral still read accepted and eligible."""
+    async with Harness(tmp_path) as h:
+        ref = await referred(h)
+        await h.press(COORDINATOR, f"d:{ref}:1:a")
+        before = h.services.store.load(ref)
+        calls = await h.say(PHYSICIAN, "/back")
+        assert "first say why: /amend" in calls[0].text
+        assert h.services.store.load(ref) == before, "nothing changed silently"
+        calls = await h.say(PHYSICIAN, "/amend")
+        assert "why the pre-screen changes" in calls[0].text and h.audit("referral_amended") == []
+        calls = await h.say(PHYSICIAN, "/amend the dose was lower than reported")
+        told = [c.text for c in calls if c.chat_id == COORDINATOR]
+        assert told and "decision on version 1 no longer stands" in told[0]
+        assert h.services.registry.referral(ref).status == "amending"
+        calls = await h.press(COORDINATOR, f"d:{ref}:1:d")
+        assert calls[0].params["text"].startswith("A newer summary"), "the old decision cannot be taken again"
+        await h.say(PHYSICIAN, "/back")
+        await h.say(PHYSICIAN, "yes")  # the last answer, again
+        calls = await h.press(PHYSICIAN, f"s:{ref}")
+        summary = [c for c in calls if c.chat_id == COORDINATOR]
+        assert summary and summary[-1].buttons()[0][1] == f"d:{ref}:2:a", "a new version"
+        assert h.services.registry.referral(ref).status == "sent"

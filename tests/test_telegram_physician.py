@@ -155,6 +155,13 @@ async def test_incomplete_prescreen_is_reopened_filled_and_sent_again(tmp_path):
         assert (calls[-1].buttons() == [("📨 Send to coordinator", f"s:{ref}"),
                                         ("✏️ Fill in missing items", f"r:{ref}")])
         await h.press(PHYSICIAN, f"s:{ref}")
+        # Sent: it changes only with a reason (issue 13), which the coordinator is told.
+        calls = await h.press(PHYSICIAN, f"r:{ref}")
+        assert "first say why: /amend" in calls[-1].text and h.services.store.load(ref).phase == "done"
+        calls = await h.say(PHYSICIAN, "/amend the echocardiogram is done now")
+        assert any("is being changed by its physician: the echocardiogram is done now" in c.text
+                   for c in calls if c.chat_id == COORDINATOR)
+        assert [e["payload"]["reason"] for e in h.audit("referral_amended")] == ["the echocardiogram is done now"]
         calls = await h.press(PHYSICIAN, f"r:{ref}")
         assert "Reopened" in calls[-1].text and "LVEF" in calls[-1].text
         calls = await h.say(PHYSICIAN, "62")

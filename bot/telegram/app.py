@@ -45,6 +45,7 @@ PHYSICIAN_COMMANDS = [
     BotCommand("cancel", "cancel the open pre-screen"),
     BotCommand("summary", "the answers so far, numbered"),
     BotCommand("change", "change any answer: /change <number from /summary>"),
+    BotCommand("amend", "change a pre-screen already sent: /amend <reason>"),
     BotCommand("help", "how this works"),
 ]
 COORDINATOR_COMMANDS = [
@@ -128,6 +129,7 @@ def add_handlers(app: BotApplication, settings: Settings) -> None:
         CommandHandler("cancel", physician.cancel, filters=phys),
         CommandHandler("summary", physician.summary, filters=phys),
         CommandHandler("change", physician.change, filters=phys),
+        CommandHandler("amend", physician.amend, filters=phys),
         MessageHandler(phys & filters.TEXT & ~filters.COMMAND, physician.answer),
         CallbackQueryHandler(physician.press),
         TypeHandler(Update, physician.unknown),

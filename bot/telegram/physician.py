@@ -12,6 +12,7 @@ from telegram import Update
 
 from conversations.dialogue import engine
 from conversations.dialogue.events import E
+from conversations.dialogue.messages import M
 from conversations.records import audit
 from conversations.records.store import Prescreen, Recorded
 from criteria import Outcome
@@ -28,6 +29,7 @@ HELP = (
     "Answer each question by tapping a button or typing a short answer; \"unknown\" is always allowed.\n"
     "/status shows the current question again (/status R-… switches to another pre-screen)\n"
     "/back changes the last answer · /summary lists the answers · /change N changes answer N · "
+    "/amend &lt;reason&gt; opens a pre-screen already sent for a change · "
     "/skip answers \"unknown\" · /cancel cancels the pre-screen\n"
     "At the end, \"Send to coordinator\" refers the patient; an incomplete pre-screen can be reopened "
     "later to fill in what was unknown, and sent again.\n"
@@ -165,6 +167,30 @@ async def change(update: Update, context: BotContext) -> None:
     await turn.end()
 
 
+async def amend(update: Update, context: BotContext) -> None:
+    """/amend <reason>: a pre-screen already sent opened for a change; the coordinators are told why, and
+    their decision on the version they have no longer stands (the next summary is a new version)."""
+    turn = Turn(update, context)
+    if (ref := await _focused(turn)) is None:
+        return
+    reason = " ".join(context.args or [])
+    fill = _shows(turn)
+
+    def with_notice(res: Recorded) -> None:
+        fill(res)
+        amended = next((e for e in res.events if e.type == E.REFERRAL_AMENDED), None)
+        if amended is None:
+            return
+        turn.services.registry.amend(ref)
+        for cid in sorted(turn.services.settings.coordinator_ids):
+            turn.say(f"<b>{esc(ref)}</b> is being changed by its physician: {esc(amended.payload['reason'])}. "
+                     f"Your decision on version {amended.payload['send_no']} no longer stands; the new version "
+                     "will come as a new summary.", chat_id=cid)
+
+    turn.step(ref, engine.Amend(reason), with_notice)
+    await turn.end()
+
+
 async def answer(update: Update, context: BotContext) -> None:
     """Typed text: an answer to the focused pre-screen's question, read (or refused) by the engine, which also
     says what text means to a finished pre-screen."""
@@ -251,11 +277,14 @@ def send_to_coordinators(turn: Turn, ref: str) -> None:
 
     def on_ready(res: Recorded) -> None:
         ready = next((o for o in res.outputs if isinstance(o, engine.ReadyToSend)), None)
-        if ready is None:
-            return
+        again = any(isinstance(o, engine.Info) and o.message.code is M.ALREADY_SENT for o in res.outputs)
         prescreen = s.store.get(ref)
         sent = s.registry.referral(ref)
-        if sent is not None and sent.last_sent_at >= prescreen.updated_at:
+        if ready is None and not again:
+            return
+        # The engine knows the versions it sent; for a pre-screen sent before it kept them, the registry.
+        unchanged = again or (res.state.sent == 0 and sent is not None and sent.last_sent_at >= prescreen.updated_at)
+        if unchanged and sent is not None:
             turn.toast = "Already sent; nothing has changed since."
             turn.say(f"<b>{esc(ref)}</b> was already sent to the coordinators ({esc(sent.last_sent_at)}); "
                      "nothing has changed since.")
@@ -275,6 +304,7 @@ def _summaries(db: sqlite_utils.Database, turn: Turn, ref: str, outcome: Outcome
                  payload={"send_no": referral.sends, "outcome_status": outcome.status,
                           "protocol_version": outcome.protocol_version, "criteria": outcome.criteria,
                           "coordinators": coordinators}, referral_id=ref)
+    s.store.apply(ref, engine.Sent(referral.sends), "physician", turn.user_id)  # changes now need a reason
     head_seq, head_hash = audit.head(db)
     text = render.summary(ref=ref, physician_id=turn.user_id, o=outcome, send_no=referral.sends,
                           started=prescreen.created_at, finished=prescreen.updated_at,

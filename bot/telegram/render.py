@@ -30,6 +30,9 @@ NO_IDENTIFIERS = ("Please send no photos, files, voice notes, contacts or locati
 # Where Telegram says it its own way: it has buttons and slash commands where the terminal has words.
 OVERRIDES: dict[M, str] = {
     M.FINISH_FIRST: "finish the pre-screen first; /status shows where it stands",
+    M.CHANGE_NEEDS_REASON: ("{referral_id} was sent to the study team (version {send_no}); to change it, first "
+                            "say why: /amend <reason>"),
+    M.AMEND_NEEDS_REASON: "Please say in a few words why the pre-screen changes: /amend <reason>.",
     M.REVIEW: "Your answers for {referral_id} (/change N corrects any of them):\n{lines}",
 }
 FINISHED_AGAIN = ("<b>{ref}</b> is finished; here is its outcome again. \"Fill in missing items\" asks what was "

@@ -24,7 +24,7 @@ from criteria.labels import FACT_LABELS
 from . import answers, identifiers, planner
 from .answers import AnswerError
 from .events import E, Event, event
-from .inputs import COMMANDS, KINDS, Answer, Change, Command, CommandName, Input, Submit, Toggle, kind
+from .inputs import COMMANDS, KINDS, Amend, Answer, Change, Command, CommandName, Input, Sent, Submit, Toggle, kind
 from .messages import M, Message, msg, validation_message
 from .outputs import (
     Accepted,
@@ -44,6 +44,7 @@ from .questions import BY_ID, QuestionDef, read
 from .state import Entry, Phase, State
 
 __all__ = [
+    "Amend", "Sent",
     "COMMANDS", "KINDS", "RULES", "Accepted", "Answer", "Cancelled", "Change", "Choice", "Command", "CommandName",
     "Event", "Help",
     "IllegalStep", "Info", "Input", "OutcomeReached", "Output", "Question", "ReadyToSend", "Reprompt", "Result",
@@ -256,6 +257,34 @@ def _change_answer(state: State, inp: Change) -> Result:
     return _advance(new, plan, [note], [ev])
 
 
+def _amend(state: State, inp: Amend) -> Result:
+    """A pre-screen sent to the study team opened for a change, with the physician's reason (recorded)."""
+    if not state.sent:
+        raise IllegalStep(msg(M.NOT_SENT_YET))
+    reason = " ".join(inp.reason.split())[:300]
+    if len(reason) < 3:
+        return Result(state, [Info(msg(M.AMEND_NEEDS_REASON))], [])
+    if (kind := identifiers.identifier_kind(reason)) is not None:  # refused before it is written anywhere
+        return Result(state, [Info(identifiers.warning(kind))], [])
+    new = state.model_copy(update={"amend_reason": reason})
+    return Result(new, [Info(msg(M.AMENDING, referral_id=state.referral_id, send_no=state.sent))],
+                  [event(E.REFERRAL_AMENDED, send_no=state.sent, reason=reason)])
+
+
+def _sent(state: State, inp: Sent) -> Result:
+    new = state.model_copy(update={"sent": inp.send_no, "amend_reason": None})
+    return Result(new, [Info(msg(M.SENT, referral_id=state.referral_id, send_no=inp.send_no))], [])
+
+
+def _needs_reason(rule: Rule) -> Rule:
+    """Once sent to the study team, a pre-screen changes only after ``amend <reason>``."""
+    def guarded(state: State, inp: Any) -> Result:
+        if state.sent and state.amend_reason is None:
+            raise IllegalStep(msg(M.CHANGE_NEEDS_REASON, referral_id=state.referral_id, send_no=state.sent))
+        return rule(state, inp)
+    return guarded
+
+
 def _reopen(state: State, inp: Command) -> Result:
     kept = [e for e in state.history if not e.has_unknown_part()]
     plan = planner.plan_for(kept)
@@ -283,6 +312,8 @@ def _status(state: State, inp: Command) -> Result:
 
 
 def _send(state: State, inp: Command) -> Result:
+    if state.sent and state.amend_reason is None:  # nothing can have changed since: no second copy
+        return Result(state, [Info(msg(M.ALREADY_SENT, referral_id=state.referral_id, send_no=state.sent))], [])
     return Result(state, [ReadyToSend(outcome_of(state))], [])
 
 
@@ -290,15 +321,17 @@ def _send(state: State, inp: Command) -> Result:
 
 _ASKING: dict[str, Rule] = {
     "typed": _typed, "pressed": _pressed, "toggle": _toggle, "submit": _submit, "change": _change_answer,
+    "amend": _illegal(M.FINISH_FIRST), "sent": _illegal(M.FINISH_FIRST),
     "command:back": _back, "command:skip": _skip, "command:status": _status, "command:summary": _summary,
     "command:cancel": _cancel, "command:help": _help,
     "command:reopen": _illegal(M.ONLY_FINISHED_REOPENS), "command:send": _illegal(M.FINISH_FIRST),
 }
 _DONE: dict[str, Rule] = {
-    "typed": _finished, "pressed": _stale, "toggle": _stale, "submit": _stale, "change": _change_answer,
-    "command:back": _back, "command:skip": _illegal(M.NO_QUESTION_TO_SKIP), "command:status": _status,
+    "typed": _finished, "pressed": _stale, "toggle": _stale, "submit": _stale,
+    "change": _needs_reason(_change_answer), "amend": _amend, "sent": _sent,
+    "command:back": _needs_reason(_back), "command:skip": _illegal(M.NO_QUESTION_TO_SKIP), "command:status": _status,
     "command:summary": _summary, "command:cancel": _illegal(M.ONLY_OPEN_CANCELS), "command:help": _help,
-    "command:reopen": _reopen, "command:send": _send,
+    "command:reopen": _needs_reason(_reopen), "command:send": _send,
 }
 RULES: dict[Phase, dict[str, Rule]] = {
     "asking": _ASKING,

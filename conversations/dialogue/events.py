@@ -33,6 +33,7 @@ class E(StrEnum):
     INVITE_CREATED = "invite_created"
     PHYSICIAN_REVOKED = "physician_revoked"
     REFERRAL_SENT = "referral_sent"
+    REFERRAL_AMENDED = "referral_amended"
     COORDINATOR_DECISION = "coordinator_decision"
     # the records
     EXPORT = "export"
@@ -58,6 +59,7 @@ PAYLOAD_KEYS: dict[E, frozenset[str]] = {
     E.PHYSICIAN_REVOKED: frozenset({"physician_id"}),
     E.REFERRAL_SENT: frozenset({"send_no", "outcome_status", "protocol_version", "criteria", "coordinators"}),
     E.COORDINATOR_DECISION: frozenset({"decision", "send_no"}),
+    E.REFERRAL_AMENDED: frozenset({"send_no", "reason"}),
     E.EXPORT: frozenset({"format", "referral_id", "since", "events", "head"}),
 }
 # Events the system itself says (the verdict, its own messages), as opposed to what an actor said or did.

@@ -43,6 +43,20 @@ class Change:
 
 
 @dataclass(frozen=True)
+class Amend:
+    """Open a pre-screen already sent to the study team for a change, saying why."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The pre-screen was sent to the study team as version ``send_no`` (written by the edge that sent it)."""
+
+    send_no: int
+
+
+@dataclass(frozen=True)
 class Toggle:
     seq: int
     choice: str
@@ -53,7 +67,7 @@ class Submit:
     seq: int
 
 
-Input = Answer | Command | Change | Toggle | Submit
+Input = Answer | Command | Change | Amend | Sent | Toggle | Submit
 
 
 def kind(inp: Input) -> str:
@@ -64,7 +78,12 @@ def kind(inp: Input) -> str:
         return "typed" if inp.seq is None else "pressed"
     if isinstance(inp, Change):
         return "change"
+    if isinstance(inp, Amend):
+        return "amend"
+    if isinstance(inp, Sent):
+        return "sent"
     return "toggle" if isinstance(inp, Toggle) else "submit"
 
 
-KINDS: tuple[str, ...] = ("typed", "pressed", "toggle", "submit", "change", *(f"command:{c}" for c in CommandName))
+KINDS: tuple[str, ...] = ("typed", "pressed", "toggle", "submit", "change", "amend", "sent",
+                          *(f"command:{c}" for c in CommandName))

@@ -27,6 +27,12 @@ class M(StrEnum):
     NOTHING_TO_TAKE_BACK = "nothing_to_take_back"
     BLOCK_ANSWERED = "block_answered"        # count
     BLOCK_AT_TOP_OF_NORMAL = "block_at_top_of_normal"  # count
+    CHANGE_NEEDS_REASON = "change_needs_reason"  # referral_id, send_no
+    NOT_SENT_YET = "not_sent_yet"
+    AMEND_NEEDS_REASON = "amend_needs_reason"
+    AMENDING = "amending"                    # referral_id, send_no
+    SENT = "sent"                            # referral_id, send_no
+    ALREADY_SENT = "already_sent"            # referral_id, send_no
     CHANGING = "changing"                    # number, question, answer (value message)
     NO_SUCH_ANSWER = "no_such_answer"        # number, count
     REOPENED = "reopened"

@@ -51,6 +51,10 @@ class State(BaseModel):
     notice: dict[str, Any] | None = None
     # What the calculators gave at the last step, so that an answer's echo shows what it changed.
     calculated: dict[str, Any] = Field(default_factory=dict)
+    # The version last sent to the study team (0: never sent), and why it is being changed since, if it is:
+    # a pre-screen that was sent changes only with a reason.
+    sent: int = 0
+    amend_reason: str | None = None
 
     def to_json(self) -> str:
         return self.model_dump_json()

@@ -281,6 +281,8 @@ def _describe(type_: str, p: dict[str, Any], phrase: Phrase | None = None) -> st
         case E.REFERRAL_SENT:
             return (f"referral ({p.get('outcome_status')}) sent to coordinators "
                     f"{', '.join(map(str, p.get('coordinators', [])))}; audit head {p.get('audit_head')}")
+        case E.REFERRAL_AMENDED:
+            return f"opened version {p.get('send_no')} for a change: {p.get('reason')}"
         case E.COORDINATOR_DECISION:
             return f"decision: {p['decision']}"
         case _:

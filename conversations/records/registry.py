@@ -167,7 +167,7 @@ class Registry:
         ref = self.referral(referral_id)
         if ref is None:
             return "unknown", None
-        if send_no != ref.sends:
+        if send_no != ref.sends or ref.status == "amending":  # a new version is on its way
             return "superseded", ref
         if ref.status not in OPEN_STATUSES:
             return "closed", ref
@@ -179,6 +179,12 @@ class Registry:
             "UPDATE referrals SET status = ?, decided_by = ?, decided_at = ? WHERE referral_id = ?",
             (STATUS_AFTER[decision], coordinator_id, now, referral_id))
         return "decided", self.referral(referral_id)
+
+    def amend(self, referral_id: str) -> None:
+        """The physician is changing the referral (with a reason, in the trail): the decision on the version
+        sent no longer stands until the next version is sent."""
+        self._in_tx()
+        self.db.conn.execute("UPDATE referrals SET status = 'amending' WHERE referral_id = ?", (referral_id,))
 
     def open_referrals(self) -> list[Referral]:
         rows = self.db.conn.execute(
