@@ -122,3 +122,14 @@ async def test_a_change_after_a_decision_needs_a_reason_and_supersedes_the_decis
         summary = [c for c in calls if c.chat_id == COORDINATOR]
         assert summary and summary[-1].buttons()[0][1] == f"d:{ref}:2:a", "a new version"
         assert h.services.registry.referral(ref).status == "sent"
+
+
+async def test_a_revoked_physician_is_not_told_decisions(tmp_path):
+    """Issue 13: a revoked physician still received decisions on earlier referrals."""
+    async with Harness(tmp_path) as h:
+        ref = await referred(h)
+        await h.say(COORDINATOR, f"/revoke {PHYSICIAN}")
+        calls = await h.press(COORDINATOR, f"d:{ref}:1:a")
+        assert not [c for c in calls if c.chat_id == PHYSICIAN]
+        assert any("was removed from this bot and was not told" in c.text for c in calls if c.chat_id == COORDINATOR)
+        assert [e["payload"]["decision"] for e in h.audit("coordinator_decision")] == ["accept"]

@@ -130,8 +130,12 @@ async def decide(update: Update, context: BotContext) -> None:
             for cid in sorted(s.settings.coordinator_ids):
                 by = "you" if cid == turn.user_id else f"<code>{turn.user_id}</code>"
                 turn.say(f"<b>{esc(p.ref)}</b>: {words} by {by}.", chat_id=cid)
-            turn.say(f"Referral <b>{esc(p.ref)}</b>: {DECISION_NOTES[decision]}",
-                     chat_id=referral.physician_id)
+            if s.role_of(referral.physician_id) == "physician":
+                turn.say(f"Referral <b>{esc(p.ref)}</b>: {DECISION_NOTES[decision]}",
+                         chat_id=referral.physician_id)
+            else:  # revoked since: the bot no longer talks to that account (issue 13)
+                turn.say(f"<b>{esc(p.ref)}</b>: its physician <code>{referral.physician_id}</code> was removed "
+                         "from this bot and was not told; please reach them another way.")
         elif result == "superseded":
             turn.toast = "A newer summary of this referral exists; please decide on that one."
         elif result == "closed":
