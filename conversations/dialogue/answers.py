@@ -106,11 +106,14 @@ def parse_number(text: str, *, unit_words: tuple[str, ...] = (), integer: bool =
     if rest and rest not in unit_words:
         raise AnswerError(msg(M.UNREAD_AFTER_NUMBER, rest=rest, example=example))
     value = read_number(number_text)
-    if integer:
-        if not value.is_integer():
-            raise AnswerError(msg(M.WHOLE_NUMBER_EXPECTED, example=example))
-        return int(value)
-    return value
+    return whole(value, example) if integer else value
+
+
+def whole(value: float, example: str) -> int:
+    """The number as an integer, for a question that counts (a score, an index); refused if it has a fraction."""
+    if not value.is_integer():
+        raise AnswerError(msg(M.WHOLE_NUMBER_EXPECTED, example=example))
+    return int(value)
 
 
 CREATININE_UNITS = {

@@ -19,7 +19,7 @@ from typing import Any
 
 import pint
 
-from .answers import AnswerError, Reading, normalise, read_number
+from .answers import AnswerError, Reading, normalise, read_number, whole
 from .messages import M, msg
 
 # ---- units ------------------------------------------------------------------------------------------------
@@ -296,11 +296,7 @@ def read_measure(measure: Measure, text: str, *, integer: bool = False, example:
     if measure.completed:
         return math.floor(total + 1e-9)
     value = _round(total)
-    if integer:
-        if not value.is_integer():
-            raise AnswerError(msg(M.WHOLE_NUMBER_EXPECTED, example=example))
-        return int(value)
-    return value
+    return whole(value, example) if integer else value
 
 
 # ---- labelled values: "activity 6, chronicity 1", "EF 60%, FS 32%" --------------------------------------
