@@ -2,11 +2,16 @@
 same settings (bot/settings.py: the environment, then `.env`, then the defaults; `--db` over all three)."""
 
 import argparse
+import logging
 import os
 import sys
 
 from . import audit_cmd, backup_cmd, chat_cmd, evaluate_cmd, log_cmd, protocol_cmd, reassess_cmd, run_cmd
-from .settings import SettingsError, settings_for
+from .settings import SettingsError, dotenv_warning, settings_for
+
+# Warnings are log records: on standard error as they are (logging's last resort) until `run` configures
+# its log, and apart from a command's own output in tests.
+log = logging.getLogger("screening-bot")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"{program(args)}: {exc}", file=sys.stderr)
         return 2
+    if warning := dotenv_warning():
+        log.warning("%s: warning: %s", program(args), warning)
     try:
         if not getattr(args, "func", None):
             return main_job(args)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
 
-from .settings import Settings, SettingsError, settings_for
+from .settings import Settings, SettingsError, listen_warning, settings_for
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 POLL_TIMEOUT = 10  # seconds a getUpdates call waits for news
@@ -155,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
         settings.require_for_run()
     except SettingsError as exc:
         return fail(str(exc), 2)
+    if warning := listen_warning(settings):
+        logging.getLogger("screening-bot").warning("screening-bot run: warning: %s", warning)
     try:
         lock = acquire_lock(settings.db_path)
     except OSError as exc:

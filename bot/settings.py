@@ -1,20 +1,28 @@
 """The one configuration of every subcommand: the environment, then `.env`, then the defaults (the
 environment wins, as pydantic-settings has it); every key is in `.env.example`. `--db PATH`, for the
-commands that have it, wins over all three. What only `run` needs is checked by `require_for_run`."""
+commands that have it, wins over all three. What only `run` needs is checked by `require_for_run`;
+what is allowed but exposes the bot is said by `dotenv_warning` and `listen_warning`, never with a value."""
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import os
 import re
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
+from dotenv import dotenv_values  # what pydantic-settings reads .env with
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SECRET_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# Telegram takes 1 character; anyone who finds the webhook's port could then guess it and post updates.
+MIN_SECRET_CHARS = 16
+SECRET_KEYS = ("TELEGRAM_BOT_TOKEN", "SCREENING_WEBHOOK_SECRET")
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+DOTENV = ".env"
 DEFAULT_DB_PATH = "./screening.db"  # the one default database, when SCREENING_DB_PATH is not set
 DB_HELP = f"the screening database (default: SCREENING_DB_PATH from the environment or .env, else {DEFAULT_DB_PATH})"
 
@@ -27,7 +35,7 @@ class SettingsError(Exception):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True,
+        env_file=DOTENV, env_file_encoding="utf-8", extra="ignore", populate_by_name=True,
         hide_input_in_errors=True,
     )
 
@@ -95,6 +103,9 @@ class Settings(BaseSettings):
     def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not SECRET_TOKEN_RE.fullmatch(value.get_secret_value()):
             raise ValueError("must be 1 to 256 characters from A-Z, a-z, 0-9, _ and -")
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_CHARS:
+            raise ValueError(f"must be at least {MIN_SECRET_CHARS} characters long, so that it cannot be guessed "
+                             "(for example: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
         return value
 
     @model_validator(mode="after")
@@ -113,6 +124,50 @@ class Settings(BaseSettings):
             raise SettingsError("TELEGRAM_BOT_TOKEN is not set (the token from @BotFather)")
         if not self.coordinator_ids:
             raise SettingsError("SCREENING_COORDINATOR_IDS is empty: referrals would reach nobody")
+
+
+def clip(text: str, limit: int = 40) -> str:
+    """A value as a message may quote it: at most ``limit`` characters, an ellipsis for the rest."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:  # a host name: it may resolve anywhere
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_loopback
+
+
+def listen_warning(settings: Settings) -> str | None:
+    """Why the webhook's own server is reachable from the network, if it is: it speaks plain HTTP."""
+    if not settings.use_webhook or _is_loopback(settings.webhook_listen):
+        return None
+    return (f"SCREENING_WEBHOOK_LISTEN is {clip(settings.webhook_listen) or 'empty (every address)'}, not a "
+            f"loopback address: the webhook port {settings.webhook_port} is exposed to the network without TLS; "
+            "keep it behind a TLS reverse proxy and a firewall, or listen on 127.0.0.1")
+
+
+def dotenv_warning(path: str | Path = DOTENV) -> str | None:
+    """Why `.env` should be private, if it should be and is not: it holds secrets others can read or change."""
+    try:
+        mode = os.stat(path).st_mode & 0o777
+    except OSError:
+        return None
+    if not mode & 0o077:
+        return None
+    try:
+        values = {k.upper(): v for k, v in dotenv_values(path, encoding="utf-8").items()}
+    except (OSError, UnicodeDecodeError):
+        return None
+    held = [k for k in SECRET_KEYS if (values.get(k) or "").strip()]
+    if not held:
+        return None
+    return (f"{path} can be read or changed by other users (mode {mode:04o}) and holds {', '.join(held)}; "
+            f"make it private: chmod 600 {path}")
 
 
 def _alias(field: str) -> str:
