@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
 
+from conversations.records.db import create_private, make_private
+
 from .settings import Settings, SettingsError, listen_warning, settings_for
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
@@ -138,14 +140,18 @@ def acquire_lock(db_path: Path) -> IO[bytes] | None:
     SQLite takes on the same file (on a local file system; network file systems may emulate flock with
     record locks, and SQLite's WAL mode is not meant for them anyway)."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(db_path, "ab")  # noqa: SIM115 - held until the process ends; an empty file is an empty database
+    with contextlib.suppress(FileExistsError):  # an empty file is an empty database, owner-only as any
+        create_private(db_path)
+    handle = open(db_path, "ab")  # noqa: SIM115 - held until the process ends
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.close()
         return None
     # Which process holds it, for the operator (the lock itself is on the database file).
-    Path(f"{db_path}.pid").write_text(f"{os.getpid()}\n", encoding="utf-8")
+    pid = Path(f"{db_path}.pid")
+    make_private(pid)
+    pid.write_text(f"{os.getpid()}\n", encoding="utf-8")
     return handle
 
 

@@ -41,7 +41,7 @@ from conversations.dialogue.messages import M, Message
 
 from . import audit
 from .audit_verify import COLUMNS
-from .db import write
+from .db import make_private, write
 
 FORMATS = ("jsonl", "csv")
 EXPORT_ROLES = ("operator", "coordinator")
@@ -130,6 +130,7 @@ def publish(db: sqlite_utils.Database, path: str | Path, fmt: str, writer: Write
     selection = Selection(head_seq, head_hash, referral_id, parse_since(since) if since else None)
     partial = path.with_name(path.name + ".partial")
     try:
+        make_private(partial)  # the trail is for its auditors only; the writer then fills the file as it is
         events, referrals = writer(db, partial, selection)
         with write(db):
             event = audit.append(db, actor_role=actor_role, actor_id=actor_id, type=E.EXPORT, payload={

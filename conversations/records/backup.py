@@ -9,7 +9,7 @@ from pathlib import Path
 import sqlite_utils
 
 from .audit_verify import VerifyResult, verify
-from .db import open_db
+from .db import create_private, open_db
 
 
 @dataclass(frozen=True)
@@ -28,13 +28,19 @@ def backup(source: str | Path, out: str | Path) -> BackupResult:
     """VACUUM INTO reads one snapshot inside a read transaction, so a bot writing meanwhile neither
     blocks nor tears the copy; the copy is then checked on its own (integrity, audit chain)."""
     out = Path(out)
-    if out.exists():
-        raise FileExistsError(f"{out} already exists; choose a new file name")
-    src = open_db(source)
     try:
-        src.conn.execute("VACUUM INTO ?", (str(out),))
-    finally:
-        src.close()
+        create_private(out)  # VACUUM INTO fills an empty file and keeps its mode: the copy is owner-only
+    except FileExistsError:
+        raise FileExistsError(f"{out} already exists; choose a new file name") from None
+    try:
+        src = open_db(source)
+        try:
+            src.conn.execute("VACUUM INTO ?", (str(out),))
+        finally:
+            src.close()
+    except BaseException:
+        out.unlink(missing_ok=True)  # no half copy, nor an empty one, is left to be taken for a backup
+        raise
     # Read-only, so checking the copy cannot change it (no WAL file appears beside it).
     copy = sqlite_utils.Database(sqlite3.connect(f"file:{out}?mode=ro", uri=True))
     try:
