@@ -24,7 +24,7 @@ def open_existing(args: argparse.Namespace, prog: str) -> sqlite_utils.Database 
     if not path.is_file():
         print(f"{prog}: no database at {path} (give --db PATH or set SCREENING_DB_PATH)", file=sys.stderr)
         return None
-    db = open_db(path)
+    db = open_db(path, checked=True)  # a damaged file is said as such, not as a broken chain
     if audit.TABLE not in db.table_names():
         print(f"{prog}: {path} holds no audit trail (no {audit.TABLE} table)", file=sys.stderr)
         return None
@@ -94,6 +94,9 @@ def run_export(args: argparse.Namespace) -> int:
             r = audit_export.export(db, out, args.format, phrase=phrases.text, **kwargs)
     except ValueError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the directory it goes to is not ours to write, or its disk is full
+        print(f"{prog}: cannot write {out} ({exc.strerror or type(exc).__name__})", file=sys.stderr)
         return 2
     what = f"{r.referrals} referral bundles from {r.events} events" if r.format == "fhir" else \
         f"{r.events} events and {r.referrals} transcripts"

@@ -26,6 +26,10 @@ def run(args: argparse.Namespace) -> int:
     except FileExistsError as exc:
         print(f"screening-bot backup: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # where the copy goes: a directory that is not there, or not ours to write
+        print(f"screening-bot backup: cannot write {args.out} ({exc.strerror or type(exc).__name__})",
+              file=sys.stderr)
+        return 2
     if not result.ok:
         print(f"screening-bot backup: the copy {result.path} FAILED its checks: integrity {result.integrity}; "
               f"audit {'ok' if result.audit.ok else result.audit.reason}", file=sys.stderr)

@@ -3,6 +3,7 @@
 import argparse
 import sys
 
+from conversations.records.db import open_db
 from conversations.records.store import Store
 
 from . import terminal
@@ -22,10 +23,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    store = Store.open(settings_for(args).db_path)
+    db = open_db(settings_for(args).db_path, checked=True)  # never an answer written into a damaged file
+    try:
+        store = Store(db)
+    except BaseException:
+        db.close()
+        raise
     try:
         if getattr(args, "jsonl", False):
-            return terminal.jsonl(store, getattr(args, "resume", None), iter(sys.stdin))
+            return terminal.jsonl(store, getattr(args, "resume", None), iter(sys.stdin), sys.stdout)
         return terminal.interactive(store, getattr(args, "resume", None))
     finally:
         store.close()

@@ -4,7 +4,10 @@ same settings (bot/settings.py: the environment, then `.env`, then the defaults;
 import argparse
 import logging
 import os
+import sqlite3
 import sys
+
+from conversations.records.db import fault
 
 from . import audit_cmd, backup_cmd, chat_cmd, evaluate_cmd, log_cmd, protocol_cmd, reassess_cmd, run_cmd
 from .settings import SettingsError, dotenv_warning, settings_for
@@ -48,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`| head`): nothing left to say to it
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush fails silently
         return 1
+    except sqlite3.DatabaseError as exc:  # the one place a damaged, read-only or full database is said
+        print(f"{program(args)}: {fault(settings_for(args).db_path, exc)}", file=sys.stderr)
+        return 2
 
 
 def program(args: argparse.Namespace) -> str:

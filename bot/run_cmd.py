@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
 
-from conversations.records.db import create_private, make_private
+from conversations.records.db import create_private, make_private, open_db
 
 from .settings import Settings, SettingsError, listen_warning, settings_for
 
@@ -166,11 +167,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         lock = acquire_lock(settings.db_path)
     except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):  # run writes the database and its pid file
+            where = exc.filename if exc.filename and os.path.exists(exc.filename) else \
+                f"its directory {settings.db_path.parent}"
+            return fail(f"SCREENING_DB_PATH: cannot use {settings.db_path}: {where} is read-only", 2)
         return fail(f"SCREENING_DB_PATH: cannot use {settings.db_path} ({exc.strerror})", 2)
     if lock is None:
         return fail(f"another `screening-bot run` is serving {settings.db_path} (it holds the database file's "
                     f"lock; its process ID is in {settings.db_path}.pid); stop it first", 1)
     try:
+        # Refused here, in one line (cli.main), rather than met by the first update that writes.
+        open_db(settings.db_path, checked=True).close()
         return serve(settings)
     finally:
         lock.close()

@@ -9,7 +9,7 @@ from pathlib import Path
 import sqlite_utils
 
 from .audit_verify import VerifyResult, verify
-from .db import create_private, open_db
+from .db import SQLITE_CORRUPT, SQLITE_NOTADB, create_private, damaged, fault, open_db
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,12 @@ def backup(source: str | Path, out: str | Path) -> BackupResult:
     except FileExistsError:
         raise FileExistsError(f"{out} already exists; choose a new file name") from None
     try:
-        src = open_db(source)
+        src = open_db(source, checked=True)
         try:
             src.conn.execute("VACUUM INTO ?", (str(out),))
+        except sqlite3.DatabaseError as exc:  # the source was found sound: what fails is mostly the copy's disk
+            code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+            raise damaged(source) if code in (SQLITE_CORRUPT, SQLITE_NOTADB) else fault(out, exc, "the copy") from None
         finally:
             src.close()
     except BaseException:
