@@ -42,6 +42,8 @@ SENTENCES: dict[M, str] = {
     M.PROTOCOL_CHANGED: ("The study's pre-screening rules changed (protocol {version}). The answers so far were "
                          "carried over, and the outcome so far changed from {before} to {after}.{dropped_note}"),
     M.STALE_BUTTON: "That button belongs to an earlier question; nothing was changed.",
+    M.TYPED_BEFORE_QUESTION: ("Your message was written before the question below reached you, so I did not "
+                              "apply it to that question; nothing was changed. Please answer the question below."),
     M.NOT_THIS_QUESTION: "That button does not belong to this question; nothing was changed.",
     M.CANCELLED_ALREADY: "this pre-screen was cancelled",
     M.NO_QUESTION_TO_SKIP: "there is no question to skip: the pre-screen is finished",

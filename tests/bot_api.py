@@ -36,6 +36,7 @@ class Call:
     at: float = 0.0  # time.monotonic() when it was recorded
     status: int | None = 200  # the answer: 200, an error; 0 none (a time-out, a kill); None not yet
     files: dict[str, bytes] = field(default_factory=dict)  # uploaded files by parameter name
+    message_id: int | None = None  # of the message a send made, once answered
 
     @property
     def text(self) -> str:
@@ -118,7 +119,9 @@ class _Kill:
 
 
 class BotAPI:
-    """The state of one fake Telegram (its message IDs count from 1) and the answer to every call.
+    """The state of one fake Telegram (its message IDs count from 1, one count for what the bot sends and
+    what users send, as in a private chat, so a message typed before a question arrived has the lower ID)
+    and the answer to every call.
 
     ``strict``: a method not faked is answered 404 (else ``True``). ``long_poll``: the longest a getUpdates
     waits for an update (0: never; in-process nothing may block)."""
@@ -155,6 +158,9 @@ class BotAPI:
             for u, uid in zip(updates, ids, strict=True):
                 if uid is None:
                     uid = self._next_update_id
+                    if "message" in u:  # a new message takes the chat's next message ID, as ours do (in
+                        # the caller's dict too, so that a test sees the ID Telegram gave it)
+                        u["message"]["message_id"] = next(self._message_ids)
                 self._next_update_id = max(self._next_update_id, uid + 1)
                 queued.append({**u, "update_id": uid})
             self.updates = sorted(self.updates + queued, key=lambda u: u["update_id"])
@@ -241,6 +247,9 @@ class BotAPI:
             return self._failed(call, failure, recorded)
         with self.cond:
             reply = self._answer(method, params)
+            result = (reply.body or {}).get("result")
+            if isinstance(result, dict) and "message_id" in result:
+                call.message_id = result["message_id"]
             self._record(call, reply.status, recorded)
             return reply
 

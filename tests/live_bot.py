@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fake_bot_api import ApiCall, FakeBotAPI
+from telegram_harness import callback, message
 
 from conversations.records.audit_verify import VerifyResult, verify
 from conversations.records.db import open_db
@@ -213,3 +214,17 @@ def questions(calls: list[ApiCall]) -> list[int]:
 def asked(api: FakeBotAPI, number: int, chat_id: int = PHYSICIAN) -> ApiCall | None:
     """The first accepted message to the chat that asks question ``number``."""
     return next((c for c in api.sent(chat_id) if number in questions([c])), None)
+
+
+def answer_in_turn(api: FakeBotAPI, bot: LiveBot, ids: list[int], ref: str, answers: list[str],
+                   first: int = 1) -> None:
+    """Answer as a physician does: each answer once its question (``first``, ``first`` + 1, ...) is on the
+    phone and the bot has marked it sent. ``"press:<choice>"`` taps that button of the question, anything
+    else is typed. The update IDs are appended to ``ids``."""
+    for k, answer in enumerate(answers, first):
+        shown = bot.wait(lambda k=k: (asked(api, k) if bot.processed(ids) and bot.all_sent() else None),
+                         f"question {k} on screen")
+        if answer.startswith("press:"):
+            ids.append(api.push(callback(PHYSICIAN, f"a:{ref}:{k}:{answer[6:]}", message_id=shown.message_id)))
+        else:
+            ids.append(api.push(message(PHYSICIAN, answer)))

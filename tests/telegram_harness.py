@@ -56,6 +56,8 @@ class RecordingRequest(BaseRequest):
 
     def __init__(self, api: BotAPI | None = None) -> None:
         self.api = api if api is not None else BotAPI(BOT)
+        if api is None:  # one count for the messages users type and the bot sends, as in a private chat
+            self.api._message_ids = _message_ids
         self.stalls: dict[int, asyncio.Event] = {}  # chat ID: calls to it wait for the event
 
     @property
@@ -136,14 +138,16 @@ def group_chat(chat_id: int = -100777) -> dict:
     return {"id": chat_id, "type": "group", "title": "Ward team"}
 
 
-def _message(uid: int, chat: dict | None = None, **content: Any) -> dict:
-    return {"message_id": next(_message_ids), "date": int(time.time()), "from": user(uid),
+def _message(uid: int, chat: dict | None = None, message_id: int | None = None, **content: Any) -> dict:
+    return {"message_id": message_id or next(_message_ids), "date": int(time.time()), "from": user(uid),
             "chat": chat or private_chat(uid), **content}
 
 
 def message(uid: int, text: str, *, chat: dict | None = None, update_id: int | None = None,
-            edited: bool = False) -> dict:
-    msg = _message(uid, chat, text=text)
+            edited: bool = False, message_id: int | None = None) -> dict:
+    """A message from ``uid``, typed now: its ID, unless given, is the next of the count the in-process
+    Bot API gives the bot's messages too, so it follows every message delivered so far."""
+    msg = _message(uid, chat, message_id, text=text)
     if text.startswith("/"):
         msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
     if edited:

@@ -35,15 +35,24 @@ def start_bot(api: FakeBotAPI, tmp_path: Path) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def question_message(api: FakeBotAPI, number: int):
-    """The first message to the physician that asks question ``number``."""
+def question_message(api: FakeBotAPI, number: int, db: Path | None = None):
+    """The first message to the physician that asks question ``number``; with ``db``, once the bot has also
+    marked it sent there (a physician answers a question once it is on the phone, which is long after)."""
     def find():
         for c in api.sent(PHYSICIAN):
             m = QUESTION.search(c.text)
             if m and int(m.group(1)) == number:
-                return c
+                return c if db is None or _all_marked(db) else None
         return None
     return api.wait_for(find, what=f"question {number}")
+
+
+def _all_marked(db: Path) -> bool:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            return conn.execute("SELECT COUNT(*) FROM telegram_outbox WHERE status = 'pending'").fetchone()[0] == 0
+    except sqlite3.OperationalError:  # busy, or not created yet
+        return False
 
 
 def final_outcome(api: FakeBotAPI):
@@ -56,22 +65,23 @@ def test_kill_restart_finish_and_refer(fake_bot_api: FakeBotAPI, tmp_path: Path)
     api = fake_bot_api
     bot = start_bot(api, tmp_path)
     pushed_answers: list[int] = []
+    db = tmp_path / "screening.db"
     try:
         api.wait_for(lambda: api.sent(method="getMe") and any(c.method == "getUpdates" for c in api.calls),
                      what="the bot to start polling")
         assert api.sent(method="setMyCommands"), "the command menu is set at start-up"
         api.push(message(PHYSICIAN, "/screen"))
-        first = question_message(api, 1)
+        first = question_message(api, 1, db)
         ref = re.search(r"R-[0-9A-Z]{4}-[0-9A-Z]{4}", first.text).group(0)
 
         # Typed answers and a button press, as a phone would send them.
         pushed_answers.append(api.push(message(PHYSICIAN, "12")))
-        sex = question_message(api, 2)
+        sex = question_message(api, 2, db)
         data = next(d for label, d in sex.buttons() if label == "female")
         pushed_answers.append(api.push(callback(PHYSICIAN, data, message_id=1)))
-        question_message(api, 3)
+        question_message(api, 3, db)
         pushed_answers.append(api.push(message(PHYSICIAN, "no")))
-        question_message(api, 4)
+        question_message(api, 4, db)
 
         # An answer is delivered to the bot, which is killed at once: applied before the kill or
         # after the restart, but exactly once.
@@ -82,7 +92,7 @@ def test_kill_restart_finish_and_refer(fake_bot_api: FakeBotAPI, tmp_path: Path)
         bot.wait(10)
 
         bot = start_bot(api, tmp_path)
-        question_message(api, 5)
+        question_message(api, 5, db)
 
         # The rest "unknown", then the outcome; a second SIGKILL after an answer was confirmed.
         number = 5
@@ -94,7 +104,8 @@ def test_kill_restart_finish_and_refer(fake_bot_api: FakeBotAPI, tmp_path: Path)
                 bot.wait(10)
                 bot = start_bot(api, tmp_path)
             number += 1
-            done = api.wait_for(lambda num=number: _question_or_outcome(api, num), what=f"question {number}")
+            done = api.wait_for(lambda num=number: _all_marked(db) and _question_or_outcome(api, num),
+                                what=f"question {number}")
             if done == "outcome":
                 break
             assert number < 80, "the pre-screen should end"

@@ -430,3 +430,18 @@ def test_a_sent_pre_screen_changes_only_with_a_reason():
     assert "no longer stands" in said(result.outputs[0])
     conv.send(BACK)
     assert conv.state.phase == "asking"
+
+
+# ---- a typed answer and the question on screen when it was typed --------------------------------------------
+
+def test_a_typed_answer_applies_only_to_the_question_shown_when_it_was_typed():
+    conv = run_script(ELIGIBLE_GIRL_12[:1])
+    state = conv.state
+    for shown in (state.seq - 1, 0, state.seq + 1):  # an earlier question, none yet, one not asked yet
+        result = engine.step(state, engine.Answer("female", shown_seq=shown))
+        assert types(result.outputs) == ["Stale", "Question"] and result.events == []
+        assert said(result.outputs[0]).startswith("Your message was written before the question below")
+        assert result.state == state, "nothing changes"
+    result = engine.step(state, engine.Answer("female", shown_seq=state.seq))
+    assert [e.type for e in result.events] == ["answer_accepted"]
+    assert engine.step(state, engine.Answer("female")).state == result.state, "an edge that cannot tell"

@@ -7,8 +7,8 @@ conversation goes on, every reply and coordinator summary is delivered in order 
 message Telegram took just before the kill is sent again, the summary carrying the same referral ID)
 and the audit chain is intact.
 
-Two short pre-screens: answering (``/screen``, then four answers in one getUpdates batch, a button press
-among them, then one more answer after the restart), and referring (a finished pre-screen, "Send to
+Two short pre-screens: answering (``/screen``, then four answers, a button press among them, each once its
+question is on the phone, then one more answer after the restart), and referring (a finished pre-screen, "Send to
 coordinator" to two coordinators, then the same button again).
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import steps
 from fake_bot_api import ApiCall, FakeBotAPI, fake_bot_api  # noqa: F401 - the fixture
-from live_bot import COORDINATORS, PHYSICIAN, REF, LiveBot, asked, questions
+from live_bot import COORDINATORS, PHYSICIAN, REF, LiveBot, answer_in_turn, asked, questions
 from telegram_harness import callback, message
 
 from conversations.dialogue import engine
@@ -57,10 +57,8 @@ def test_kill_while_answering(case: str, fake_bot_api: FakeBotAPI, tmp_path: Pat
             api.kill_on(proc.pid, *server_kill)
         ids = [api.push(message(PHYSICIAN, "/screen"))]
         ref = REF.search(bot.wait(lambda: asked(api, 1), "question 1").text).group(0)
-        bot.wait(lambda: bot.processed(ids) and bot.all_sent(), "question 1 marked sent")
-        # As a phone back online sends them: one getUpdates batch, a button press among typed answers.
-        ids += api.push_many([message(PHYSICIAN, "12"), callback(PHYSICIAN, f"a:{ref}:2:0", message_id=2),
-                              message(PHYSICIAN, "no"), message(PHYSICIAN, "none")])
+        # Each answer once its question is on the phone: one typed before it arrived would be refused.
+        answer_in_turn(api, bot, ids, ref, ["12", "press:0", "no", "none"])
         bot.wait(lambda: asked(api, 5), "question 5")
         bot.wait(lambda: bot.kills == 1 and bot.processed(ids) and bot.all_sent(), "the restart to catch up")
         # The restarted process carries on with the conversation.

@@ -286,6 +286,45 @@ class HostileChat(RuleBasedStateMachine):
 
         self.loop.run_until_complete(handle_all())
 
+    @rule(uid=st.sampled_from(PHYSICIANS), data=st.data())
+    def tap_and_type_at_once(self, uid: int, data: st.DataObject) -> None:
+        """A button of the question on screen tapped and an answer typed in front of the same question at
+        the same moment, handled concurrently through the queue in either order: the typed answer answers
+        that question or nothing, never the one the tap brought."""
+        s = self.h.services
+        ref = s.focus.current(s.store, uid)
+        last = next((c for c in reversed(self.h.request.calls) if c.chat_id == uid and c.message_id
+                     and any(d.startswith(("a:", "t:", "k:")) for _, d in c.buttons())), None)
+        if ref is None or last is None:
+            return
+        state = s.store.load(ref)
+        q = engine.current_question(state)
+        if q is None or not any(d.split(":")[1:3] == [ref, str(state.seq)] for _, d in last.buttons()):
+            return
+        tap = callback(uid, data.draw(st.sampled_from([d for _, d in last.buttons()])), message_id=last.message_id)
+        typed = message(uid, data.draw(st.sampled_from(answer_pool(q))))
+        updates = data.draw(st.permutations([tap, typed]), label="order")
+        self.fed += updates
+        mark = self.h.db.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM audit_events").fetchone()[0]
+
+        async def handle_both() -> None:
+            for update in updates:
+                await self.h.app.update_queue.put(Update.de_json(update, self.h.app.bot))
+            await asyncio.wait_for(self.h.app.update_queue.join(), 30)
+
+        self.loop.run_until_complete(handle_both())
+        # A turn's step events come first, then its update_received.
+        answered: dict[int, list[str]] = {}
+        step: list[str] = []
+        for type_, payload in self.h.db.conn.execute(
+                "SELECT type, payload FROM audit_events WHERE seq > ? ORDER BY seq", (mark,)):
+            if type_ == "update_received":
+                answered[json.loads(payload)["update_id"]], step = step, []
+            elif type_ in ("answer_accepted", "answer_corrected"):
+                step.append(json.loads(payload)["question"])
+        assert set(answered[typed["update_id"]]) <= {q.fact}, answered
+        assert set(answered[tap["update_id"]]) <= {q.fact}, answered
+
     @rule(data=st.data())
     @precondition(lambda self: self.fed)
     def duplicate_update(self, data: st.DataObject) -> None:

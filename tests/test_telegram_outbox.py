@@ -144,9 +144,37 @@ def test_an_outbox_from_before_deletions_gains_the_column(tmp_path):
             next_attempt_at REAL NOT NULL DEFAULT 0, last_error TEXT, sent_at TEXT, message_id INTEGER);
         INSERT INTO telegram_outbox (key, chat_id, text, created_at) VALUES ('u1.0', 1001, 'Question 2?', 'then');
     """)
-    assert schema.upgrade(db) == [1, 2, 3, 4]  # a database from before schema versions were kept
+    assert schema.upgrade(db) == list(range(1, schema.LATEST + 1))  # from before schema versions were kept
     assert schema.upgrade(db) == []  # idempotent
     outbox = Outbox(db)
     [row] = outbox.pending()
     assert (row.key, row.text, row.delete_message_id) == ("u1.0", "Question 2?", None)
+    db.close()
+
+
+def test_question_rows_stored_before_the_binding_are_known_by_their_buttons(tmp_path):
+    """Migration 5: a question sent before the outbox kept its instance is found from its keyboard, so an
+    answer typed to it after the upgrade is still bound to it."""
+    import json
+
+    from bot.telegram.outbox import Outbox
+    from conversations.records import schema
+    from conversations.records.db import open_db, write
+
+    db = open_db(tmp_path / "old.db")
+    schema.upgrade(db, to=4)
+    keyboard = {"inline_keyboard": [[{"text": "Yes", "callback_data": "a:R-AAAA-BBBB:7:y"}]]}
+    outcome = {"inline_keyboard": [[{"text": "Send", "callback_data": "s:R-AAAA-BBBB"}]]}
+    with write(db):
+        for key, markup, message_id in (("u1.0", keyboard, 40), ("u2.0", outcome, 41), ("u3.0", None, 42)):
+            db.conn.execute("INSERT INTO telegram_outbox (key, chat_id, text, markup, referral_id, created_at,"
+                            " status, message_id) VALUES (?, 1001, 'x', ?, 'R-AAAA-BBBB', 'then', 'sent', ?)",
+                            (key, json.dumps(markup) if markup else None, message_id))
+    assert schema.upgrade(db) == [5]
+    assert db.conn.execute("SELECT key, question_seq FROM telegram_outbox ORDER BY id").fetchall() == [
+        ("u1.0", 7), ("u2.0", None), ("u3.0", None)]
+    outbox = Outbox(db)
+    assert outbox.question_before(1001, 43) == ("R-AAAA-BBBB", 7)
+    assert outbox.question_before(1001, 40) is None, "typed before the question arrived"
+    assert outbox.question_before(1002, 43) is None, "another chat"
     db.close()

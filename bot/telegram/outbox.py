@@ -77,15 +77,28 @@ class Outbox:
             " VALUES (?, ?, ?, ?, ?, ?)", (key, chat_id, message_id, reason, referral_id, audit.utc_now()))
 
     def enqueue(self, key: str, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None,
-                edit_message_id: int | None = None, referral_id: str | None = None) -> None:
-        """Inside the write transaction of the change; a key already present is left alone."""
+                edit_message_id: int | None = None, referral_id: str | None = None,
+                question_seq: int | None = None) -> None:
+        """Inside the write transaction of the change; a key already present is left alone.
+        ``question_seq``: the question instance the message shows, for binding typed answers to it."""
         if not self.db.conn.in_transaction:
             raise RuntimeError("enqueue runs inside the write transaction of the change")
         self.db.conn.execute(
             "INSERT OR IGNORE INTO telegram_outbox (key, chat_id, edit_message_id, text, markup, referral_id,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " created_at, question_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (key, chat_id, edit_message_id, text,
-             json.dumps(markup.to_dict()) if markup is not None else None, referral_id, audit.utc_now()))
+             json.dumps(markup.to_dict()) if markup is not None else None, referral_id, audit.utc_now(),
+             question_seq))
+
+    def question_before(self, chat_id: int, message_id: int) -> tuple[str, int] | None:
+        """The question (referral ID, instance) delivered last to the chat before its message ``message_id``:
+        what the physician had in front of them when they wrote it (message IDs of a private chat grow with
+        every message, theirs and ours). None when no question had been delivered."""
+        row = self.db.conn.execute(
+            "SELECT referral_id, question_seq FROM telegram_outbox WHERE chat_id = ? AND status = 'sent'"
+            " AND question_seq IS NOT NULL AND message_id < ? ORDER BY message_id DESC, id DESC LIMIT 1",
+            (chat_id, message_id)).fetchone()
+        return (row[0], row[1]) if row else None
 
     def pending(self) -> list[Row]:
         rows = self.db.conn.execute(

@@ -197,7 +197,11 @@ async def answer(update: Update, context: BotContext) -> None:
     turn = Turn(update, context)
     if (ref := await _focused(turn)) is None:
         return
-    turn.step(ref, engine.Answer(update.message.text), _shows(turn))
+    # Only to the question the physician had in front of them when typing: a tap may have moved on since,
+    # or the next question may not have reached them yet.
+    shown = turn.services.outbox.question_before(turn.chat_id, update.message.message_id)
+    seq = shown[1] if shown is not None and shown[0] == ref else 0
+    turn.step(ref, engine.Answer(update.message.text, shown_seq=seq), _shows(turn))
     await turn.end()
 
 

@@ -62,6 +62,7 @@ class Reply:
     text: str
     markup: InlineKeyboardMarkup | None = None
     edit: bool = False
+    question_seq: int | None = None  # the question instance it shows, if it shows one
 
 
 def split(text: str, limit: int = LIMIT) -> list[str]:
@@ -156,11 +157,12 @@ def outputs(result_outputs: list[engine.Output], ref: str, edit_seq: int | None 
     replies: list[Reply] = []
     notes: list[str] = []
 
-    def emit(text: str, markup: InlineKeyboardMarkup | None = None, edit: bool = False) -> None:
+    def emit(text: str, markup: InlineKeyboardMarkup | None = None, edit: bool = False,
+             seq: int | None = None) -> None:
         if notes and not edit:
             text = "\n\n".join([*notes, text])
             notes.clear()
-        replies.append(Reply(text, markup, edit))
+        replies.append(Reply(text, markup, edit, seq))
 
     for out in result_outputs:
         if isinstance(out, engine.Info) and out.message.code is M.FINISHED_OUTCOME_AGAIN:
@@ -173,10 +175,10 @@ def outputs(result_outputs: list[engine.Output], ref: str, edit_seq: int | None 
             if out.question is not None:  # the commands are in the handler's help
                 notes.append(esc(out.question.help or NO_FURTHER_HELP))
         elif isinstance(out, engine.Question):
-            emit(question(out, ref), keyboards.question(out, ref), edit=out.seq == edit_seq)
+            emit(question(out, ref), keyboards.question(out, ref), edit=out.seq == edit_seq, seq=out.seq)
         elif isinstance(out, engine.Reprompt):
             notes.append("⚠️ " + esc(phrase(out.error)))
-            emit(question(out.question, ref), keyboards.question(out.question, ref))
+            emit(question(out.question, ref), keyboards.question(out.question, ref), seq=out.question.seq)
         elif isinstance(out, engine.OutcomeReached):
             markup = keyboards.outcome(ref, can_reopen=bool(out.outcome.missing)) if out.final else None
             emit(outcome(out, ref), markup)

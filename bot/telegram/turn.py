@@ -88,19 +88,21 @@ class Turn:
     # ---- filling -------------------------------------------------------------------------------
 
     def say(self, text: str, markup: InlineKeyboardMarkup | None = None, *, chat_id: int | None = None,
-            referral_id: str | None = None, key: str | None = None) -> None:
-        self.outs.append(_Out(chat_id or self.chat_id, Reply(text, markup), referral_id or self.referral_id,
-                              None, key))
+            referral_id: str | None = None, key: str | None = None, question_seq: int | None = None) -> None:
+        self.outs.append(_Out(chat_id or self.chat_id, Reply(text, markup, question_seq=question_seq),
+                              referral_id or self.referral_id, None, key))
 
-    def edit(self, message_id: int, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-        self.outs.append(_Out(self.chat_id, Reply(text, markup, edit=True), self.referral_id, message_id, None))
+    def edit(self, message_id: int, text: str, markup: InlineKeyboardMarkup | None = None,
+             question_seq: int | None = None) -> None:
+        self.outs.append(_Out(self.chat_id, Reply(text, markup, edit=True, question_seq=question_seq),
+                              self.referral_id, message_id, None))
 
     def replies(self, replies: list[Reply], edit_message_id: int | None = None) -> None:
         for r in replies:
             if r.edit and edit_message_id is not None:
-                self.edit(edit_message_id, r.text, r.markup)
+                self.edit(edit_message_id, r.text, r.markup, r.question_seq)
             else:
-                self.say(r.text, r.markup)
+                self.say(r.text, r.markup, question_seq=r.question_seq)
 
     def event(self, type_: str, payload: dict[str, Any], *, referral_id: str | None = None,
               actor_role: str | None = None, actor_id: int | None = None) -> None:
@@ -188,7 +190,8 @@ class Turn:
                 key = out.key or f"u{self.update.update_id}.{i}"
                 s.outbox.enqueue(f"{key}.{j}" if len(parts) > 1 else key, out.chat_id, part,
                                  out.reply.markup if last else None,
-                                 edit_message_id=out.message_id, referral_id=out.referral_id)
+                                 edit_message_id=out.message_id, referral_id=out.referral_id,
+                                 question_seq=out.reply.question_seq if last else None)
         if (reason := self._may_identify()) is not None:  # after the warning, which it must not hold up
             s.outbox.enqueue_deletion(f"u{self.update.update_id}.del", self.chat_id, self.update.message.message_id,
                                       reason, referral_id=self.referral_id)

@@ -118,6 +118,10 @@ def outcome_of(state: State) -> Outcome:
 # ---- answers --------------------------------------------------------------------------------------
 
 def _typed(state: State, inp: Answer) -> Result:
+    if inp.shown_seq is not None and inp.shown_seq != state.seq:
+        # Typed in front of an earlier question (a tap moved on meanwhile), or before this one was
+        # delivered: it would answer a question nobody saw. Nothing changes; the question is shown.
+        return Result(state, [Stale(msg(M.TYPED_BEFORE_QUESTION)), _render(state, _on_screen(state))], [])
     return _answer(state, inp.text)
 
 

@@ -25,6 +25,9 @@ COMMANDS: tuple[str, ...] = tuple(CommandName)
 class Answer:
     text: str
     seq: int | None = None  # set by buttons: the question instance the press belongs to
+    # Set by an edge that knows what was on screen when the text was typed: the question instance shown
+    # then (0: none). A typed answer applies only to it.
+    shown_seq: int | None = None
 
 
 @dataclass(frozen=True)

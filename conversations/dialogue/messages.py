@@ -41,6 +41,7 @@ class M(StrEnum):
     PROTOCOL_CHANGED = "protocol_changed"    # version, before, after, dropped (count)
     # buttons
     STALE_BUTTON = "stale_button"
+    TYPED_BEFORE_QUESTION = "typed_before_question"
     NOT_THIS_QUESTION = "not_this_question"
     # illegal steps
     CANCELLED_ALREADY = "cancelled_already"

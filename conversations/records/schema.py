@@ -12,6 +12,7 @@ stored in SQLite has its shape in this room.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from typing import NamedTuple
@@ -157,6 +158,29 @@ def _outbox_deletions(db: sqlite_utils.Database) -> None:
     _add_column(db, "telegram_outbox", "delete_message_id", "INTEGER")
 
 
+def _question_rows(db: sqlite_utils.Database) -> None:
+    if not _add_column(db, "telegram_outbox", "question_seq", "INTEGER"):
+        return
+    db.conn.execute("CREATE INDEX IF NOT EXISTS telegram_outbox_questions ON telegram_outbox(chat_id, message_id)"
+                    " WHERE question_seq IS NOT NULL")
+    # A question's keyboard names its instance in every button ("a:<ref>:<seq>:...", "t:", "k:"): the rows
+    # stored before the column get it from there, so an answer typed to them is still bound to them.
+    rows = db.conn.execute("SELECT id, referral_id, markup FROM telegram_outbox WHERE markup IS NOT NULL"
+                           " AND referral_id IS NOT NULL").fetchall()
+    for row_id, ref, markup in rows:
+        if (seq := question_seq_of(markup, ref)) is not None:
+            db.conn.execute("UPDATE telegram_outbox SET question_seq = ? WHERE id = ?", (seq, row_id))
+
+
+def question_seq_of(markup: str, referral_id: str) -> int | None:
+    for row in json.loads(markup).get("inline_keyboard", []):
+        for button in row:
+            parts = str(button.get("callback_data", "")).split(":")
+            if len(parts) >= 3 and parts[0] in ("a", "t", "k") and parts[1] == referral_id and parts[2].isdigit():
+                return int(parts[2])
+    return None
+
+
 def _protocol_2(db: sqlite_utils.Database) -> None:
     from .store import carry_over  # the store writes pre-screens; it imports this module to open a database
 
@@ -168,6 +192,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "referrals record the protocol they were sent under (earlier ones: protocol 1)", _referral_protocol),
     Migration(3, "the outbox can delete a message that may identify a patient", _outbox_deletions),
     Migration(4, "pre-screens stored under protocol 1 carried over to protocol 2", _protocol_2),
+    Migration(5, "the outbox knows which question instance a message shows, to bind typed answers to it",
+              _question_rows),
 )
 LATEST = MIGRATIONS[-1].version
 
