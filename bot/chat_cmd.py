@@ -31,7 +31,9 @@ def run(args: argparse.Namespace) -> int:
         raise
     try:
         if getattr(args, "jsonl", False):
-            return terminal.jsonl(store, getattr(args, "resume", None), iter(sys.stdin), sys.stdout)
+            # Bytes, so that a line that is not UTF-8 is refused by itself rather than read as a guess.
+            lines = getattr(sys.stdin, "buffer", sys.stdin)
+            return terminal.jsonl(store, getattr(args, "resume", None), iter(lines), sys.stdout)
         return terminal.interactive(store, getattr(args, "resume", None))
     finally:
         store.close()

@@ -23,6 +23,20 @@ _WORDS = [name for name in engine.COMMANDS if name != engine.CommandName.SEND]
 COMMAND_WORDS = {name: name for name in _WORDS} | {f"/{name}": name for name in _WORDS}
 CHANGE = re.compile(r"/?change\s+(\d{1,3})")
 QUIT_WORDS = frozenset({"quit", "exit", "/quit", "pause", "/pause"})
+# A line of bytes that are not UTF-8 is not read at all: a guess at what it meant could be stored as an answer.
+NOT_UTF8 = "That line is not UTF-8 text, so it was not read; type it again."
+
+
+def decoded(line: str | bytes) -> str | None:
+    """The line as text, or None when it is not UTF-8: bytes that do not decode, or text holding the
+    surrogates Python keeps undecodable bytes of standard input as (under a UTF-8 locale)."""
+    try:
+        if isinstance(line, bytes):
+            return line.decode("utf-8")
+        line.encode("utf-8")
+    except UnicodeError:
+        return None
+    return line
 
 
 def to_input(line: str) -> engine.Input:
@@ -105,10 +119,15 @@ def interactive(store: Store, resume: str | None, read: Callable[[str], str] = i
     state = result.state
     while state.phase != "cancelled":
         try:
-            line = read("> ")
+            line = decoded(read("> "))
         except (EOFError, KeyboardInterrupt):
             write(f"\nPaused. Resume with: screening-bot chat --resume {state.referral_id}")
             return 0
+        except UnicodeDecodeError:  # a terminal whose input is decoded strictly
+            line = None
+        if line is None:
+            write(f"! {NOT_UTF8}")
+            continue
         if line.strip().lower() in QUIT_WORDS:
             write(f"Paused. Resume with: screening-bot chat --resume {state.referral_id}")
             return 0
@@ -191,10 +210,11 @@ def _resume(store: Store, referral_id: str, write: Callable[[str], None]) -> Rec
 
 
 @_session
-def jsonl(store: Store, resume: str | None, lines: Iterator[str], out: TextIO = sys.stdout) -> int:
+def jsonl(store: Store, resume: str | None, lines: Iterator[str | bytes], out: TextIO = sys.stdout) -> int:
     """Scriptable: one answer per input line, one JSON object per output line. The session goes on after a
     certain ineligibility (the physician may go on answering) and after the outcome (to change an answer
-    or reopen), until the input ends or the pre-screen is cancelled."""
+    or reopen), until the input ends or the pre-screen is cancelled. A line it cannot take is an ``error``
+    record (``code``: the message code, or ``not_utf8``) and the session goes on."""
     if resume:
         if store.get(resume) is None:
             print(f"screening-bot chat: no pre-screen {resume} in this database", file=sys.stderr)
@@ -212,12 +232,16 @@ def jsonl(store: Store, resume: str | None, lines: Iterator[str], out: TextIO = 
         result = _start(store)
     if _emit(result, out, greeting=True):
         return 0
-    for line in lines:
-        line = line.rstrip("\n")
+    for raw in lines:
+        line = decoded(raw)
+        if line is None:
+            _write(out, {"type": "error", "code": "not_utf8", "error": NOT_UTF8})
+            continue
+        line = line.rstrip("\r\n")  # as the text stream read it, which made a CRLF a newline
         try:
             result = _step(store, result.referral_id, to_input(line))
         except engine.IllegalStep as exc:
-            _write(out, {"type": "error", "error": text(exc.message)})
+            _write(out, {"type": "error", "code": exc.message.code.value, "error": text(exc.message)})
             continue
         if _emit(result, out):
             return 0
