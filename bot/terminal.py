@@ -9,12 +9,16 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import IO, Any, TextIO
 
+from pydantic import ValidationError
+
 from conversations.dialogue import engine
+from conversations.dialogue.questions import BY_ID
 from conversations.records.store import Recorded, Store
 
 from . import session_lock
 from .phrases import HELP, NO_FURTHER_HELP, text
 from .report import echo_text, outcome_text
+from .settings import clip
 
 # The terminal user is a physician at this machine; they have no Telegram ID.
 ACTOR = ("physician", 0)
@@ -195,9 +199,28 @@ def _begin(store: Store, resume: str | None, read: Callable[[str], str],
     return _start(store)
 
 
+def cannot_resume(store: Store, referral_id: str) -> str | None:
+    """Why this version cannot continue a stored pre-screen, if it cannot: its state does not read, or
+    names a question this version does not have (an edited database, or one of another version). The
+    engine would fail on it at the first step; refused here, nothing is written."""
+    try:
+        state = store.load(referral_id)
+    except ValidationError:
+        return "its stored state cannot be read"
+    named = [state.current, *(q for e in state.history for q in (e.q, e.via))]
+    gone = next((q for q in named if q is not None and q not in BY_ID), None)
+    if gone is not None:
+        return (f"its stored state names a question this version does not have ({clip(gone)!r}); was the "
+                "database written by another version?")
+    return None
+
+
 def _resume(store: Store, referral_id: str, write: Callable[[str], None]) -> Recorded | None:
     if store.get(referral_id) is None:
         write(f"No pre-screen {referral_id} in this database.")
+        return None
+    if why := cannot_resume(store, referral_id):
+        write(f"Pre-screen {referral_id} cannot be resumed: {why}")
         return None
     if not _hold(store, referral_id):
         write(OPEN_ELSEWHERE.format(ref=referral_id))
@@ -218,6 +241,9 @@ def jsonl(store: Store, resume: str | None, lines: Iterator[str | bytes], out: T
     if resume:
         if store.get(resume) is None:
             print(f"screening-bot chat: no pre-screen {resume} in this database", file=sys.stderr)
+            return 2
+        if why := cannot_resume(store, resume):
+            print(f"screening-bot chat: pre-screen {resume} cannot be resumed: {why}", file=sys.stderr)
             return 2
         if not _hold(store, resume):
             print(f"screening-bot chat: {OPEN_ELSEWHERE.format(ref=resume)}", file=sys.stderr)
