@@ -14,7 +14,7 @@ from conversations.records.audit_verify import verify
 from conversations.records.db import open_db
 
 from . import phrases
-from .settings import add_db_argument, settings_for
+from .settings import add_db_argument, clip, settings_for
 
 
 def open_existing(args: argparse.Namespace, prog: str) -> sqlite_utils.Database | None:
@@ -92,8 +92,8 @@ def run_export(args: argparse.Namespace) -> int:
             r = fhir_export.export(db, out, **kwargs)
         else:
             r = audit_export.export(db, out, args.format, phrase=phrases.text, **kwargs)
-    except ValueError as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
+    except ValueError as exc:  # a filter it cannot take, which the message may quote (--since)
+        print(f"{prog}: {clip(str(exc), 200)}", file=sys.stderr)
         return 2
     except OSError as exc:  # the directory it goes to is not ours to write, or its disk is full
         print(f"{prog}: cannot write {out} ({exc.strerror or type(exc).__name__})", file=sys.stderr)

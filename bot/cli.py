@@ -10,7 +10,7 @@ import sys
 from conversations.records.db import fault
 
 from . import audit_cmd, backup_cmd, chat_cmd, evaluate_cmd, log_cmd, protocol_cmd, reassess_cmd, run_cmd
-from .settings import SettingsError, dotenv_warning, settings_for
+from .settings import SettingsError, clip, dotenv_warning, settings_for
 
 # Warnings are log records: on standard error as they are (logging's last resort) until `run` configures
 # its log, and apart from a command's own output in tests.
@@ -53,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except sqlite3.DatabaseError as exc:  # the one place a damaged, read-only or full database is said
         print(f"{program(args)}: {fault(settings_for(args).db_path, exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file the command was given that the system refuses (a name too long, ...)
+        if exc.filename is None:
+            raise
+        print(f"{program(args)}: cannot use {clip(str(exc.filename), 100)} ({exc.strerror})", file=sys.stderr)
         return 2
 
 

@@ -9,6 +9,10 @@ from pydantic import ValidationError
 from criteria import Facts, evaluate
 
 from .report import outcome_text
+from .settings import clip
+
+# A file can hold a million wrong values: the first of them say what is wrong, a count says the rest.
+MAX_ERRORS = 20
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -29,12 +33,12 @@ _SHOW_INPUT = frozenset({
 def validation_messages(error: ValidationError) -> list[str]:
     out = []
     for e in error.errors(include_url=False):
-        where = ".".join(str(p) for p in e["loc"])
+        where = ".".join(clip(str(p)) for p in e["loc"])  # a key is input too
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
             msg = "unknown key: not a fact of this protocol (see criteria.md)"
         elif e["type"] in _SHOW_INPUT:
-            msg = f"{msg} (got {json.dumps(e['input'], ensure_ascii=False, default=str)})"
+            msg = f"{msg} (got {clip(json.dumps(e['input'], ensure_ascii=False, default=str))})"
         out.append(f"{where}: {msg}" if where else msg)
     return out
 
@@ -60,29 +64,30 @@ def _read(file: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    file = clip(args.file, 100)  # as the messages name it
     try:
         raw = _read(args.file)
     except OSError as exc:
-        print(f"screening-bot evaluate: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        print(f"screening-bot evaluate: cannot read {file}: {exc.strerror}", file=sys.stderr)
         return 2
     except UnicodeDecodeError as exc:
-        print(f"screening-bot evaluate: {args.file} is not UTF-8 text: {exc.reason} at byte {exc.start}",
+        print(f"screening-bot evaluate: {file} is not UTF-8 text: {exc.reason} at byte {exc.start}",
               file=sys.stderr)
         return 2
     try:
         data = json.loads(raw, object_pairs_hook=_no_duplicate_keys)
-    except json.JSONDecodeError as exc:
-        print(f"screening-bot evaluate: {args.file} is not valid JSON: {exc}", file=sys.stderr)
+    except json.JSONDecodeError as exc:  # its message is a position, never the text
+        print(f"screening-bot evaluate: {file} is not valid JSON: {exc}", file=sys.stderr)
         return 2
     except DuplicateKey as exc:  # the last would win silently: the outcome would depend on key order
-        print(f"screening-bot evaluate: {args.file} gives {str(exc)[:60]!r} twice; give each fact once",
+        print(f"screening-bot evaluate: {file} gives {clip(str(exc))!r} twice; give each fact once",
               file=sys.stderr)
         return 2
     except ValueError:  # an integer too long to convert (Python refuses more than 4300 digits)
-        print(f"screening-bot evaluate: {args.file} holds a number too long to be a fact", file=sys.stderr)
+        print(f"screening-bot evaluate: {file} holds a number too long to be a fact", file=sys.stderr)
         return 2
     except RecursionError:
-        print(f"screening-bot evaluate: {args.file} is not a facts file: JSON nested too deeply",
+        print(f"screening-bot evaluate: {file} is not a facts file: JSON nested too deeply",
               file=sys.stderr)
         return 2
     if not isinstance(data, dict):
@@ -91,8 +96,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         facts = Facts.model_validate_json(json.dumps(data))
     except ValidationError as exc:
-        for line in validation_messages(exc):
+        lines = validation_messages(exc)
+        for line in lines[:MAX_ERRORS]:
             print(f"screening-bot evaluate: invalid facts: {line}", file=sys.stderr)
+        if len(lines) > MAX_ERRORS:
+            print(f"screening-bot evaluate: invalid facts: {len(lines) - MAX_ERRORS} more errors not shown",
+                  file=sys.stderr)
         return 2
     outcome = evaluate(facts)
     if args.json:

@@ -23,6 +23,7 @@ MIN_SECRET_CHARS = 16
 SECRET_KEYS = ("TELEGRAM_BOT_TOKEN", "SCREENING_WEBHOOK_SECRET")
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 DOTENV = ".env"
+PATH_MAX = 4096  # Linux's, in bytes
 DEFAULT_DB_PATH = "./screening.db"  # the one default database, when SCREENING_DB_PATH is not set
 DB_HELP = f"the screening database (default: SCREENING_DB_PATH from the environment or .env, else {DEFAULT_DB_PATH})"
 
@@ -63,6 +64,13 @@ class Settings(BaseSettings):
             return Path(DEFAULT_DB_PATH)
         return value
 
+    @field_validator("db_path")
+    @classmethod
+    def _db_path(cls, value: Path) -> Path:
+        if len(os.fsencode(value)) > PATH_MAX:  # the system would refuse it at every use, quoting it whole
+            raise ValueError(f"is longer than the {PATH_MAX} bytes a path can have")
+        return value
+
     @field_validator("coordinator_ids", "physician_ids", mode="before")
     @classmethod
     def _id_list(cls, value: object) -> object:
@@ -74,7 +82,7 @@ class Settings(BaseSettings):
             if not part:
                 continue
             if not part.isascii() or not part.isdigit() or int(part) <= 0:
-                raise ValueError(f"{part[:20]!r} is not a numeric Telegram user ID "
+                raise ValueError(f"{clip(part, 20)!r} is not a numeric Telegram user ID "
                                  "(comma-separated positive integers)")
             ids.add(int(part))
         return frozenset(ids)

@@ -217,7 +217,7 @@ def cannot_resume(store: Store, referral_id: str) -> str | None:
 
 def _resume(store: Store, referral_id: str, write: Callable[[str], None]) -> Recorded | None:
     if store.get(referral_id) is None:
-        write(f"No pre-screen {referral_id} in this database.")
+        write(f"No pre-screen {clip(referral_id)} in this database.")
         return None
     if why := cannot_resume(store, referral_id):
         write(f"Pre-screen {referral_id} cannot be resumed: {why}")
@@ -240,7 +240,7 @@ def jsonl(store: Store, resume: str | None, lines: Iterator[str | bytes], out: T
     record (``code``: the message code, or ``not_utf8``) and the session goes on."""
     if resume:
         if store.get(resume) is None:
-            print(f"screening-bot chat: no pre-screen {resume} in this database", file=sys.stderr)
+            print(f"screening-bot chat: no pre-screen {clip(resume)} in this database", file=sys.stderr)
             return 2
         if why := cannot_resume(store, resume):
             print(f"screening-bot chat: pre-screen {resume} cannot be resumed: {why}", file=sys.stderr)
