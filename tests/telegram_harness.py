@@ -217,9 +217,11 @@ class Harness:
         return self.services.store.db
 
     async def feed(self, update: dict) -> list[Call]:
-        """Process one update; the calls it caused."""
+        """Process one update; the calls it caused. Then the sender is idle: what it delivered is marked
+        (as the outbox's idle timer would, a moment later), so that the record is read as it settles."""
         before = len(self.request.calls)
         await self.app.process_update(Update.de_json(update, self.app.bot))
+        self.services.outbox.write_marks()
         return self.request.calls[before:]
 
     async def say(self, uid: int, text: str, **kw: Any) -> list[Call]:
@@ -227,6 +229,12 @@ class Harness:
 
     async def press(self, uid: int, data: str, message_id: int = 1, **kw: Any) -> list[Call]:
         return await self.feed(callback(uid, data, message_id=message_id, **kw))
+
+    async def deliver(self) -> int:
+        """One round of the sender, its marks written as the idle timer would; the rows still pending."""
+        await self.services.sender.deliver_due()
+        self.services.outbox.write_marks()
+        return len(self.services.outbox.pending())
 
     def audit(self, type_: str | None = None) -> list[dict]:
         rows = self.db.conn.execute("SELECT seq, actor_role, actor_id, referral_id, type, payload"

@@ -102,17 +102,19 @@ def _summary_to(cid: int):
 
 
 # id: (SCREENING_FAULT or None, fake-API kill (predicate, delivered) or None, duplicates by chat). A
-# summary is sent in two parts (outbox keys summary:<ref>:<send no>:<coordinator>.<part>).
+# summary is sent in two parts (outbox keys summary:<ref>:<send no>:<coordinator>.<part>). The messages of
+# one delivery round are marked sent by one later commit, so a kill in the round sends again every message
+# Telegram took in it so far.
 C1, C2 = COORDINATORS
 REFERRING = {
     "press-received-before-store": ("received:1", None, {}),
     "press-stored-before-processing": ("stored:1", None, {}),
     "referral-committed-before-summaries": ("committed:1", None, {}),
-    "between-two-parts-of-a-summary": (f"before_send:1:summary:{{ref}}:1:{C1}.1", None, {}),
-    "between-the-two-coordinators": (f"before_send:1:summary:{{ref}}:1:{C2}", None, {}),
+    "between-two-parts-of-a-summary": (f"before_send:1:summary:{{ref}}:1:{C1}.1", None, {C1: 1}),
+    "between-the-two-coordinators": (f"before_send:1:summary:{{ref}}:1:{C2}", None, {C1: 2}),
     "first-summary-accepted-not-marked": (f"after_send:1:summary:{{ref}}:1:{C1}.0", None, {C1: 1}),
-    "last-summary-part-accepted-not-marked": (f"after_send:1:summary:{{ref}}:1:{C2}.1", None, {C2: 1}),
-    "second-summary-in-flight-delivered": (None, (_summary_to(C2), True), {C2: 1}),
+    "last-summary-part-accepted-not-marked": (f"after_send:1:summary:{{ref}}:1:{C2}.1", None, {C1: 2, C2: 2}),
+    "second-summary-in-flight-delivered": (None, (_summary_to(C2), True), {C1: 2, C2: 1}),
 }
 
 
@@ -179,8 +181,10 @@ def test_the_crash_points_are_inert_unless_configured(capsys: pytest.CaptureFixt
 
 # ---- a message that may identify the patient --------------------------------------------------------
 
-# SCREENING_FAULT: duplicates expected (the deletion accepted but not marked is asked again)
-IDENTIFIER = {"committed:1:text": 0, "before_send:1:u": 0, "before_send:2:u": 0, "after_send:2:u": 1}
+# SCREENING_FAULT: (duplicates expected, deletions asked): what Telegram took in the round, the warning and
+# then the deletion, is asked again
+IDENTIFIER = {"committed:1:text": (0, 1), "before_send:1:u": (0, 1), "before_send:2:u": (1, 1),
+              "after_send:2:u": (2, 2)}
 
 
 @pytest.mark.parametrize("fault", list(IDENTIFIER))
@@ -204,11 +208,12 @@ def test_kill_before_an_identifier_is_deleted(fault: str, fake_bot_api: FakeBotA
         bot.cleanup()
     deletions = api.sent(PHYSICIAN, "deleteMessage")
     typed_id = typed["message"]["message_id"]
-    assert [int(c.params["message_id"]) for c in deletions] == [typed_id] * (1 + IDENTIFIER[fault])
+    duplicates, deletions_asked = IDENTIFIER[fault]
+    assert [int(c.params["message_id"]) for c in deletions] == [typed_id] * deletions_asked
     assert any("That looks like a date" in c.text for c in api.sent(PHYSICIAN))
     assert [e["reason"] for e in bot.events("message_deleted")] == ["possible patient identifier"]
     bot.check_updates_applied_once(ids)
-    bot.check_deliveries(PHYSICIAN, IDENTIFIER[fault])
+    bot.check_deliveries(PHYSICIAN, duplicates)
     stored = "\n".join(str(r) for table in ("audit_events", "telegram_outbox", "telegram_updates", "prescreens")
                        for r in bot.query(f"SELECT * FROM {table}"))
     assert "12.03.2014" not in stored

@@ -283,6 +283,7 @@ class HostileChat(RuleBasedStateMachine):
             for update in updates:
                 await self.h.app.update_queue.put(Update.de_json(update, self.h.app.bot))
             await asyncio.wait_for(self.h.app.update_queue.join(), 30)
+            self.h.services.outbox.write_marks()  # as the sender's idle timer does a moment later
 
         self.loop.run_until_complete(handle_all())
 
@@ -311,6 +312,7 @@ class HostileChat(RuleBasedStateMachine):
             for update in updates:
                 await self.h.app.update_queue.put(Update.de_json(update, self.h.app.bot))
             await asyncio.wait_for(self.h.app.update_queue.join(), 30)
+            self.h.services.outbox.write_marks()  # as the sender's idle timer does a moment later
 
         self.loop.run_until_complete(handle_both())
         # A turn's step events come first, then its update_received.

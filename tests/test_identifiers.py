@@ -197,7 +197,7 @@ async def test_a_deletion_that_fails_for_now_is_retried(tmp_path):
         assert [c.method for c in calls] == ["sendMessage", "deleteMessage"], "the warning is not held up"
         assert "That looks like a record or phone number" in calls[0].text and h.audit("message_deleted") == []
         clock[0] += 60
-        assert await h.services.sender.deliver_due() == 0
+        assert await h.deliver() == 0
         assert h.request.calls[-1].method == "deleteMessage" and len(h.audit("message_deleted")) == 1
 
 

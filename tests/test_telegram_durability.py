@@ -34,22 +34,61 @@ async def test_processed_updates_keep_no_content(tmp_path):
         assert all(p for _, _, p, _ in rows)
 
 
-async def test_the_update_queue_stores_before_queuing(tmp_path):
+def _stored(h: Harness, update_id: int) -> tuple | None:
+    return h.db.conn.execute("SELECT raw, processed_at FROM telegram_updates WHERE update_id = ?",
+                             (update_id,)).fetchone()
+
+
+async def test_an_update_is_stored_before_telegram_is_told_it_arrived(tmp_path):
+    """Polling: an update taken in and not processed yet is written before the next getUpdates, which
+    confirms it to Telegram."""
     async with Harness(tmp_path) as h:
         queue = h.app.update_queue
-        assert isinstance(queue, DurableQueue)
+        assert isinstance(queue, DurableQueue) and not queue.store_at_once
         update = Update.de_json(message(PHYSICIAN, "/screen"), h.app.bot)
         await queue.put(update)
-        raw = h.db.conn.execute("SELECT raw, processed_at FROM telegram_updates WHERE update_id = ?",
-                                (update.update_id,)).fetchone()
-        assert json.loads(raw[0])["message"]["text"] == "/screen" and raw[1] is None
         assert queue.get_nowait() is update
+        assert _stored(h, update.update_id) is None, "held: its own turn will write it"
+        await h.app.bot.get_updates(offset=update.update_id + 1, timeout=0)
+        raw, processed = _stored(h, update.update_id)
+        assert json.loads(raw)["message"]["text"] == "/screen" and processed is None
+        assert h.updates_request.calls[-1].method == "getUpdates", "stored first, then confirmed"
+
+
+async def test_answers_in_a_row_cost_one_commit_each(tmp_path):
+    """Each turn's commit holds its update, its step and the marks of the replies sent before it; the
+    last replies' marks wait for the next commit (here the getUpdates that confirms the updates)."""
+    async with Harness(tmp_path) as h:
+        await h.say(PHYSICIAN, "/screen")
+        commits: list[str] = []
+        h.db.conn.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+        updates = []
+        for text in ("12", "female"):  # each typed once its question arrived
+            updates.append(update := Update.de_json(message(PHYSICIAN, text), h.app.bot))
+            await h.app.update_queue.put(update)
+            await h.app.process_update(h.app.update_queue.get_nowait())
+        await h.app.bot.get_updates(offset=updates[-1].update_id + 1, timeout=0)
+        h.db.conn.set_trace_callback(None)
+        assert all(_stored(h, u.update_id)[1] is not None for u in updates)
+        assert len(commits) == 3, commits
+        assert [e.q for e in h.services.store.load(ref_of(h.request.sent(PHYSICIAN))).history] == ["age_years", "sex"]
+        assert h.services.outbox.pending() == [] and h.db.conn.execute(
+            "SELECT COUNT(*) FROM telegram_outbox WHERE status = 'pending'").fetchone() == (0,)
+
+
+async def test_a_webhook_update_is_stored_before_the_webhook_answers(tmp_path):
+    async with Harness(tmp_path) as h:
+        h.app.update_queue.store_at_once = True  # as build_application sets it for a webhook
+        update = Update.de_json(message(PHYSICIAN, "/screen"), h.app.bot)
+        await h.app.update_queue.put(update)
+        assert json.loads(_stored(h, update.update_id)[0])["message"]["text"] == "/screen"
 
 
 async def test_an_invite_code_is_never_stored_even_before_processing(tmp_path):
     async with Harness(tmp_path) as h:
         update = Update.de_json(message(STRANGER, "/start SECRETcode123SECRETcode123SECRET"), h.app.bot)
         await h.app.update_queue.put(update)
+        await h.app.bot.get_updates(offset=update.update_id + 1, timeout=0)
         assert h.db.conn.execute("SELECT raw FROM telegram_updates").fetchone() == (None,)
 
 
@@ -79,7 +118,7 @@ async def test_replies_committed_but_not_sent_are_sent_after_a_restart(tmp_path)
         assert h.services.outbox.pending(), "kept, not dropped"
     async with Harness(tmp_path) as h:
         h.services.sender.clock = lambda: 10**10  # long after the back-off
-        assert await h.services.sender.deliver_due() == 0
+        assert await h.deliver() == 0
         assert "New pre-screen" in h.request.sent(PHYSICIAN)[0].text
 
 

@@ -39,13 +39,13 @@ async def test_retry_after_is_honoured_for_every_chat(tmp_path):
         h.request.fail("sendMessage", Failure(429, "Too Many Requests: retry after 7", retry_after=7))
         enqueue(h, "k1", PHYSICIAN, "one")
         enqueue(h, "k2", COORDINATOR, "two")
-        assert await h.services.sender.deliver_due() == 2
+        assert await h.deliver() == 2
         assert sends(h) == ["one"], "a 429 pauses all sending"
         clock.t += 6.9
-        assert await h.services.sender.deliver_due() == 2
+        assert await h.deliver() == 2
         assert sends(h) == ["one"]
         clock.t += 0.2
-        assert await h.services.sender.deliver_due() == 0
+        assert await h.deliver() == 0
         assert sends(h) == ["one", "one", "two"]
     finally:
         await h.__aexit__()
@@ -58,12 +58,12 @@ async def test_server_errors_and_timeouts_back_off_exponentially(tmp_path):
         enqueue(h, "k1", PHYSICIAN, "hello")
         waits = []
         for _ in range(3):
-            await h.services.sender.deliver_due()
+            await h.deliver()
             row = h.services.outbox.pending()[0]
             waits.append(row.next_attempt_at - clock.t)
             clock.t = row.next_attempt_at
         assert waits == [1.0, 2.0, 4.0]
-        assert await h.services.sender.deliver_due() == 0
+        assert await h.deliver() == 0
         assert sends(h) == ["hello"] * 4
         row = h.db.conn.execute("SELECT status, attempts, message_id FROM telegram_outbox").fetchone()
         assert row[0] == "sent" and row[1] == 4 and row[2]
@@ -78,10 +78,10 @@ async def test_a_chats_messages_keep_their_order(tmp_path):
         enqueue(h, "k1", PHYSICIAN, "first")
         enqueue(h, "k2", PHYSICIAN, "second")
         enqueue(h, "k3", COORDINATOR, "other chat")
-        await h.services.sender.deliver_due()
+        await h.deliver()
         assert sends(h) == ["first", "other chat"], "the second waits for the first"
         clock.t += 1
-        await h.services.sender.deliver_due()
+        await h.deliver()
         assert sends(h) == ["first", "other chat", "first", "second"]
     finally:
         await h.__aexit__()
@@ -92,8 +92,8 @@ async def test_a_key_is_stored_once_and_each_delivery_audited_once(tmp_path):
     try:
         enqueue(h, "summary:R-1:1:9001", COORDINATOR, "summary")
         enqueue(h, "summary:R-1:1:9001", COORDINATOR, "summary")
-        await h.services.sender.deliver_due()
-        await h.services.sender.deliver_due()
+        await h.deliver()
+        await h.deliver()
         assert sends(h) == ["summary"]
         sent = [e for e in h.audit("message_sent") if e["payload"]["text"] == "summary"]
         assert len(sent) == 1 and sent[0]["payload"] == {"chat_id": COORDINATOR, "text": "summary"}
@@ -110,11 +110,11 @@ async def test_refusals_are_kept_blocked_chats_retried_slowly(tmp_path):
         enqueue(h, "blocked", COORDINATOR, "summary")
         enqueue(h, "bad", PHYSICIAN, "<b>broken")
         enqueue(h, "next", PHYSICIAN, "fine")
-        assert await h.services.sender.deliver_due() == 1
+        assert await h.deliver() == 1
         status = dict(h.db.conn.execute("SELECT key, status FROM telegram_outbox").fetchall())
         assert status == {"bad": "failed", "next": "sent", "blocked": "pending"}, "kept, never dropped"
         clock.t += 3600
-        assert await h.services.sender.deliver_due() == 0
+        assert await h.deliver() == 0
     finally:
         await h.__aexit__()
 
@@ -125,7 +125,7 @@ async def test_an_unchanged_edit_counts_as_delivered(tmp_path):
         h.request.fail("editMessageText", Failure(400, "Bad Request: message is not modified"))
         with write(h.db):
             h.services.outbox.enqueue("e1", PHYSICIAN, "same", edit_message_id=5)
-        assert await h.services.sender.deliver_due() == 0
+        assert await h.deliver() == 0
     finally:
         await h.__aexit__()
 

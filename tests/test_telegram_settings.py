@@ -157,7 +157,7 @@ def test_webhook_mode_uses_the_secret_token(monkeypatch):
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:x")
     monkeypatch.setenv("SCREENING_COORDINATOR_IDS", "9")
     monkeypatch.setenv("SCREENING_WEBHOOK_URL", "https://bot.example.org/telegram/hook")
-    monkeypatch.setenv("SCREENING_WEBHOOK_SECRET", "s3cret_-TOKEN")
+    monkeypatch.setenv("SCREENING_WEBHOOK_SECRET", "s3cret_-TOKEN-0123456789")
     monkeypatch.setenv("SCREENING_WEBHOOK_PORT", "8080")
     seen = {}
 
@@ -172,7 +172,7 @@ def test_webhook_mode_uses_the_secret_token(monkeypatch):
     monkeypatch.setattr("bot.telegram.app.build_application", fake_build)
     assert cli.main(["run"]) == 0
     assert seen == {"listen": "127.0.0.1", "port": 8080, "url_path": "telegram/hook",
-                    "webhook_url": "https://bot.example.org/telegram/hook", "secret_token": "s3cret_-TOKEN",
+                    "webhook_url": "https://bot.example.org/telegram/hook", "secret_token": "s3cret_-TOKEN-0123456789",
                     "allowed_updates": ["message", "edited_message", "callback_query"]}
 
 

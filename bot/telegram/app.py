@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
+from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
@@ -21,7 +22,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot.settings import Settings
 from conversations.records.db import write
@@ -64,12 +65,14 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
                       clock: Callable[[], datetime] | None = None) -> BotApplication:
     """The application for ``settings``; ``request`` objects replace HTTP (tests record with them)."""
     assert settings.token is not None, "TELEGRAM_BOT_TOKEN is required"
-    queue = DurableQueue()
+    queue = DurableQueue(store_at_once=settings.use_webhook)  # the webhook answers 200 once put returns
+    polling = StoringRequest(get_updates_request or HTTPXRequest(connection_pool_size=1))
 
     async def post_init(app: BotApplication) -> None:
         services: Services = app.bot_data
         services.open(settings, app.bot, clock)
         queue.inbox = services.inbox
+        polling.before = services.settle
         await set_commands(app, settings)
         replayed = services.inbox.pending()
         for raw in replayed:  # stored before a crash, not processed: handled before anything new
@@ -95,11 +98,39 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
     )
     if request is not None:
         builder = builder.request(request)
-    if get_updates_request is not None:
-        builder = builder.get_updates_request(get_updates_request)
+    builder = builder.get_updates_request(polling)
     app: BotApplication = builder.build()
     add_handlers(app, settings)
     return app
+
+
+class StoringRequest(BaseRequest):
+    """The getUpdates transport: before Telegram is told what arrived (each getUpdates confirms the
+    updates before its offset), the updates taken in are settled (see inbox.py)."""
+
+    def __init__(self, inner: BaseRequest) -> None:
+        self.inner = inner
+        self.before: Callable[[], Awaitable[None]] | None = None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self.inner.read_timeout
+
+    async def initialize(self) -> None:
+        await self.inner.initialize()
+
+    async def shutdown(self) -> None:
+        await self.inner.shutdown()
+
+    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
+                         read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+                         write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+                         connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+                         pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE) -> tuple[int, bytes]:
+        if self.before is not None and url.endswith("/getUpdates"):
+            await self.before()
+        return await self.inner.do_request(url, method, request_data, read_timeout, write_timeout,
+                                           connect_timeout, pool_timeout)
 
 
 def add_handlers(app: BotApplication, settings: Settings) -> None:
@@ -168,11 +199,12 @@ async def on_error(update: object, context: BotContext) -> None:
         if s.inbox.is_processed(update.update_id):
             return
         with write(s.store.db) as db:
-            s.inbox.mark_processed(db, update.update_id, result=f"error: {type(exc).__name__}")
+            s.inbox.mark_processed(db, update, result=f"error: {type(exc).__name__}")
             if update.effective_chat is not None:
                 s.outbox.enqueue(f"u{update.update_id}.error", update.effective_chat.id,
                                  "Sorry, something went wrong and your last message was not applied. "
                                  "Please send it again, or use /status.")
+        s.inbox.done(update.update_id)
         await s.sender.deliver_due()
     except Exception as inner:  # the error handler must not raise
         log.error("error handling for update %s failed too: %s", uid, type(inner).__name__)

@@ -6,6 +6,11 @@ each due row in order; a failure is kept and retried with exponential back-off (
 429), never dropped. Messages to one chat keep their order: a later message waits for an earlier one
 that is still failing. Sending is at-least-once: a crash between Telegram's answer and our commit sends
 that message again, which is why summaries carry the stable referral ID.
+
+A row delivered is marked sent (with its audit event) by the next commit: the next turn's, the inbox's,
+or one of its own a moment after the sender goes idle (``MARK_DELAY``), so that under load a reply costs
+no commit of its own. Until then the mark is held here: the row is not sent again, and the question it
+shows counts as on screen. A crash before the mark is written sends the row again (at least once).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ log = logging.getLogger(__name__)
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 300.0
 UNREACHABLE_CAP = 3600.0  # a chat that refuses us (blocked, never started) is retried hourly
+MARK_DELAY = 0.05  # seconds idle before held marks are written in a commit of their own
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,14 @@ class Row:
     attempts: int
     next_attempt_at: float
     delete_message_id: int | None
+    question_seq: int | None
+
+
+@dataclass(frozen=True)
+class _Mark:
+    row: Row
+    message_id: int
+    sent_at: str
 
 
 def retry_seconds(exc: RetryAfter) -> float:
@@ -65,6 +79,41 @@ def backoff(attempts: int, cap: float = BACKOFF_CAP) -> float:
 class Outbox:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
+        self._marks: dict[int, _Mark] = {}  # row ID: delivered, its mark not written yet
+
+    def hold_mark(self, row: Row, message_id: int) -> None:
+        self._marks[row.id] = _Mark(row, message_id, audit.utc_now())
+
+    @property
+    def marks_held(self) -> int:
+        return len(self._marks)
+
+    def write_marks(self, db: sqlite_utils.Database | None = None) -> dict[int, _Mark]:
+        """Mark every delivered row sent, with its audit event: in ``db``'s transaction when given (a turn's:
+        give them back with ``hold_again`` if it fails), else in one of its own. The marks written."""
+        if not self._marks:
+            return {}
+        if db is None:
+            with write(self.db):
+                return self.write_marks(self.db)
+        marks, self._marks = self._marks, {}
+        for mark in marks.values():
+            row = mark.row
+            db.conn.execute(
+                "UPDATE telegram_outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?,"
+                " message_id = ?, last_error = NULL WHERE id = ?", (mark.sent_at, mark.message_id, row.id))
+            type_, payload = E.MESSAGE_SENT, {"chat_id": row.chat_id, "text": row.text}
+            if row.edit_message_id is not None:
+                payload["edited_message_id"] = row.edit_message_id
+            if row.delete_message_id is not None:
+                type_, payload = E.MESSAGE_DELETED, {"chat_id": row.chat_id, "message_id": row.delete_message_id,
+                                                     "reason": row.text}
+            audit.append(db, actor_role="system", actor_id=0, type=type_, payload=payload,
+                         referral_id=row.referral_id)
+        return marks
+
+    def hold_again(self, marks: dict[int, _Mark]) -> None:
+        self._marks = {**marks, **self._marks}
 
     def enqueue_deletion(self, key: str, chat_id: int, message_id: int, reason: str,
                          referral_id: str | None = None) -> None:
@@ -95,16 +144,19 @@ class Outbox:
         what the physician had in front of them when they wrote it (message IDs of a private chat grow with
         every message, theirs and ours). None when no question had been delivered."""
         row = self.db.conn.execute(
-            "SELECT referral_id, question_seq FROM telegram_outbox WHERE chat_id = ? AND status = 'sent'"
-            " AND question_seq IS NOT NULL AND message_id < ? ORDER BY message_id DESC, id DESC LIMIT 1",
-            (chat_id, message_id)).fetchone()
-        return (row[0], row[1]) if row else None
+            "SELECT message_id, id, referral_id, question_seq FROM telegram_outbox WHERE chat_id = ?"
+            " AND status = 'sent' AND question_seq IS NOT NULL AND message_id < ?"
+            " ORDER BY message_id DESC, id DESC LIMIT 1", (chat_id, message_id)).fetchone()
+        held = [(m.message_id, m.row.id, m.row.referral_id, m.row.question_seq) for m in self._marks.values()
+                if m.row.chat_id == chat_id and m.row.question_seq is not None and m.message_id < message_id]
+        latest = max([*held, *([tuple(row)] if row else [])], default=None)
+        return (latest[2], latest[3]) if latest else None
 
     def pending(self) -> list[Row]:
         rows = self.db.conn.execute(
             "SELECT id, key, chat_id, edit_message_id, text, markup, referral_id, attempts, next_attempt_at,"
-            " delete_message_id FROM telegram_outbox WHERE status = 'pending' ORDER BY id").fetchall()
-        return [Row(*r) for r in rows]
+            " delete_message_id, question_seq FROM telegram_outbox WHERE status = 'pending' ORDER BY id").fetchall()
+        return [Row(*r) for r in rows if r[0] not in self._marks]
 
     def status(self, key: str) -> str | None:
         row = self.db.conn.execute("SELECT status FROM telegram_outbox WHERE key = ?", (key,)).fetchone()
@@ -121,6 +173,7 @@ class Sender:
         self.clock = clock
         self.paused_until = 0.0
         self._lock = asyncio.Lock()
+        self._marking: asyncio.TimerHandle | None = None
 
     async def deliver_due(self) -> int:
         """Try every due row once; returns how many rows are still pending."""
@@ -135,8 +188,17 @@ class Sender:
                     continue
                 if not await self._try(row):
                     blocked.add(row.chat_id)
+            if self.outbox.marks_held and self._marking is None:
+                self._marking = asyncio.get_running_loop().call_later(MARK_DELAY, self._mark_when_idle)
             return len(self.outbox.pending())
 
+    def _mark_when_idle(self) -> None:
+        """No commit came to take the marks along: write them in one of their own."""
+        self._marking = None
+        try:
+            self.outbox.write_marks()
+        except Exception as exc:  # the rows are sent again: at least once, never lost
+            log.error("marking delivered messages failed (%s); they will be sent again", type(exc).__name__)
     async def _try(self, row: Row) -> bool:
         try:
             faults.point("before_send", row.key)
@@ -183,18 +245,7 @@ class Sender:
         return message.message_id
 
     def _sent(self, row: Row, message_id: int) -> None:
-        type_, payload = E.MESSAGE_SENT, {"chat_id": row.chat_id, "text": row.text}
-        if row.edit_message_id is not None:
-            payload["edited_message_id"] = row.edit_message_id
-        if row.delete_message_id is not None:
-            type_, payload = E.MESSAGE_DELETED, {"chat_id": row.chat_id, "message_id": row.delete_message_id,
-                                                 "reason": row.text}
-        with write(self.db):
-            self.db.conn.execute(
-                "UPDATE telegram_outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?,"
-                " message_id = ?, last_error = NULL WHERE id = ?", (audit.utc_now(), message_id, row.id))
-            audit.append(self.db, actor_role="system", actor_id=0, type=type_, payload=payload,
-                         referral_id=row.referral_id)
+        self.outbox.hold_mark(row, message_id)
 
     def _failed(self, row: Row, error: str, delay: float) -> None:
         log.warning("outbox %s to chat %s failed (%s, attempt %d); retry in %.0f s",

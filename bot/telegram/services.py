@@ -14,6 +14,7 @@ from telegram import Bot
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.settings import Settings
+from conversations.records.db import write
 from conversations.records.registry import Registry
 from conversations.records.store import Store
 
@@ -40,7 +41,7 @@ class Services:
         self.store = Store.open(settings.db_path)
         db = self.store.db
         self.registry = Registry(db, clock)
-        self.inbox = Inbox(db)
+        self.inbox = Inbox(db, settings.coordinator_ids)
         self.outbox = Outbox(db)
         self.focus = Focus(db)
         self.sender = Sender(self.outbox, bot)
@@ -49,9 +50,23 @@ class Services:
     def is_open(self) -> bool:
         return hasattr(self, "store")
 
+    async def settle(self) -> None:
+        """Before Telegram is told what arrived: the updates taken in are committed (by their turns, or
+        here), and with them what was delivered meanwhile."""
+        await self.inbox.settle()
+        if self.inbox.holding or self.outbox.marks_held:
+            with write(self.store.db) as db:
+                self.inbox.store_held(db)
+                self.outbox.write_marks(db)
+
     def close(self) -> None:
         if self.is_open:
-            self.store.close()
+            try:  # what was taken in or delivered and not yet written
+                with write(self.store.db) as db:
+                    self.inbox.store_held(db)
+                    self.outbox.write_marks(db)
+            finally:
+                self.store.close()
 
     def role_of(self, user_id: int) -> Role:
         """Identity is the numeric user ID, never the username."""

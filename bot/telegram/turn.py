@@ -129,13 +129,25 @@ class Turn:
 
     async def end(self) -> None:
         """Commit everything in one transaction, then answer the press and send what is due."""
-        with self.services.store.transaction() as db:
-            for what, item in self._work:
-                if what == "do":
-                    item(db)
-                else:
-                    self._step(*item)
-            self._write(db)
+        s = self.services
+        marks: dict = {}
+        held: dict = {}
+        try:
+            with s.store.transaction() as db:
+                # What was delivered, and what else arrived meanwhile, ride along in this commit.
+                marks = s.outbox.write_marks(db)
+                for what, item in self._work:
+                    if what == "do":
+                        item(db)
+                    else:
+                        self._step(*item)
+                self._write(db)
+                held = s.inbox.store_held(db)
+        except BaseException:
+            s.outbox.hold_again(marks)
+            s.inbox.hold_again(held)
+            raise
+        s.inbox.done(self.update.update_id)
         faults.point("committed", update_kind(self.update))
         query = self.update.callback_query
         if query is not None:
@@ -166,7 +178,7 @@ class Turn:
 
     def _write(self, db: sqlite_utils.Database) -> None:
         s = self.services
-        s.inbox.mark_processed(db, self.update.update_id)
+        s.inbox.mark_processed(db, self.update)
         if self.record_received:
             audit.append(db, actor_role=self.role, actor_id=self.user_id, type=E.UPDATE_RECEIVED,
                          payload={"update_id": self.update.update_id, "kind": update_kind(self.update),

@@ -147,6 +147,9 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str], Callable[[re.Match[str]], bool] | N
 )
 
 WITHHELD = "[withheld: looked like {kind}]"
+# The placeholder itself, as an edge stores a withheld text: read again (an update replayed after a
+# restart), it is the identifier it stands for.
+_PLACEHOLDER = re.compile(r"\[withheld: looked like (" + "|".join(re.escape(k) for k in (DATE, EMAIL, NUMBER)) + r")\]")
 
 
 def _found(pattern: re.Pattern[str], check: Callable[[re.Match[str]], bool] | None, text: str) -> bool:
@@ -160,6 +163,8 @@ def _found(pattern: re.Pattern[str], check: Callable[[re.Match[str]], bool] | No
 
 def identifier_kind(text: str) -> str | None:
     """What identifier ``text`` seems to hold ("a date", ...), or None."""
+    if (placeholder := _PLACEHOLDER.search(text)) is not None:
+        return placeholder.group(1)
     text = unicodedata.normalize("NFKC", text)
     for kind, pattern, check in _PATTERNS:
         if _found(pattern, check, text):
