@@ -339,6 +339,7 @@ async def main_async(physicians: int, profile: str | None) -> dict[str, Any]:
         "echo_p95_ms": round(percentile(base["latencies"], 95), 3),
         "ratio": round(answers_per_s / echo_per_s, 3),
         "floor_per_s": round(floor_per_s, 1), "floor_ratio": round(floor_per_s / echo_per_s, 3),
+        "bot_floor_ratio": round(answers_per_s / floor_per_s, 3),
         "work_ms_per_answer": round(1000 / answers_per_s - 1000 / floor_per_s, 3),
         "rate_limiter": "pass-through (same for both)",
         "synchronous": bot["synchronous"], "journal_mode": bot["journal_mode"],
@@ -356,7 +357,8 @@ def main() -> int:
     args = parser.parse_args()
     result = asyncio.run(main_async(args.physicians, args.profile))
     print(json.dumps(result))
-    ok = result["answers_per_s"] >= 300 and result["p95_ms"] <= 20 and result["ratio"] >= 0.5
+    ok = (result["answers_per_s"] >= 300 and result["p95_ms"] <= 20 and result["commits_per_answer"] <= 1.5
+          and result["bot_floor_ratio"] >= 0.2)
     return 0 if ok else 1
 
 

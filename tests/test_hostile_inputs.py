@@ -155,16 +155,37 @@ async def test_near_miss_and_brute_force_codes_are_refused_and_never_stored(tmp_
         # A near miss that happens to be the code itself ("-" + code[1:] when the code starts with "-",
         # the reverse of a palindrome) is no miss: about one run in 64 made it so.
         guesses = [g for g in guesses if g != code]
-        for guess in guesses:
+        near, brute = guesses[:4], guesses[4:]
+        for guess in near:
             calls = await h.say(STRANGER, f"/start {guess}")
             assert "not valid" in texts(calls)[0], guess
-        assert h.services.role_of(STRANGER) == "stranger"
-        assert [e["payload"]["reason"] for e in h.audit("access_refused")] == ["invite_unknown"] * len(guesses)
-        stored = stored_text(h)
-        assert not [g for g in guesses if g in stored]
         calls = await h.say(STRANGER, f"/start   {code}  ")
         assert "You are registered" in texts(calls)[0], "the real code still works, spaces and all"
+        # Another account guessing: five tries an hour, then one line, then silence.
+        said = [texts(await h.say(STRANGER + 1, f"/start {guess}")) for guess in brute]
+        assert all("not valid" in s[0] for s in said[:5]) and "Too many invitation links" in said[5][0]
+        assert all(s == [] for s in said[6:]), "no reply, no event for the rest"
+        assert [e["payload"]["reason"] for e in h.audit("access_refused")] == (
+            ["invite_unknown"] * 9 + ["invite_tries"])
+        stored = stored_text(h)
+        assert not [g for g in guesses if g in stored]
+        assert h.services.role_of(STRANGER) == "physician" and h.services.role_of(STRANGER + 1) == "stranger"
         assert_sound(h)
+
+
+async def test_an_account_that_tried_too_many_codes_may_try_again_after_an_hour(tmp_path, monkeypatch):
+    from bot.telegram import access
+
+    clock = [1000.0]
+    monkeypatch.setattr(access.time, "monotonic", lambda: clock[0])
+    async with Harness(tmp_path, physicians=()) as h:
+        code = await invite(h)
+        for i in range(5):
+            await h.say(STRANGER, f"/start guess{i:03d}" + "Q" * 24)
+        assert "Too many invitation links" in texts(await h.say(STRANGER, f"/start {code}"))[0]
+        assert h.services.role_of(STRANGER) == "stranger", "not even the real code, within the hour"
+        clock[0] += 3601
+        assert "You are registered" in texts(await h.say(STRANGER, f"/start {code}"))[0]
 
 
 async def test_an_invite_sent_by_the_wrong_route_is_not_consumed_nor_stored(tmp_path):

@@ -28,18 +28,36 @@ def prescreen_count(h: Harness) -> int:
 
 async def test_a_stranger_gets_one_polite_refusal_and_changes_nothing(tmp_path):
     async with Harness(tmp_path) as h:
-        for text in ("/screen", "patient Jane Doe, 12 years", "/start"):
-            calls = await h.say(STRANGER, text)
-            assert len(texts(calls)) == 1 and "ask a study coordinator" in texts(calls)[0]
+        calls = await h.say(STRANGER, "/screen")
+        assert len(texts(calls)) == 1 and "ask a study coordinator" in texts(calls)[0]
+        for text in ("patient Jane Doe, 12 years", "/start"):  # refused lately: ignored
+            assert texts(await h.say(STRANGER, text)) == []
         calls = await h.press(STRANGER, "a:R-AAAA-BBBB:1:y")
         assert [c.method for c in calls] == ["answerCallbackQuery"]
         assert prescreen_count(h) == 0
         refused = h.audit("access_refused")
-        assert [e["payload"]["update_kind"] for e in refused] == ["command", "text", "command", "callback"]
+        assert [e["payload"]["update_kind"] for e in refused] == ["command"]
         assert all(e["actor_role"] == "stranger" and e["actor_id"] == STRANGER for e in refused)
         assert not h.audit("update_received"), "a stranger's content is not recorded"
         assert "Jane" not in str(h.audit())
         assert "Jane" not in str(h.db.conn.execute("SELECT * FROM telegram_updates").fetchall())
+
+
+async def test_a_flood_from_a_stranger_costs_one_refusal_every_ten_minutes(tmp_path, monkeypatch):
+    from bot.telegram import access
+
+    clock = [1000.0]
+    monkeypatch.setattr(access.time, "monotonic", lambda: clock[0])
+    async with Harness(tmp_path) as h:
+        events = h.db.conn.execute("SELECT COUNT(*) FROM audit_events").fetchone()[0]
+        replies = [texts(await h.say(STRANGER, f"hello {i}")) for i in range(200)]
+        assert sum(len(r) for r in replies) == 1 and len(h.audit("access_refused")) == 1
+        assert h.db.conn.execute("SELECT COUNT(*) FROM audit_events").fetchone()[0] - events == 2, (
+            "the refusal and its message, nothing per message after")
+        assert h.db.conn.execute("SELECT COUNT(*) FROM telegram_updates WHERE processed_at IS NULL"
+                                 ).fetchone() == (0,), "every update marked processed"
+        clock[0] += 601
+        assert "ask a study coordinator" in texts(await h.say(STRANGER, "hello again"))[0]
 
 
 async def test_identity_is_the_numeric_id_never_the_username(tmp_path):

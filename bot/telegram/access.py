@@ -1,24 +1,32 @@
-"""Who may do what. Runs first for every update (handler group -1):
+"""Who may do what. Runs first for every update (handler group -2), then ``withhold`` (group -1):
 
 1. the update is stored (idempotent) and skipped if its ID was already processed;
 2. outside a private chat the bot says it works in private chats only, and does nothing else;
 3. the role comes from the numeric user ID: coordinators from configuration, physicians from the
    allow-list or an invite; anyone else may only redeem an invite, and otherwise gets one polite
    refusal. Refusals are audited as ``access_refused`` without the update's content.
+
+``withhold`` stops a command, an edited message or a coordinator's text that looks like a patient
+identifier before any handler reads it (a physician's typed answer goes on to the engine, which says the
+same and asks the question again): the warning is said, nothing of the text is kept, the message is
+deleted from the chat.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 import sqlite_utils
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
+from conversations.dialogue import identifiers
 from conversations.dialogue.events import E
 
 from .inbox import start_argument, update_kind
+from .render import esc, phrase
 from .services import BotContext
 from .turn import Turn
 
@@ -34,6 +42,9 @@ INVITE_REFUSALS = {
     "used": "This invitation link has already been used. Please ask a study coordinator for a new one.",
     "expired": "This invitation link has expired. Please ask a study coordinator for a new one.",
 }
+TOO_MANY_TRIES = "Too many invitation links were tried from this account. Please try again in an hour."
+QUIET_SECONDS = 600.0
+INVITE_TRIES = 5
 WELCOME = ("Welcome! You are registered as a referring physician. /screen starts a pre-screen; /help "
            "explains the rest. Please never send names, dates of birth, record numbers or photos.")
 
@@ -78,13 +89,43 @@ async def gate(update: object, context: BotContext) -> None:
         raise ApplicationHandlerStop
 
 
-async def stranger(update: Update, context: BotContext) -> None:
-    """An unknown account: an invite code in /start registers it; anything else is refused."""
-    code = start_argument(update.message)
-    if code is None:
-        await refuse(update, context, "not_registered", REFUSAL).end()
+async def withhold(update: object, context: BotContext) -> None:
+    if not isinstance(update, Update) or update.callback_query is not None:
+        return  # a button's data is never quoted; a forged one is refused as any invalid button
+    turn = Turn(update, context)
+    answer = (update.message is not None and update.message.text is not None
+              and not update.message.text.startswith("/") and context.role == "physician")
+    if turn.withheld is None or answer:
         return
+    turn.say(esc(phrase(identifiers.warning(turn.withheld))))
+    await turn.end()
+    raise ApplicationHandlerStop
+
+
+async def stranger(update: Update, context: BotContext) -> None:
+    """An unknown account: an invite code in /start registers it; anything else is refused, once in
+    ``QUIET_SECONDS``: more messages from it are marked processed and otherwise ignored (no reply, no
+    audit event), so that a flood costs neither. Invite codes are tried at most ``INVITE_TRIES`` times an
+    hour per account."""
     s = context.services
+    code = start_argument(update.message)
+    user_id = update.effective_user.id
+    now = time.monotonic()
+    if code is not None and s.strangers.tries(user_id, now) >= INVITE_TRIES:
+        code, reason, text = None, "invite_tries", TOO_MANY_TRIES
+    else:
+        reason, text = "not_registered", REFUSAL
+    if code is None:
+        if s.strangers.refused_lately(user_id, now):
+            turn = Turn(update, context)
+            turn.record_received = False
+            log.info("update %s from a stranger refused lately: ignored", update.update_id)
+        else:
+            s.strangers.refused(user_id, now)
+            turn = refuse(update, context, reason, text)
+        await turn.end()
+        return
+    s.strangers.tried(user_id, now)
     turn = Turn(update, context)
 
     def redeem(db: sqlite_utils.Database) -> None:

@@ -136,7 +136,8 @@ class StoringRequest(BaseRequest):
 def add_handlers(app: BotApplication, settings: Settings) -> None:
     coord = filters.User(user_id=settings.coordinator_ids)
     phys = ~coord
-    app.add_handler(TypeHandler(Update, access.gate), group=-1)
+    app.add_handler(TypeHandler(Update, access.gate), group=-2)
+    app.add_handler(TypeHandler(Update, access.withhold), group=-1)
     app.add_handlers([
         # everyone past the gate
         MessageHandler(filters.UpdateType.EDITED_MESSAGE, physician.edited),

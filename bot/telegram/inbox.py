@@ -79,8 +79,8 @@ def carries_invite_code(update: Update) -> bool:
 
 @dataclass(frozen=True)
 class _Held:
+    update: Update  # its JSON is made only if it is stored: most are processed first, and never need it
     kind: str
-    raw: str | None
     received_at: str
 
 
@@ -94,24 +94,28 @@ class Inbox:
         """Take the update in (held until a commit writes it); an ID already taken in is left alone. An
         invite code is a secret stored only as a hash, so an update carrying one is never written with its
         content: lost in a crash, it costs the physician one more tap on the link."""
-        if update.update_id in self._held:
-            return
-        raw = None if carries_invite_code(update) else json.dumps(
-            withheld.scrubbed(update, self.coordinator_ids), ensure_ascii=False)
-        self._held[update.update_id] = _Held(update_kind(update), raw, utc_now())
+        if update.update_id not in self._held:
+            self._held[update.update_id] = _Held(update, update_kind(update), utc_now())
 
-    def store_held(self, db: sqlite_utils.Database | None = None) -> dict[int, _Held]:
-        """Write every update held: in ``db``'s transaction when given (a turn's: give them back with
-        ``hold_again`` if it fails), else in one of its own. The updates written."""
-        if not self._held:
+    def _raw(self, update: Update) -> str | None:
+        if carries_invite_code(update):
+            return None
+        return json.dumps(withheld.scrubbed(update, self.coordinator_ids), ensure_ascii=False)
+
+    def store_held(self, db: sqlite_utils.Database | None = None, but: int | None = None) -> dict[int, _Held]:
+        """Write every update held (``but`` the one a turn marks processed): in ``db``'s transaction when
+        given (a turn's: give them back with ``hold_again`` if it fails), else in one of its own. The
+        updates written."""
+        if not self._held or list(self._held) == [but]:
             return {}
         if db is None:
             with write(self.db):
-                return self.store_held(self.db)
-        held, self._held = self._held, {}
+                return self.store_held(self.db, but)
+        held = {uid: h for uid, h in self._held.items() if uid != but}
+        self._held = {uid: h for uid, h in self._held.items() if uid == but}
         db.conn.executemany(
             "INSERT OR IGNORE INTO telegram_updates (update_id, kind, received_at, raw) VALUES (?, ?, ?, ?)",
-            [(uid, h.kind, h.received_at, h.raw) for uid, h in held.items()])
+            [(uid, h.kind, h.received_at, self._raw(h.update)) for uid, h in held.items()])
         return held
 
     def hold_again(self, held: dict[int, _Held]) -> None:

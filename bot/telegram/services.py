@@ -25,6 +25,33 @@ from .outbox import Outbox, Sender
 Role = Literal["coordinator", "physician", "stranger"]
 
 
+class Strangers:
+    """When each unknown account was last refused and when it tried invite codes, in memory: a restart
+    forgets it, which costs at most one more refusal each."""
+
+    def __init__(self, quiet: float = 600.0, window: float = 3600.0) -> None:
+        self.quiet, self.window = quiet, window
+        self._refused: dict[int, float] = {}
+        self._tries: dict[int, list[float]] = {}
+
+    def refused_lately(self, user_id: int, now: float) -> bool:
+        return now - self._refused.get(user_id, float("-inf")) < self.quiet
+
+    def refused(self, user_id: int, now: float) -> None:
+        if len(self._refused) > 100_000:  # a flood of new accounts: forget the oldest half
+            for uid in sorted(self._refused, key=self._refused.get)[:50_000]:
+                del self._refused[uid]
+        self._refused[user_id] = now
+
+    def tries(self, user_id: int, now: float) -> int:
+        recent = [t for t in self._tries.get(user_id, []) if now - t < self.window]
+        self._tries[user_id] = recent
+        return len(recent)
+
+    def tried(self, user_id: int, now: float) -> None:
+        self._tries.setdefault(user_id, []).append(now)
+
+
 class Services:
     """Empty until :meth:`open`; the application creates it as ``bot_data``."""
 
@@ -35,6 +62,7 @@ class Services:
     outbox: Outbox
     sender: Sender
     focus: Focus
+    strangers: Strangers
 
     def open(self, settings: Settings, bot: Bot, clock: Callable[[], datetime] | None = None) -> None:
         self.settings = settings
@@ -45,6 +73,7 @@ class Services:
         self.outbox = Outbox(db)
         self.focus = Focus(db)
         self.sender = Sender(self.outbox, bot)
+        self.strangers = Strangers()
 
     @property
     def is_open(self) -> bool:

@@ -27,6 +27,7 @@ from conversations.dialogue.messages import Message
 from conversations.records import audit
 from conversations.records.store import Recorded
 
+from . import withheld
 from .inbox import MAY_IDENTIFY, message_kind, start_argument, update_kind
 from .render import LIMIT, Reply, esc, phrase, split
 from .services import BotContext
@@ -43,21 +44,17 @@ class _Out:
     key: str | None
 
 
-def received_text(update: Update) -> str | None:
+def received_text(update: Update, withheld_kind: str | None) -> str | None:
     """What the update said, for the audit trail; an invite code after /start is never recorded, nor
-    anything that looks like a patient identifier."""
+    anything that looks like a patient identifier (``withheld_kind``: see withheld.py), nor an edit."""
+    if withheld_kind is not None:
+        return identifiers.WITHHELD.format(kind=withheld_kind)
     if update.callback_query is not None:
-        data = update.callback_query.data
-        return None if data is None else identifiers.for_the_record(data)
+        return update.callback_query.data
     message = update.message
     if message is None or message.text is None:
         return None
-    if start_argument(message):
-        return "/start [invite code]"
-    command, _, argument = message.text.partition(" ")
-    if command.split("@")[0].lower() == "/revoke" and argument.strip().isdecimal():  # as Telegram matches commands
-        return message.text  # a Telegram user ID, not a patient's number
-    return identifiers.for_the_record(message.text)
+    return "/start [invite code]" if start_argument(message) else message.text
 
 
 Render = Callable[[Recorded], None]
@@ -73,6 +70,7 @@ class Turn:
         self.user_id = update.effective_user.id if update.effective_user else 0
         self.chat_id = update.effective_chat.id if update.effective_chat else self.user_id
         self.role = context.role
+        self.withheld = withheld.kind(update, self.services.settings.coordinator_ids)  # once per update
         self.referral_id = referral_id
         self.record_received = True
         self.toast: str | None = None
@@ -142,7 +140,7 @@ class Turn:
                     else:
                         self._step(*item)
                 self._write(db)
-                held = s.inbox.store_held(db)
+                held = s.inbox.store_held(db, but=self.update.update_id)
         except BaseException:
             s.outbox.hold_again(marks)
             s.inbox.hold_again(held)
@@ -182,7 +180,7 @@ class Turn:
         if self.record_received:
             audit.append(db, actor_role=self.role, actor_id=self.user_id, type=E.UPDATE_RECEIVED,
                          payload={"update_id": self.update.update_id, "kind": update_kind(self.update),
-                                  "text": received_text(self.update)},
+                                  "text": received_text(self.update, self.withheld)},
                          referral_id=self.referral_id)
         for type_, role, actor_id, payload, ref in self.events:
             audit.append(db, actor_role=role, actor_id=actor_id, type=type_, payload=payload, referral_id=ref)
@@ -204,20 +202,22 @@ class Turn:
                                  out.reply.markup if last else None,
                                  edit_message_id=out.message_id, referral_id=out.referral_id,
                                  question_seq=out.reply.question_seq if last else None)
+        message = self.update.message or self.update.edited_message
         if (reason := self._may_identify()) is not None:  # after the warning, which it must not hold up
-            s.outbox.enqueue_deletion(f"u{self.update.update_id}.del", self.chat_id, self.update.message.message_id,
+            s.outbox.enqueue_deletion(f"u{self.update.update_id}.del", self.chat_id, message.message_id,
                                       reason, referral_id=self.referral_id)
 
     def _may_identify(self) -> str | None:
         """Why the update's message is to be deleted from the chat, if it may identify the patient: text
-        that looks like an identifier (recorded as withheld), or a photo, file, voice note, contact or
-        location (never opened). Bots may delete incoming messages in private chats only."""
-        message = self.update.message
+        that looks like an identifier (a command's or an edit's too; recorded as withheld), or a photo,
+        file, voice note, contact or location (never opened). Bots may delete incoming messages in
+        private chats only."""
+        message = self.update.message or self.update.edited_message
         if message is None or message.chat.type != ChatType.PRIVATE:
             return None
         kind = message_kind(message)
         if kind in MAY_IDENTIFY:
             return f"{kind}, may identify the patient"
-        if kind == "text" and identifiers.identifier_kind(message.text) is not None:
+        if self.withheld is not None and self.update.callback_query is None:
             return "possible patient identifier"
         return None
