@@ -80,6 +80,8 @@ class Outbox:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
         self._marks: dict[int, _Mark] = {}  # row ID: delivered, its mark not written yet
+        # The keyboards enqueued by this process, by key: sent as built rather than read back from JSON.
+        self.keyboards: dict[str, InlineKeyboardMarkup] = {}
 
     def hold_mark(self, row: Row, message_id: int) -> None:
         self._marks[row.id] = _Mark(row, message_id, audit.utc_now())
@@ -138,6 +140,8 @@ class Outbox:
             (key, chat_id, edit_message_id, text,
              json.dumps(markup.to_dict()) if markup is not None else None, referral_id, audit.utc_now(),
              question_seq))
+        if markup is not None:
+            self.keyboards[key] = markup
 
     def question_before(self, chat_id: int, message_id: int) -> tuple[str, int] | None:
         """The question (referral ID, instance) delivered last to the chat before its message ``message_id``:
@@ -176,21 +180,25 @@ class Sender:
         self._marking: asyncio.TimerHandle | None = None
 
     async def deliver_due(self) -> int:
-        """Try every due row once; returns how many rows are still pending."""
+        """Try every due row once; returns how many of the rows found are still pending."""
         async with self._lock:
             blocked: set[int] = set()
+            left = 0
             for row in self.outbox.pending():
                 if row.chat_id in blocked:
+                    left += 1
                     continue
                 now = self.clock()
                 if now < self.paused_until or now < row.next_attempt_at:
                     blocked.add(row.chat_id)
+                    left += 1
                     continue
                 if not await self._try(row):
                     blocked.add(row.chat_id)
+                    left += 1
             if self.outbox.marks_held and self._marking is None:
                 self._marking = asyncio.get_running_loop().call_later(MARK_DELAY, self._mark_when_idle)
-            return len(self.outbox.pending())
+            return left
 
     def _mark_when_idle(self) -> None:
         """No commit came to take the marks along: write them in one of their own."""
@@ -235,7 +243,9 @@ class Sender:
         if row.delete_message_id is not None:
             await self.bot.delete_message(row.chat_id, row.delete_message_id)
             return row.delete_message_id
-        markup = InlineKeyboardMarkup.de_json(json.loads(row.markup), self.bot) if row.markup else None
+        markup = self.outbox.keyboards.pop(row.key, None)
+        if markup is None and row.markup:
+            markup = InlineKeyboardMarkup.de_json(json.loads(row.markup), self.bot)
         if row.edit_message_id is not None:
             await self.bot.edit_message_text(row.text, chat_id=row.chat_id, message_id=row.edit_message_id,
                                              parse_mode=ParseMode.HTML, reply_markup=markup)
