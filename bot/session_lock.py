@@ -21,7 +21,10 @@ def database_file(db: sqlite_utils.Database) -> str:
 def hold(db: sqlite_utils.Database, referral_id: str) -> IO[str] | None:
     """A lock on the pre-screen until the handle is closed (the kernel drops it on any exit, kill -9
     included); None when another session holds it."""
-    handle = open(f"{database_file(db)}.{referral_id}.open", "a", encoding="utf-8")  # noqa: SIM115 - held
+    # Owner-only: its name holds a referral ID.
+    fd = os.open(f"{database_file(db)}.{referral_id}.open", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.fchmod(fd, 0o600)
+    handle = os.fdopen(fd, "a", encoding="utf-8")
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

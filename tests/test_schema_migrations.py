@@ -11,7 +11,7 @@ import pytest
 
 from conversations.records import schema
 from conversations.records.audit_verify import verify
-from conversations.records.db import open_db
+from conversations.records.db import DatabaseFault, open_db
 from conversations.records.store import Store
 from criteria import PROTOCOL_VERSION
 
@@ -120,7 +120,21 @@ def test_every_starting_point_ends_in_the_same_shape(tmp_path):
 def test_a_database_newer_than_the_code_is_refused(tmp_path):
     db = open_db(tmp_path / "future.db")
     db.conn.execute(f"PRAGMA user_version = {schema.LATEST + 1}")
-    with pytest.raises(RuntimeError, match="upgrade the bot"):
+    with pytest.raises(DatabaseFault, match="upgrade the bot"):
         schema.upgrade(db)
     assert db.table_names() == [], "nothing was written to it"
     db.close()
+
+
+def test_every_command_says_a_newer_database_in_one_line(tmp_path, capsys):
+    from bot import cli
+
+    db = open_db(tmp_path / "future.db")
+    db.conn.execute(f"PRAGMA user_version = {schema.LATEST + 1}")
+    db.close()
+    # chat would write (and refuses to); the others only read, and say what they find
+    for argv, says in ((["chat", "--jsonl"], "upgrade the bot"), (["reassess"], "no audit trail"),
+                       (["log"], "no audit trail"), (["audit", "verify"], "no audit trail")):
+        assert cli.main([*argv, "--db", str(tmp_path / "future.db")]) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and says in err and "Traceback" not in err, (argv, err)

@@ -20,7 +20,7 @@ from typing import NamedTuple
 import sqlite_utils
 
 from . import audit
-from .db import write
+from .db import DatabaseFault, write
 
 PROTOCOL_1 = "cart-sle-ped-prescreen/1.0"
 
@@ -207,8 +207,8 @@ def upgrade(db: sqlite_utils.Database, to: int = LATEST) -> list[int]:
     newer than this code is refused rather than written by code that does not know its shape."""
     current = version(db)
     if current > LATEST:
-        raise RuntimeError(f"the database has schema version {current}; this version of the bot knows "
-                           f"{LATEST} at most: upgrade the bot")
+        raise DatabaseFault(f"the database has schema version {current}; this version of the bot knows "
+                            f"{LATEST} at most: upgrade the bot")
     done = []
     for m in MIGRATIONS:
         if m.version <= current or m.version > to:
