@@ -25,6 +25,8 @@ SLEDAI_TARGET = 5  # childhood LLDAS needs SLEDAI-2K ≤ 4
 GC_MG_KG_DAY = 1.0
 GC_MG_DAY = 60.0
 TAPER_FLOOR = 0.5
+# The valid range of weight_kg (criteria.md, "Facts"): which weights a referral can still give.
+WEIGHT_KG_RANGE = (5, 250)
 
 
 class Derived(NamedTuple):
@@ -210,14 +212,15 @@ def _glucocorticoids(f: Facts, out: dict[str, Derived]) -> None:
                                            lambda: f"{fmt_number(per_day)} mg/day / {fmt_number(weight)} kg")
     inputs = tuple(k for k, v in (("gc_peak_mg_kg_day", f.gc_peak_mg_kg_day), ("gc_peak_mg_day", f.gc_peak_mg_day),
                                   ("weight_kg", weight)) if v is not None)
-    d = _high_dose(per_kg, per_day, inputs)
+    d = _high_dose(per_kg, per_day, inputs, f.gc_high_dose)
     if d.value is not None and f.gc_high_dose is not None and d.value != f.gc_high_dose:
         named = " and ".join(inputs)
         raise _disagree(named, "gc_high_dose", d.value, f.gc_high_dose)
     out["gc_high_dose"] = d
 
 
-def _high_dose(per_kg: float | None, per_day: float | None, inputs: tuple[str, ...]) -> Derived:
+def _high_dose(per_kg: float | None, per_day: float | None, inputs: tuple[str, ...],
+               given: bool | None) -> Derived:
     def kg_day() -> str:
         return f"{fmt_number(per_kg)} mg/kg/day"
 
@@ -233,11 +236,29 @@ def _high_dose(per_kg: float | None, per_day: float | None, inputs: tuple[str, .
     if per_kg is not None and per_day is not None:
         return Derived(False, inputs, lambda: f"peak dose {kg_day()} < {GC_MG_KG_DAY:g} and {mg_day()} < "
                                               f"{GC_MG_DAY:g}")
-    # One figure below its threshold, the other unknown: cannot decide.
+    # One figure below its threshold, the other unknown: cannot decide. The other figure can decide, and so
+    # can the weight (it gives the other figure), unless every valid weight gives a result that contradicts
+    # a given gc_high_dose: then no weight can change a verdict, and it is not missing. 0 mg/day is
+    # 0 mg/kg/day whatever the weight, and 3 mg/day is below 1 mg/kg/day for every weight of 5 kg or more:
+    # with high dose given as yes, only the mg/kg/day figure can still agree.
     other = "gc_peak_mg_day" if per_kg is not None else "gc_peak_mg_kg_day"
+    weight_helps = given is None or _some_weight_gives(given, per_kg, per_day)
     return Derived(None, inputs, lambda: "peak dose " + (f"{kg_day()} < {GC_MG_KG_DAY:g}" if per_kg is not None
                                                          else f"{mg_day()} < {GC_MG_DAY:g}")
-                   + "; the other figure needs the weight", (other, "weight_kg"))
+                   + ("; the other figure needs the weight" if weight_helps else
+                      f"; no weight of {WEIGHT_KG_RANGE[0]:g}–{WEIGHT_KG_RANGE[1]:g} kg makes it a high dose, only "
+                      f"the {'mg/day' if per_kg is not None else 'mg/kg/day'} figure can"),
+                   (other, "weight_kg") if weight_helps else (other,))
+
+
+def _some_weight_gives(high: bool, per_kg: float | None, per_day: float | None) -> bool:
+    """Whether a weight in the valid range, with the one dose figure known (below its threshold), gives
+    ``high`` as the high-dose result (the other figure as _glucocorticoids works it out)."""
+    lo, hi = WEIGHT_KG_RANGE
+    if per_kg is not None:  # mg/day = mg/kg/day × weight: highest at the heaviest weight, lowest at the lightest
+        return per_kg * hi >= GC_MG_DAY if high else per_kg * lo < GC_MG_DAY
+    assert per_day is not None  # mg/kg/day = mg/day / weight: highest at the lightest weight
+    return per_day / lo >= GC_MG_KG_DAY if high else per_day / hi < GC_MG_KG_DAY
 
 
 def _taper(f: Facts, out: dict[str, Derived]) -> None:

@@ -12,7 +12,7 @@ from pydantic_core import PydanticCustomError
 
 from . import calculators
 from .codes import CardiacCondition, Dmard, EularItem, LnClass, SledaiItem
-from .derive import Contradiction, Derived, derive
+from .derive import WEIGHT_KG_RANGE, Contradiction, Derived, derive
 
 Serology = Literal["positive", "negative"]
 
@@ -61,7 +61,7 @@ class Facts(BaseModel):
     age_years: _num(0, 120)
     sex: Literal["female", "male"] | None = None
     childbearing_potential: bool | None = None
-    weight_kg: _num(5, 250)
+    weight_kg: _num(*WEIGHT_KG_RANGE)
     height_cm: _num(40, 230)
     sle_eular_acr_2019: bool | None = None
     eular_acr_2019: EularAcrInput | None = None

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from strategies import make_consistent
 
 from conversations.dialogue import engine, planner, questions
+from conversations.dialogue.answers import AnswerError, read_number
 from conversations.dialogue.quantities import BARE_X_ULN_MAX
 from conversations.dialogue.state import State
 from criteria import Facts, evaluate
@@ -249,11 +250,29 @@ INTEGER_FACTS = frozenset({"sledai_2k", "ln_chronicity_index"})
 
 
 def fmt_number(value: float, rnd: random.Random | None = None) -> str:
-    """A number as a physician types it: no exponent, at most 6 decimals, sometimes a decimal comma."""
+    """A number as a physician types it: no exponent, at most 6 decimals, sometimes a decimal comma, and
+    never in a form that reads two ways. A comma before exactly three digits ("171,496") may mark
+    thousands, and the reader asks back (answers.read_number); so does a point before three digits ending
+    in 0 ("1.500", never typed: trailing zeros are dropped). Such a number keeps its decimal point."""
     text = f"{value:.6f}".rstrip("0").rstrip(".")
     if rnd is not None and "." in text and rnd.random() < 0.3:
-        text = text.replace(".", ",")
+        comma = text.replace(".", ",")
+        if not AMBIGUOUS_COMMA.search(comma):
+            text = comma
+    assert reads_as_typed(text), f"the oracle would type {text!r}, which the reader cannot read as one number"
     return text
+
+
+# A decimal comma followed by exactly three digits: a thousands separator to many readers.
+AMBIGUOUS_COMMA = re.compile(r",\d{3}$")
+
+
+def reads_as_typed(text: str) -> bool:
+    """Whether the reader reads ``text`` as the number it was typed for, without asking back."""
+    try:
+        return read_number(text) == float(text.replace(",", "."))
+    except AnswerError:
+        return False
 
 
 def typeable(facts: Mapping[str, Any]) -> dict[str, Any]:
