@@ -11,20 +11,22 @@ import sqlite_utils
 
 from conversations.records import audit, audit_export, fhir_export
 from conversations.records.audit_verify import verify
-from conversations.records.db import open_db
+from conversations.records.db import open_db, open_readonly, stamp
 
 from . import phrases
 from .settings import add_db_argument, clip, settings_for
 
 
-def open_existing(args: argparse.Namespace, prog: str) -> sqlite_utils.Database | None:
+def open_existing(args: argparse.Namespace, prog: str, *, readonly: bool = False) -> sqlite_utils.Database | None:
     """The database named by --db / SCREENING_DB_PATH (environment or .env), or None after a one-line
-    error. Never creates one: an empty new database would "verify" as a sound trail of 0 events."""
+    error. Never creates one: an empty new database would "verify" as a sound trail of 0 events.
+    ``readonly``: opened by `open_readonly`, so that nothing done changes the file."""
     path = settings_for(args).db_path
     if not path.is_file():
         print(f"{prog}: no database at {path} (give --db PATH or set SCREENING_DB_PATH)", file=sys.stderr)
         return None
-    db = open_db(path, checked=True)  # a damaged file is said as such, not as a broken chain
+    # a damaged file is said as such, not as a broken chain
+    db = open_readonly(path)[0] if readonly else open_db(path, checked=True)
     if audit.TABLE not in db.table_names():
         print(f"{prog}: {path} holds no audit trail (no {audit.TABLE} table)", file=sys.stderr)
         return None
@@ -59,10 +61,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run_verify(args: argparse.Namespace) -> int:
     prog = "screening-bot audit verify"
-    db = open_existing(args, prog)
+    # Read-only, and immutable where it can be (see open_readonly): the file stays byte-identical.
+    path = settings_for(args).db_path
+    db = open_existing(args, prog, readonly=True)
     if db is None:
         return 2
+    before = stamp(path)
     r = verify(db, head=args.head)
+    db.conn.close()
+    if stamp(path) != before:  # a writer started while an immutable read was under way: read it again, shared
+        db = open_readonly(path, immutable=False)[0]
+        r = verify(db, head=args.head)
+        db.conn.close()
     if r.ok:
         print(f"audit trail sound: {r.events} events, head {r.head_seq} {r.head}")
         return 0

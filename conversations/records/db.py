@@ -141,3 +141,44 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         raise
     else:
         conn.execute("COMMIT")
+
+
+def open_readonly(path: str | Path, *, immutable: bool | None = None) -> tuple[sqlite_utils.Database, bool]:
+    """A database for reading only, that nothing done through it can change: SQLite's ``mode=ro``, no
+    PRAGMA that writes, no migration, and checked as `check` does. With ``immutable=1`` (the second of
+    the pair says whether it was used) SQLite takes no lock and keeps no -wal or -shm: when the file or
+    its directory is not writable (read-only media, where a WAL reader could not make its -shm), and for
+    a WAL database that nobody has open (no -wal or -shm beside it), so that reading it does not leave
+    them behind. An immutable reader does not see a writer that starts meanwhile: see `unchanged`.
+    ``immutable`` forces the choice. Any fault is a DatabaseFault; the file is never created."""
+    path = Path(path)
+    if immutable is None:
+        immutable = not (_writable(path.parent) and os.access(path, os.W_OK, effective_ids=True)) or (
+            _wal_header(path) and not any(Path(f"{path}{s}").exists() for s in ("-wal", "-shm")))
+    uri = f"{path.absolute().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    except sqlite3.DatabaseError as exc:
+        raise fault(path, exc) from None
+    try:
+        check(conn, path)
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # a connection setting, written nowhere
+    except (sqlite3.DatabaseError, OSError) as exc:
+        conn.close()
+        raise fault(path, exc) from None
+    return sqlite_utils.Database(conn), immutable
+
+
+def _wal_header(path: Path) -> bool:
+    """The file's header says WAL (its read and write versions, bytes 18 and 19, are 2)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(20)[18:20] == b"\x02\x02"
+    except OSError:
+        return False
+
+
+def stamp(path: str | Path) -> tuple:
+    """What changes when anyone writes the database: the file's size and mtime, and a -wal appearing."""
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns, Path(f"{path}-wal").exists()
