@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from audit_fixtures import fresh_db, populate
+from audit_fixtures import drop_triggers, fresh_db, populate
 from test_cli_robustness_db import one_line, run_cli, unprivileged
 
 from conversations.records import audit
@@ -138,3 +138,34 @@ def test_a_tampered_read_only_copy_is_still_caught(original, shared, capsys, mon
     assert code == 1 and out == ""
     assert "audit trail broken at event 3" in one_line(err, PROG)
     assert db.read_bytes() == data
+
+
+# ---- invalid UTF-8 -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("column", ["payload", "ts", "type", "chain_hash"])
+def test_invalid_utf8_is_broken_at_that_event_not_a_traceback(tmp_path, capsys, monkeypatch, column):
+    db = fresh_db(tmp_path)
+    populate(db)
+    drop_triggers(db)
+    db.conn.execute(f"UPDATE {audit.TABLE} SET {column} = CAST(X'FF' AS TEXT) WHERE seq = 4")
+    db.conn.commit()
+    db.conn.close()
+    path = tmp_path / "screening.db"
+    code, out, err = verify_cli(capsys, monkeypatch, path)
+    assert (code, out) == (1, "")
+    line = one_line(err, PROG)
+    assert "audit trail broken at event 4: " in line and "UTF-8" in line, line
+    assert "3 events before it are sound, up to event 3 " in line
+
+
+def test_invalid_utf8_in_the_first_event(tmp_path, capsys, monkeypatch):
+    db = fresh_db(tmp_path)
+    populate(db)
+    drop_triggers(db)
+    db.conn.execute(f"UPDATE {audit.TABLE} SET payload = CAST(X'7B22FF227D' AS TEXT) WHERE seq = 1")
+    db.conn.commit()
+    db.conn.close()
+    code, out, err = verify_cli(capsys, monkeypatch, tmp_path / "screening.db")
+    assert (code, out) == (1, "")
+    assert "audit trail broken at event 1: " in one_line(err, PROG)
+    assert f"0 events before it are sound, up to event 0 {audit.GENESIS}" in err

@@ -9,7 +9,9 @@ printed by an earlier ``audit verify`` or carried in an export.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import sqlite_utils
@@ -34,8 +36,41 @@ def verify(db: sqlite_utils.Database, head: str | None = None) -> VerifyResult:
     """Verify the trail in ``db``; with ``head``, also require the chain to contain that head hash."""
     # A cursor streams rows; one SELECT reads one WAL snapshot, so writers appending meanwhile are
     # neither blocked nor half-seen.
-    rows = db.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM {TABLE} ORDER BY seq")
-    return verify_rows(rows, head)
+    cursor = db.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM {TABLE} ORDER BY seq")
+    last = [0, GENESIS, 0]  # seq, chain hash and count of the rows handed on (all sound, or verify_rows stops)
+
+    def rows() -> Iterator[tuple]:
+        while True:
+            try:
+                row = next(cursor)
+            except StopIteration:
+                return
+            except sqlite3.OperationalError as exc:  # text that is not UTF-8 cannot even be read as a row
+                if "decode" not in str(exc):
+                    raise
+                raise _Undecodable(_column(exc)) from None
+            yield row
+            last[:] = [row[0], row[8], last[2] + 1]
+
+    try:
+        return verify_rows(rows(), head)
+    except _Undecodable as exc:
+        seq, prev, count = last
+        found = db.conn.execute(f"SELECT seq FROM {TABLE} WHERE seq > ? ORDER BY seq LIMIT 1", (seq,)).fetchone()
+        bad = found[0] if found else seq + 1
+        return _bad(count, prev, seq, bad, f"{exc.column} is not valid UTF-8 text (altered in the file)")
+
+
+class _Undecodable(Exception):
+    def __init__(self, column: str) -> None:
+        super().__init__(column)
+        self.column = column
+
+
+def _column(exc: sqlite3.OperationalError) -> str:
+    """The column SQLite's decode error names (never the text it quotes), or "a column"."""
+    m = re.match(r"Could not decode to UTF-8 column '(\w+)'", str(exc))
+    return m.group(1) if m and m.group(1) in COLUMNS else "a column"
 
 
 def verify_rows(rows: Iterable[tuple], head: str | None = None) -> VerifyResult:
