@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from conversations.records.screening_log import render_json, render_text, screening_log
+from conversations.records.screening_log import ScreeningLog, render_json, render_text, verified_log
 
 from .audit_cmd import open_existing
 from .settings import add_db_argument
@@ -18,9 +19,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    db = open_existing(args, "screening-bot log")
+    prog = "screening-bot log"
+    db = open_existing(args, prog)
     if db is None:
         return 2
-    log = screening_log(db)
+    log = verified_log(db)
+    if not isinstance(log, ScreeningLog):  # numbers from a trail that does not verify are not to be relied on
+        where = f"event {log.bad_seq}" if log.bad_seq is not None else "its head"
+        print(f"{prog}: the audit trail is broken at {where}, so it gives no numbers; run `screening-bot audit "
+              "verify` for where and why", file=sys.stderr)
+        return 2  # a refusal, as every command's refusal to do its job; exit 1 is `audit verify`'s finding
     print(render_json(log) if args.json else render_text(log))
     return 0

@@ -12,7 +12,8 @@ Every number counts referrals, not events:
                several criteria counts under each, so these do not add up to the ineligible count
   sent         referrals with a ``referral_sent`` event
   by_decision  latest ``coordinator_decision`` of each sent referral; ``awaiting`` when none yet
-Counts come from the events as they are; ``audit verify`` says whether those can be trusted.
+Counts come from the events as they are: `verified_log` gives them only from a trail that verifies
+(``screening-bot log`` prints no numbers from a broken one).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from conversations.dialogue.events import E
 from criteria import CRITERION_IDS, STATUSES
 
 from . import audit
+from .audit_verify import VerifyResult, verify
 from .registry import DECISIONS
 
 TYPES = (E.PRESCREEN_STARTED, E.PRESCREEN_CANCELLED, E.OUTCOME, E.REFERRAL_SENT, E.COORDINATOR_DECISION)
@@ -59,8 +61,13 @@ class _Referral:
     decision: str | None = None
 
 
-def screening_log(db: sqlite_utils.Database) -> ScreeningLog:
+def screening_log(db: sqlite_utils.Database, up_to: int | None = None) -> ScreeningLog:
+    """Counted from the events up to ``up_to`` (the head of the trail by default), as they are."""
     head_seq, head = audit.head(db)
+    if up_to is not None and up_to < head_seq:
+        head_seq = up_to
+        head = db.conn.execute(f"SELECT chain_hash FROM {audit.TABLE} WHERE seq = ?", (up_to,)).fetchone()[0] \
+            if up_to else audit.GENESIS
     referrals: dict[str, _Referral] = {}
     # Only the five step events are read, and only outcome and decision payloads are parsed.
     rows = db.conn.execute(
@@ -103,6 +110,17 @@ def screening_log(db: sqlite_utils.Database) -> ScreeningLog:
     order = {cid: i for i, cid in enumerate(CRITERION_IDS)}
     log.by_failing_criterion = dict(
         sorted(failing.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
+    return log
+
+
+def verified_log(db: sqlite_utils.Database) -> ScreeningLog | VerifyResult:
+    """The screening log when the whole trail verifies, otherwise the failed `VerifyResult` (no numbers).
+    The log is counted up to the head verified: events appended meanwhile are in neither."""
+    result = verify(db)
+    if not result.ok:
+        return result
+    log = screening_log(db, result.head_seq)
+    log.head = result.head
     return log
 
 
