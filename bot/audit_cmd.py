@@ -105,6 +105,10 @@ def run_export(args: argparse.Namespace) -> int:
     except ValueError as exc:  # a filter it cannot take, which the message may quote (--since)
         print(f"{prog}: {clip(str(exc), 200)}", file=sys.stderr)
         return 2
+    except FileExistsError:  # another export to the same path finished first; its file stays as it is
+        print(f"{prog}: {out} already exists (another export finished first); an export never overwrites an "
+              "earlier one, and this one is recorded in the trail but not kept", file=sys.stderr)
+        return 2
     except OSError as exc:  # the directory it goes to is not ours to write, or its disk is full
         print(f"{prog}: cannot write {out} ({exc.strerror or type(exc).__name__})", file=sys.stderr)
         return 2

@@ -17,16 +17,20 @@ its JSON text); ``transcript`` rows one readable line each in the ``payload`` co
 actor, referral and type of the event it describes; a final ``head`` trailer row holds the head seq in
 ``seq``, its hash in ``chain_hash``, the export time in ``ts`` and the filters as JSON in ``payload``.
 
-The file is written under a temporary name and renamed into place only once the export event has been
-committed, so a file at the requested path always has its audit event.
+The file is written under a temporary name of its own (``tempfile.mkstemp`` beside the target, owner-only)
+and put into place atomically, never over another file, only once the export event has been committed: a
+file at the requested path always has its audit event and is one export whole. Of two exports to one path
+at once, the second to finish gets FileExistsError (its event recorded, its file removed).
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import itertools
 import json
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,7 +45,7 @@ from conversations.dialogue.messages import M, Message
 
 from . import audit
 from .audit_verify import COLUMNS
-from .db import make_private, write
+from .db import PRIVATE, write
 
 FORMATS = ("jsonl", "csv")
 EXPORT_ROLES = ("operator", "coordinator")
@@ -128,19 +132,39 @@ def publish(db: sqlite_utils.Database, path: str | Path, fmt: str, writer: Write
     path = Path(path)
     head_seq, head_hash = audit.head(db)
     selection = Selection(head_seq, head_hash, referral_id, parse_since(since) if since else None)
-    partial = path.with_name(path.name + ".partial")
+    # A file of this export's own beside the target (so the rename stays on one file system), owner-only
+    # from the start: two exports to one path each write their own file and never each other's.
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    temporary = Path(name)
     try:
-        make_private(partial)  # the trail is for its auditors only; the writer then fills the file as it is
-        events, referrals = writer(db, partial, selection)
+        os.fchmod(fd, PRIVATE)  # the trail is for its auditors only; the writer then fills the file as it is
+        os.close(fd)
+        events, referrals = writer(db, temporary, selection)
         with write(db):
             event = audit.append(db, actor_role=actor_role, actor_id=actor_id, type=E.EXPORT, payload={
                 "format": fmt, "referral_id": referral_id, "since": selection.since, "events": events,
                 "head": head_hash,
             })
-        os.replace(partial, path)
+        _put_in_place(temporary, path)
     finally:
-        partial.unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
     return ExportResult(path, fmt, events, referrals, head_seq, head_hash, event.seq)
+
+
+def _put_in_place(temporary: Path, path: Path) -> None:
+    """``temporary`` renamed to ``path`` atomically and never over another file: a hard link fails if
+    ``path`` exists (FileExistsError: another export got there first, and its file stays whole). Where the
+    file system has no hard links, a rename, which could replace a file made in the same instant."""
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS):
+            raise
+        if path.exists():
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path)) from None
+        os.replace(temporary, path)
 
 
 def _head_record(selection: Selection, events: int) -> dict[str, Any]:
@@ -256,6 +280,11 @@ def _describe(type_: str, p: dict[str, Any], phrase: Phrase | None = None) -> st
             return f"sent to chat {p.get('chat_id')}: {p.get('text')}"
         case E.MESSAGE_DELETED:
             return f"deleted message {p.get('message_id')} in chat {p.get('chat_id')} ({p.get('reason')})"
+        case E.ANSWER_ACCEPTED if p.get("skipped"):
+            return f"skipped question {p['question']} ({_facts_text(p.get('facts'), p.get('unknown'))})"
+        case E.ANSWER_ACCEPTED if p.get("unchanged"):
+            return (f"answered question {p['question']} again, unchanged: {p.get('raw')} "
+                    f"({_facts_text(p.get('facts'), p.get('unknown'))})")
         case E.ANSWER_ACCEPTED:
             return (f"answered question {p['question']}: {p.get('raw')} "
                     f"({_facts_text(p.get('facts'), p.get('unknown'))})")
