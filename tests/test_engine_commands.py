@@ -62,10 +62,23 @@ def test_back_twice_goes_two_answers_back():
     conv.send(BACK)
     conv.send(BACK)
     assert conv.state.current == "sex" and len(conv.state.history) == 1
-    # Answering again: the first a correction, the next a correction too (both were taken back).
-    assert conv.send("female").events[0].type == "answer_corrected"
-    assert conv.send("no").events[0].type == "answer_corrected"
+    # Answering again (both were taken back): a different answer is a correction; the same one is not.
+    assert conv.send("male").events[0].type == "answer_corrected"
+    assert conv.state.current == "exclusion_checklist" and "childbearing_potential" in conv.state.withdrawn
+    conv.send(BACK)
+    same = conv.send("male").events[0]
+    assert (same.type, same.payload.get("unchanged")) == ("answer_accepted", True)
     assert conv.send("none").events[0].type == "answer_accepted"
+
+
+def test_five_backs_and_the_same_answers_again_are_no_corrections():
+    """Issue 14: re-answering with an unchanged value is not a correction."""
+    conv = run_script(ELIGIBLE_GIRL_12[:5])
+    for _ in range(5):
+        conv.send(BACK)
+    events = [e for _, text in ELIGIBLE_GIRL_12[:5] for e in conv.send(text).events
+              if e.type in ("answer_accepted", "answer_corrected")]
+    assert [(e.type, e.payload.get("unchanged")) for e in events] == [("answer_accepted", True)] * 5
 
 
 def test_back_with_nothing_to_undo_repeats_the_question():
@@ -143,7 +156,7 @@ def test_skip_answers_unknown():
     assert conv.state.history[-1].unknown and conv.state.history[-1].q == "age_years"
     assert result.events[0].type == "answer_accepted"
     assert result.events[0].payload == {"question": "age_years", "facts": {}, "unknown": ["age_years"],
-                                        "raw": "unknown"}
+                                        "raw": "", "skipped": True}, "recorded as a skip, not as a word typed"
     assert conv.state.current == "sex"
     assert engine.outcome_of(conv.state).criteria["I1"] == "unknown"
 
@@ -445,3 +458,18 @@ def test_a_typed_answer_applies_only_to_the_question_shown_when_it_was_typed():
     result = engine.step(state, engine.Answer("female", shown_seq=state.seq))
     assert [e.type for e in result.events] == ["answer_accepted"]
     assert engine.step(state, engine.Answer("female")).state == result.state, "an edge that cannot tell"
+
+
+def test_a_skip_and_an_unchanged_answer_read_as_such_in_the_transcript(tmp_path):
+    from conversations.records.audit_export import transcript_line
+
+    store = Store.open(tmp_path / "t.db")
+    rid = steps.start(store, "physician", 7).referral_id
+    steps.apply(store, rid, SKIP, "physician", 7)
+    steps.apply(store, rid, BACK, "physician", 7)
+    steps.apply(store, rid, engine.Answer("unknown"), "physician", 7)
+    lines = [transcript_line(r) for r in store.db.conn.execute(
+        "SELECT seq, ts, actor_role, actor_id, referral_id, type, payload FROM audit_events ORDER BY seq")]
+    assert any(line.endswith("skipped question age_years (age_years unknown)") for line in lines), lines
+    assert any("answered question age_years again, unchanged: unknown" in line for line in lines), lines
+    store.close()

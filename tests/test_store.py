@@ -175,9 +175,10 @@ def test_resume_in_a_new_store_exactly_where_it_was(path):
     result = steps.apply(second, rid, engine.Command("status"), *ACTOR)
     q = result.outputs[-1]
     assert q.fact == ELIGIBLE_GIRL_12[9][0] and q.seq == state.seq and q.number == 10
-    # The re-answer after the restart is still recorded as a correction.
+    # The re-answer after the restart is still known to follow a withdrawal: the same answer again is
+    # recorded as unchanged, not as a correction.
     result = answer(second, rid, ELIGIBLE_GIRL_12[9][1])
-    assert [e.type for e in result.events] == ["answer_corrected"]
+    assert [(e.type, e.payload.get("unchanged")) for e in result.events] == [("answer_accepted", True)]
     for _, text in ELIGIBLE_GIRL_12[10:]:
         result = answer(second, rid, text)
     assert result.state.phase == "done"

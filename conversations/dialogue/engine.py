@@ -131,7 +131,7 @@ def _pressed(state: State, inp: Answer) -> Result:
     return _answer(state, inp.text)
 
 
-def _answer(state: State, text: str) -> Result:
+def _answer(state: State, text: str, skipped: bool = False) -> Result:
     q = _on_screen(state)
     try:
         answers.check_length(text)
@@ -143,7 +143,9 @@ def _answer(state: State, text: str) -> Result:
         return _help(state, Command(CommandName.HELP))
     notes: tuple[Message, ...] = ()
     also: list[Entry] = []
-    if answers.is_unknown(text):
+    if skipped:
+        entry = Entry(q=q.id, unknown=True, raw="")
+    elif answers.is_unknown(text):
         entry = Entry(q=q.id, unknown=True, raw=text[:200])
     else:
         try:
@@ -169,11 +171,16 @@ def _answer(state: State, text: str) -> Result:
     new = state.model_copy(update={"history": history, "draft": {},
                                    "withdrawn": {k: v for k, v in state.withdrawn.items() if k != q.id}})
     change = _change(before.facts, after.facts, entry, q)
-    if q.id in state.withdrawn:
-        old = _entry_facts(state.withdrawn[q.id], state.history)
-        ev = event(E.ANSWER_CORRECTED, question=q.id, old=old, new=change, raw=entry.raw)
+    # How it was given, when not simply typed or pressed: skipped, or the same answer as the one taken
+    # back (no correction: nothing changed).
+    how = {"skipped": True} if skipped else {}
+    old = _entry_facts(state.withdrawn[q.id], state.history) if q.id in state.withdrawn else None
+    if old is not None and old == change:
+        how["unchanged"] = True
+    if old is not None and not how.get("unchanged"):
+        ev = event(E.ANSWER_CORRECTED, question=q.id, old=old, new=change, raw=entry.raw, **how)
     else:
-        ev = event(E.ANSWER_ACCEPTED, question=q.id, **change, raw=entry.raw)
+        ev = event(E.ANSWER_ACCEPTED, question=q.id, **change, raw=entry.raw, **how)
     calculated = {k: v for k, v in plan.outcome.calculated.items() if state.calculated.get(k) != v}
     echo = Accepted(q.id, change["facts"], change["unknown"], calculated, notes)
     return _advance(new, plan, [echo], [ev])
@@ -218,7 +225,7 @@ def _finished(state: State, inp: Answer) -> Result:
 # ---- commands -------------------------------------------------------------------------------------
 
 def _skip(state: State, inp: Command) -> Result:
-    return _answer(state, "unknown")
+    return _answer(state, "unknown", skipped=True)
 
 
 def _cancel(state: State, inp: Command) -> Result:
