@@ -3,6 +3,7 @@
 import argparse
 import sys
 
+from conversations.dialogue import identifiers
 from conversations.records.db import open_db
 from conversations.records.store import Store
 
@@ -20,20 +21,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_db_argument(p)
     p.add_argument("--jsonl", action="store_true", help="read one answer per line, write one JSON object per line")
     p.add_argument("--resume", metavar="REFERRAL_ID", help="continue an open pre-screen")
+    p.add_argument("--as", dest="operator", metavar="NAME",
+                   help="who is screening, for the audit trail (default: the system's user name)")
 
 
 def run(args: argparse.Namespace) -> int:
+    name = getattr(args, "operator", None)
+    if name is not None and identifiers.identifier_kind(name) is not None:  # never written, never quoted
+        print("screening-bot chat: --as takes your name, and that looks like a patient identifier",
+              file=sys.stderr)
+        return 2
     db = open_db(settings_for(args).db_path, checked=True)  # never an answer written into a damaged file
     try:
         store = Store(db)
     except BaseException:
         db.close()
         raise
+    operator = terminal.Operator.here(getattr(args, "operator", None))
     try:
         if getattr(args, "jsonl", False):
             # Bytes, so that a line that is not UTF-8 is refused by itself rather than read as a guess.
             lines = getattr(sys.stdin, "buffer", sys.stdin)
-            return terminal.jsonl(store, getattr(args, "resume", None), iter(lines), sys.stdout)
-        return terminal.interactive(store, getattr(args, "resume", None))
+            return terminal.jsonl(store, getattr(args, "resume", None), iter(lines), sys.stdout, operator)
+        return terminal.interactive(store, getattr(args, "resume", None), operator=operator)
     finally:
         store.close()

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import functools
+import getpass
 import json
+import os
 import re
+import socket
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import IO, Any, TextIO
 
 from pydantic import ValidationError
 
 from conversations.dialogue import engine
+from conversations.dialogue.events import E
 from conversations.dialogue.questions import BY_ID
+from conversations.records import audit
 from conversations.records.store import Recorded, Store
 
 from . import session_lock
@@ -20,8 +26,26 @@ from .phrases import HELP, NO_FURTHER_HELP, text
 from .report import echo_text, outcome_text
 from .settings import clip
 
-# The terminal user is a physician at this machine; they have no Telegram ID.
+# The terminal user is a physician at this machine; they have no Telegram ID. Who they are is recorded
+# with each session (``Operator``): --as NAME, or the system's user name, and the host.
 ACTOR = ("physician", 0)
+
+
+@dataclass(frozen=True)
+class Operator:
+    name: str
+    host: str
+
+    @classmethod
+    def here(cls, name: str | None = None) -> Operator:
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):  # no name for this user ID (a container)
+            user = f"uid {os.getuid()}"
+        return cls(clip((name or user).strip() or user, 64), clip(socket.gethostname(), 64))
+
+    def payload(self) -> dict[str, str]:
+        return {"operator": self.name, "host": self.host}
 # Referring happens in Telegram: the terminal has no "send".
 _WORDS = [name for name in engine.COMMANDS if name != engine.CommandName.SEND]
 COMMAND_WORDS = {name: name for name in _WORDS} | {f"/{name}": name for name in _WORDS}
@@ -112,8 +136,9 @@ def _session(run: Callable[..., int]) -> Callable[..., int]:
 
 @_session
 def interactive(store: Store, resume: str | None, read: Callable[[str], str] = input,
-                write: Callable[[str], None] = print) -> int:
-    result = _begin(store, resume, read, write)
+                write: Callable[[str], None] = print, operator: Operator | None = None) -> int:
+    operator = operator or Operator.here()
+    result = _begin(store, resume, read, write, operator)
     if result is None:
         return 2
     write(f"Pre-screen {result.referral_id}. Commands: back, skip, status, summary, help, cancel; quit pauses "
@@ -125,6 +150,7 @@ def interactive(store: Store, resume: str | None, read: Callable[[str], str] = i
         try:
             line = decoded(read("> "))
         except (EOFError, KeyboardInterrupt):
+            _paused(store, state, operator)
             write(f"\nPaused. Resume with: screening-bot chat --resume {state.referral_id}")
             return 0
         except UnicodeDecodeError:  # a terminal whose input is decoded strictly
@@ -133,6 +159,7 @@ def interactive(store: Store, resume: str | None, read: Callable[[str], str] = i
             write(f"! {NOT_UTF8}")
             continue
         if line.strip().lower() in QUIT_WORDS:
+            _paused(store, state, operator)
             write(f"Paused. Resume with: screening-bot chat --resume {state.referral_id}")
             return 0
         try:
@@ -146,10 +173,26 @@ def interactive(store: Store, resume: str | None, read: Callable[[str], str] = i
     return 0
 
 
-def _step(store: Store, referral_id: str, inp: engine.Input) -> Recorded:
-    """One step, committed before anything is shown."""
-    with store.transaction():
-        return store.apply(referral_id, inp, *ACTOR)
+def _step(store: Store, referral_id: str, inp: engine.Input, opened: Operator | None = None) -> Recorded:
+    """One step, committed before anything is shown; with ``opened``, the session it resumes is recorded
+    in the same commit."""
+    with store.transaction() as db:
+        result = store.apply(referral_id, inp, *ACTOR)
+        if opened is not None:
+            _note(db, referral_id, E.SESSION_OPENED, {**opened.payload(), "resumed": True})
+        return result
+
+
+def _note(db: Any, referral_id: str, type_: E, payload: dict[str, Any]) -> None:
+    audit.append(db, actor_role=ACTOR[0], actor_id=ACTOR[1], type=type_, payload=payload, referral_id=referral_id)
+
+
+def _paused(store: Store, state: Any, operator: Operator) -> None:
+    """Quitting (or the input ending) with the pre-screen still asking: a pause, recorded."""
+    if state.phase != "asking":
+        return
+    with store.transaction() as db:
+        _note(db, state.referral_id, E.SESSION_PAUSED, operator.payload())
 
 
 OPEN_ELSEWHERE = ("pre-screen {ref} is open in another terminal; answer it there, or quit that session "
@@ -174,17 +217,18 @@ def release() -> None:
         _HELD.popitem()[1].close()
 
 
-def _start(store: Store) -> Recorded:
-    with store.transaction():
+def _start(store: Store, operator: Operator) -> Recorded:
+    with store.transaction() as db:
         result = store.start(*ACTOR, channel="terminal")
+        _note(db, result.referral_id, E.SESSION_OPENED, {**operator.payload(), "resumed": False})
     _hold(store, result.referral_id)  # new: no other session can know its ID yet
     return result
 
 
 def _begin(store: Store, resume: str | None, read: Callable[[str], str],
-           write: Callable[[str], None]) -> Recorded | None:
+           write: Callable[[str], None], operator: Operator) -> Recorded | None:
     if resume:
-        return _resume(store, resume, write)
+        return _resume(store, resume, write, operator)
     open_ones = [p for p in store.prescreens(*ACTOR, phases=("asking",))]
     if open_ones:
         write("Open pre-screens:")
@@ -195,8 +239,8 @@ def _begin(store: Store, resume: str | None, read: Callable[[str], str],
         except (EOFError, KeyboardInterrupt):
             return None
         if choice.isdigit() and 1 <= int(choice) <= len(open_ones):
-            return _resume(store, open_ones[int(choice) - 1].referral_id, write)
-    return _start(store)
+            return _resume(store, open_ones[int(choice) - 1].referral_id, write, operator)
+    return _start(store, operator)
 
 
 def cannot_resume(store: Store, referral_id: str) -> str | None:
@@ -215,7 +259,7 @@ def cannot_resume(store: Store, referral_id: str) -> str | None:
     return None
 
 
-def _resume(store: Store, referral_id: str, write: Callable[[str], None]) -> Recorded | None:
+def _resume(store: Store, referral_id: str, write: Callable[[str], None], operator: Operator) -> Recorded | None:
     if store.get(referral_id) is None:
         write(f"No pre-screen {clip(referral_id)} in this database.")
         return None
@@ -226,18 +270,20 @@ def _resume(store: Store, referral_id: str, write: Callable[[str], None]) -> Rec
         write(OPEN_ELSEWHERE.format(ref=referral_id))
         return None
     try:
-        return _step(store, referral_id, engine.Command("status"))
+        return _step(store, referral_id, engine.Command("status"), opened=operator)
     except engine.IllegalStep as exc:  # a cancelled pre-screen cannot be resumed
         write(f"Pre-screen {referral_id} cannot be resumed: {text(exc.message)}.")
         return None
 
 
 @_session
-def jsonl(store: Store, resume: str | None, lines: Iterator[str | bytes], out: TextIO = sys.stdout) -> int:
+def jsonl(store: Store, resume: str | None, lines: Iterator[str | bytes], out: TextIO = sys.stdout,
+          operator: Operator | None = None) -> int:
     """Scriptable: one answer per input line, one JSON object per output line. The session goes on after a
     certain ineligibility (the physician may go on answering) and after the outcome (to change an answer
     or reopen), until the input ends or the pre-screen is cancelled. A line it cannot take is an ``error``
     record (``code``: the message code, or ``not_utf8``) and the session goes on."""
+    operator = operator or Operator.here()
     if resume:
         if store.get(resume) is None:
             print(f"screening-bot chat: no pre-screen {clip(resume)} in this database", file=sys.stderr)
@@ -249,13 +295,13 @@ def jsonl(store: Store, resume: str | None, lines: Iterator[str | bytes], out: T
             print(f"screening-bot chat: {OPEN_ELSEWHERE.format(ref=resume)}", file=sys.stderr)
             return 2
         try:
-            result = _step(store, resume, engine.Command("status"))
+            result = _step(store, resume, engine.Command("status"), opened=operator)
         except engine.IllegalStep as exc:  # a cancelled pre-screen cannot be resumed
             print(f"screening-bot chat: pre-screen {resume} cannot be resumed: {text(exc.message)}",
                   file=sys.stderr)
             return 2
     else:
-        result = _start(store)
+        result = _start(store, operator)
     if _emit(result, out, greeting=True):
         return 0
     for raw in lines:
@@ -271,6 +317,7 @@ def jsonl(store: Store, resume: str | None, lines: Iterator[str | bytes], out: T
             continue
         if _emit(result, out):
             return 0
+    _paused(store, result.state, operator)  # the input ended with the pre-screen still asking
     return 0
 
 

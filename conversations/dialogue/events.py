@@ -23,6 +23,9 @@ class E(StrEnum):
     PRESCREEN_CANCELLED = "prescreen_cancelled"
     PRESCREEN_REOPENED = "prescreen_reopened"
     PROTOCOL_CHANGED = "protocol_changed"
+    # a terminal session (written by the terminal chat): who screened, where, and when they paused
+    SESSION_OPENED = "session_opened"
+    SESSION_PAUSED = "session_paused"
     # the chat (written by the Telegram adapter and its outbox)
     UPDATE_RECEIVED = "update_received"
     MESSAGE_SENT = "message_sent"
@@ -61,6 +64,8 @@ PAYLOAD_KEYS: dict[E, frozenset[str]] = {
     E.COORDINATOR_DECISION: frozenset({"decision", "send_no"}),
     E.REFERRAL_AMENDED: frozenset({"send_no", "reason"}),
     E.EXPORT: frozenset({"format", "referral_id", "since", "events", "head"}),
+    E.SESSION_OPENED: frozenset({"operator", "host", "resumed"}),
+    E.SESSION_PAUSED: frozenset({"operator", "host"}),
 }
 # Events the system itself says (the verdict, its own messages), as opposed to what an actor said or did.
 SYSTEM_EVENTS = frozenset({E.OUTCOME, E.PROTOCOL_CHANGED, E.MESSAGE_SENT, E.MESSAGE_DELETED})

@@ -280,6 +280,11 @@ def _describe(type_: str, p: dict[str, Any], phrase: Phrase | None = None) -> st
             return f"sent to chat {p.get('chat_id')}: {p.get('text')}"
         case E.MESSAGE_DELETED:
             return f"deleted message {p.get('message_id')} in chat {p.get('chat_id')} ({p.get('reason')})"
+        case E.SESSION_OPENED:
+            return (f"{'resumed' if p.get('resumed') else 'started'} the pre-screen in the terminal as "
+                    f"{p.get('operator')} on {p.get('host')}")
+        case E.SESSION_PAUSED:
+            return f"paused the pre-screen in the terminal ({p.get('operator')} on {p.get('host')})"
         case E.ANSWER_ACCEPTED if p.get("skipped"):
             return f"skipped question {p['question']} ({_facts_text(p.get('facts'), p.get('unknown'))})"
         case E.ANSWER_ACCEPTED if p.get("unchanged"):
