@@ -14,7 +14,11 @@ import pytest
 import sqlite_utils
 from audit_fixtures import fresh_db, populate
 
+from bot import run_cmd
+from bot.settings import Settings
 from conversations.records.store import Store
+
+KEYS = [f.alias for f in Settings.model_fields.values()]  # every setting, by its environment name
 
 
 @pytest.fixture
@@ -46,3 +50,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.module is not None and item.module.__name__ in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture
+def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory with no configuration but the `.env` a test writes, and none in the environment."""
+    for key in KEYS:
+        monkeypatch.delenv(key, raising=False)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(run_cmd, "configure_logging", lambda settings: None)  # keep pytest's logging
+    return work

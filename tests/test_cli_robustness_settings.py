@@ -23,16 +23,6 @@ TOKEN = "123456:token-VALUE-never-shown"
 SECRET = "webhook-SECRET-never-shown_0123"
 
 
-@pytest.fixture
-def cwd(tmp_path, monkeypatch):
-    """A working directory without settings but those a test gives."""
-    for key in KEYS:
-        monkeypatch.delenv(key, raising=False)
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    monkeypatch.setattr(run_cmd, "configure_logging", lambda settings: None)  # keep pytest's logging
-    return work
 
 
 @pytest.fixture

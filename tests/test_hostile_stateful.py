@@ -134,6 +134,17 @@ class HostileChat(RuleBasedStateMachine):
         self.fed.append(update)
         return self.loop.run_until_complete(self.h.feed(update))
 
+    def through_queue(self, updates: list[dict]) -> None:
+        """Hand the updates to the running application's queue at once (handled concurrently, as in
+        production) and wait until every one is done."""
+        async def handle_all() -> None:
+            for update in updates:
+                await self.h.app.update_queue.put(Update.de_json(update, self.h.app.bot))
+            await asyncio.wait_for(self.h.app.update_queue.join(), 30)
+            self.h.services.outbox.write_marks()  # as the sender's idle timer does a moment later
+
+        self.loop.run_until_complete(handle_all())
+
     def refs(self) -> list[str]:
         return sorted(set(REF.findall("\n".join(c.text for c in self.h.request.calls))))
 
@@ -278,14 +289,7 @@ class HostileChat(RuleBasedStateMachine):
             else:
                 updates.append(message(uid, data.draw(st.sampled_from(answer_pool(q))) if q else "12"))
         self.fed += updates
-
-        async def handle_all() -> None:
-            for update in updates:
-                await self.h.app.update_queue.put(Update.de_json(update, self.h.app.bot))
-            await asyncio.wait_for(self.h.app.update_queue.join(), 30)
-            self.h.services.outbox.write_marks()  # as the sender's idle timer does a moment later
-
-        self.loop.run_until_complete(handle_all())
+        self.through_queue(updates)
 
     @rule(uid=st.sampled_from(PHYSICIANS), data=st.data())
     def tap_and_type_at_once(self, uid: int, data: st.DataObject) -> None:
@@ -307,14 +311,7 @@ class HostileChat(RuleBasedStateMachine):
         updates = data.draw(st.permutations([tap, typed]), label="order")
         self.fed += updates
         mark = self.h.db.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM audit_events").fetchone()[0]
-
-        async def handle_both() -> None:
-            for update in updates:
-                await self.h.app.update_queue.put(Update.de_json(update, self.h.app.bot))
-            await asyncio.wait_for(self.h.app.update_queue.join(), 30)
-            self.h.services.outbox.write_marks()  # as the sender's idle timer does a moment later
-
-        self.loop.run_until_complete(handle_both())
+        self.through_queue(updates)
         # A turn's step events come first, then its update_received.
         answered: dict[int, list[str]] = {}
         step: list[str] = []

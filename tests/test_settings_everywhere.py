@@ -28,16 +28,6 @@ SCRIPT = Path(sys.executable).parent / "screening-bot"
 BOT = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "bot.cli"]
 
 
-@pytest.fixture
-def cwd(tmp_path, monkeypatch):
-    """A working directory with no configuration but the `.env` a test writes, and none in the environment."""
-    for key in KEYS:
-        monkeypatch.delenv(key, raising=False)
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    monkeypatch.setattr(run_cmd, "configure_logging", lambda settings: None)  # keep pytest's logging
-    return work
 
 
 def trail(path: Path) -> Path:
