@@ -1,4 +1,5 @@
-"""`screening-bot audit verify|export`: check the hash chain, and export the trail for inspection."""
+"""`screening-bot audit verify|export|verify-export`: check the hash chain, export the trail for inspection,
+and check an export file on its own."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sqlite_utils
 from conversations.records import audit, audit_export, fhir_export
 from conversations.records.audit_verify import verify
 from conversations.records.db import open_db, open_readonly, stamp
+from conversations.records.export_verify import Unreadable, verify_export
 
 from . import phrases
 from .settings import add_db_argument, clip, settings_for
@@ -58,6 +60,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="their ID for the audit event (default: the numeric ID of this OS account)")
     e.set_defaults(func=run_export)
 
+    x = actions.add_parser("verify-export", help="check a jsonl export on its own, with no database: every "
+                                                 "hash recomputed, and its head; exit 1 naming the first bad line")
+    x.add_argument("file", metavar="FILE", help="a jsonl file written by `audit export`")
+    x.set_defaults(func=run_verify_export)
+
 
 def run_verify(args: argparse.Namespace) -> int:
     prog = "screening-bot audit verify"
@@ -102,6 +109,12 @@ def run_export(args: argparse.Namespace) -> int:
             r = fhir_export.export(db, out, **kwargs)
         else:
             r = audit_export.export(db, out, args.format, phrase=phrases.text, **kwargs)
+    except audit_export.BrokenTrail as exc:  # its head would prove nothing: not exported, not recorded
+        r = exc.result
+        where = f"event {r.bad_seq}" if r.bad_seq is not None else "its head"
+        print(f"{prog}: the audit trail is broken at {where}, so it is not exported (nothing written, nothing "
+              "recorded); run `screening-bot audit verify` for where and why", file=sys.stderr)
+        return 2  # a refusal, as `log` refuses; exit 1 is `audit verify`'s finding
     except ValueError as exc:  # a filter it cannot take, which the message may quote (--since)
         print(f"{prog}: {clip(str(exc), 200)}", file=sys.stderr)
         return 2
@@ -115,4 +128,26 @@ def run_export(args: argparse.Namespace) -> int:
     what = f"{r.referrals} referral bundles from {r.events} events" if r.format == "fhir" else \
         f"{r.events} events and {r.referrals} transcripts"
     print(f"exported {what} to {r.path}; head {r.head_seq} {r.head}; recorded as audit event {r.audit_seq}")
+    return 0
+
+
+def run_verify_export(args: argparse.Namespace) -> int:
+    prog = "screening-bot audit verify-export"
+    try:
+        r = verify_export(args.file)
+    except Unreadable as exc:
+        print(f"{prog}: {clip(str(exc), 300)}", file=sys.stderr)
+        return 2
+    if not r.ok:
+        event = f" (event {r.bad_seq})" if r.bad_seq is not None else ""
+        print(f"{prog}: {args.file} broken at line {r.bad_line}{event}: {clip(r.reason, 300)}", file=sys.stderr)
+        return 1
+    line = f"export sound: {r.events} events, head {r.head_seq} {r.head}"
+    if r.partial:
+        filters = ", ".join(f for f in (r.referral_id and f"referral {r.referral_id}",
+                                        r.since and f"since {r.since}") if f)
+        line += (f"; a partial export ({clip(filters, 200)}): each event checked from the previous hash it "
+                 "records, not the events between them; that they are the trail's, up to this head, "
+                 f"`screening-bot audit verify --head {r.head}` shows on the database")
+    print(line)
     return 0

@@ -7,8 +7,14 @@ is then recorded as an ``export`` audit event whose payload names that same head
 mentions the event that records it, and ``audit verify --head HASH`` with the file's head checks that
 the trail still contains everything the file was cut from.
 
+That head is recomputed, not copied: every event up to it is read and its payload hash and chain hash
+checked as the file is written (the events of a partial export among them), and a trail that does not
+verify is not exported at all (`BrokenTrail`, nothing written, nothing recorded).
+
 jsonl: one JSON object a line, ``record`` telling which:
-  ``event``       every column of ``audit_events``; ``payload`` as a JSON object (the stored text)
+  ``event``       every column of ``audit_events``; ``payload`` as a JSON object (the stored text);
+                  ``prev_hash``, the chain hash of the event before it, so that each event of a partial
+                  export can be checked on its own (`export_verify`)
   ``transcript``  ``referral_id`` and ``lines``: readable lines in seq order
   ``head``        last line: ``seq``, ``chain_hash``, ``exported_at``, the filters and the event count;
                   a file without it was cut short
@@ -30,6 +36,7 @@ import errno
 import itertools
 import json
 import os
+import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -44,10 +51,12 @@ from conversations.dialogue.events import E
 from conversations.dialogue.messages import M, Message
 
 from . import audit
-from .audit_verify import COLUMNS
+from .audit_verify import COLUMNS, BrokenChain, VerifyResult, checked_rows
 from .db import PRIVATE, write
 
 FORMATS = ("jsonl", "csv")
+# An export of a trail whose chain does not verify is refused: its head would prove nothing.
+BrokenTrail = BrokenChain
 EXPORT_ROLES = ("operator", "coordinator")
 
 
@@ -70,10 +79,29 @@ class Selection:
             params.append(self.since)
         return " AND ".join(clauses), params
 
-    def rows(self, db: sqlite_utils.Database) -> Iterator[tuple]:
-        where, params = self.where()
-        return db.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM {audit.TABLE} WHERE {where} ORDER BY seq",
-                               params)
+    def rows(self, db: sqlite_utils.Database) -> Iterator[tuple[tuple, str]]:
+        """(row, the chain hash before it) for each selected event, in seq order. Every event up to the
+        head is read and its hashes checked on the way, selected or not, so the head the file carries is
+        the one these events recompute: `BrokenTrail` at the first that does not follow, or when they do
+        not end at the head."""
+        last = (0, audit.GENESIS)
+        cursor = db.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM {audit.TABLE} WHERE seq <= ? ORDER BY seq",
+                                 (self.head_seq,))
+        try:
+            for row, prev in checked_rows(cursor):
+                last = (row[0], row[8])
+                if (self.referral_id is None or row[4] == self.referral_id) and (
+                        self.since is None or row[1] >= self.since):
+                    yield row, prev
+        except sqlite3.OperationalError as exc:  # text that is not UTF-8 cannot even be read as a row
+            if "decode" not in str(exc):
+                raise
+            raise BrokenTrail(VerifyResult(False, last[0], last[0], last[1], last[0] + 1,
+                                           "a column is not valid UTF-8 text (altered in the file)")) from None
+        if last != (self.head_seq, self.head):
+            raise BrokenTrail(VerifyResult(False, last[0], last[0], last[1], None,
+                                           f"the events end at {last[0]} {last[1]}, not at the head "
+                                           f"{self.head_seq} {self.head}"))
 
     def referral_rows(self, db: sqlite_utils.Database) -> Iterator[tuple[str, list[tuple]]]:
         """(referral_id, its rows in seq order) for each referral; the (referral_id, seq) index streams it."""
@@ -177,8 +205,8 @@ def _write_jsonl(db: sqlite_utils.Database, path: Path, selection: Selection,
                  phrase: Phrase | None = None) -> tuple[int, int]:
     events = referrals = 0
     with open(path, "w", encoding="utf-8", newline="\n") as out:
-        for row in selection.rows(db):
-            out.write(_event_line(row))
+        for row, prev in selection.rows(db):
+            out.write(_event_line(row, prev))
             events += 1
         for referral_id, rows in selection.referral_rows(db):
             out.write(_dumps({"record": "transcript", "referral_id": referral_id,
@@ -188,12 +216,12 @@ def _write_jsonl(db: sqlite_utils.Database, path: Path, selection: Selection,
     return events, referrals
 
 
-def _event_line(row: tuple) -> str:
+def _event_line(row: tuple, prev: str) -> str:
     # The stored payload text is spliced in as it is, not parsed and re-serialised: the file shows
     # exactly the bytes payload_hash was computed over, and 100k rows skip a JSON parse each.
     fields = dict(zip(COLUMNS, row, strict=True))
     payload = fields.pop("payload")
-    return _dumps({"record": "event", **fields})[:-1] + ',"payload":' + payload + "}\n"
+    return _dumps({"record": "event", **fields, "prev_hash": prev})[:-1] + ',"payload":' + payload + "}\n"
 
 
 def _dumps(obj: Any) -> str:
@@ -206,7 +234,7 @@ def _write_csv(db: sqlite_utils.Database, path: Path, selection: Selection,
     with open(path, "w", encoding="utf-8", newline="") as out:
         w = csv.writer(out)
         w.writerow(("record", *COLUMNS))
-        for row in selection.rows(db):
+        for row, _ in selection.rows(db):
             w.writerow(("event", *row))
             events += 1
         for _, rows in selection.referral_rows(db):

@@ -77,23 +77,50 @@ def verify_rows(rows: Iterable[tuple], head: str | None = None) -> VerifyResult:
     """Verify rows given as tuples in ``COLUMNS`` order and seq order (from the database or an export)."""
     prev, expected, count = GENESIS, 1, 0
     head_seen = head is None or head == GENESIS
-    for seq, ts, role, actor_id, referral_id, type_, payload, p_hash, c_hash in rows:
-        if seq != expected:
-            # seq only grows by one, so a gap means removed rows; another number at the start, an
-            # inserted or renumbered row.
-            what = "events removed" if seq > expected else "row inserted or renumbered"
-            return _bad(count, prev, expected - 1, seq, f"expected seq {expected}, found {seq!r} ({what})")
-        if not isinstance(payload, str) or sha256(payload) != p_hash:
-            return _bad(count, prev, seq - 1, seq, "payload does not match payload_hash (payload altered)")
-        if chain_hash(prev, seq, ts, role, actor_id, referral_id, type_, p_hash) != c_hash:
-            return _bad(count, prev, seq - 1, seq,
-                        "chain hash mismatch (this row altered, or inserted, reordered or removed before it)")
-        prev, expected, count = c_hash, expected + 1, count + 1
-        head_seen = head_seen or c_hash == head
+    for row in rows:
+        if (failure := check_row(prev, expected, row)) is not None:
+            return _bad(count, prev, expected - 1, row[0], failure)
+        prev, expected, count = row[8], expected + 1, count + 1
+        head_seen = head_seen or prev == head
     if not head_seen:
         return VerifyResult(False, count, expected - 1, prev, None,
                             f"head {head} is not in the chain (tail cut off or rewritten)")
     return VerifyResult(True, count, expected - 1, prev)
+
+
+def check_row(prev: str, expected: int, row: tuple) -> str | None:
+    """Why ``row`` (``COLUMNS`` order) does not follow the event of chain hash ``prev`` as event ``expected``;
+    None when it does."""
+    seq, ts, role, actor_id, referral_id, type_, payload, p_hash, c_hash = row
+    if seq != expected:
+        # seq only grows by one, so a gap means removed rows; another number at the start, an
+        # inserted or renumbered row.
+        what = "events removed" if isinstance(seq, int) and seq > expected else "row inserted or renumbered"
+        return f"expected seq {expected}, found {seq!r} ({what})"
+    if not isinstance(payload, str) or sha256(payload) != p_hash:
+        return "payload does not match payload_hash (payload altered)"
+    if chain_hash(prev, seq, ts, role, actor_id, referral_id, type_, p_hash) != c_hash:
+        return "chain hash mismatch (this row altered, or inserted, reordered or removed before it)"
+    return None
+
+
+class BrokenChain(ValueError):
+    """Raised by `checked_rows` at the first row that does not follow; ``result`` says where and why."""
+
+    def __init__(self, result: VerifyResult) -> None:
+        super().__init__(f"audit trail broken at event {result.bad_seq}: {result.reason}")
+        self.result = result
+
+
+def checked_rows(rows: Iterable[tuple]) -> Iterator[tuple[tuple, str]]:
+    """(row, the chain hash before it) for rows of the whole trail from event 1 in seq order, each checked
+    as it is read; `BrokenChain` at the first that does not follow, so nothing after it is handed on."""
+    prev, expected = GENESIS, 1
+    for row in rows:
+        if (failure := check_row(prev, expected, row)) is not None:
+            raise BrokenChain(_bad(expected - 1, prev, expected - 1, row[0], failure))
+        yield row, prev
+        prev, expected = row[8], expected + 1
 
 
 def _bad(count: int, prev: str, prev_seq: int, seq: int, reason: str) -> VerifyResult:
