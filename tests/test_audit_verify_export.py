@@ -74,6 +74,28 @@ def test_an_altered_trail_is_refused_not_exported_with_its_old_head(db_path, tmp
     assert audit.head(open_db(db_path)) == before  # and no export event recorded
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_invalid_utf8_in_the_trail_is_refused_in_one_line(db_path, tmp_path, capsys, fmt):
+    db = open_db(db_path)
+    drop_triggers(db)
+    db.conn.execute(f"UPDATE {audit.TABLE} SET payload = CAST(X'FF' AS TEXT) WHERE seq = ?", (TARGET,))
+    db.conn.commit()
+    db.conn.close()
+    out = tmp_path / f"trail.{fmt}"
+    code, _, err = run(capsys, "audit", "export", "--db", str(db_path), "--format", fmt, "--out", str(out))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and f"broken at event {TARGET}" in err
+    assert not out.exists()
+
+
+def test_the_tail_cut_off_after_the_head_was_read_is_refused(db_path, tmp_path):
+    """The head is read first, then the events: events that no longer reach it are not exported with it."""
+    from conversations.records.audit_export import Selection
+    db = open_db(db_path)
+    seq, head = audit.head(db)
+    with pytest.raises(BrokenTrail, match="not at the head"):
+        list(Selection(seq + 1, "e" * 64).rows(db))
+
+
 def test_a_partial_export_of_an_altered_trail_is_refused_too(db_path, tmp_path):
     tamper_payload(db_path)
     with pytest.raises(BrokenTrail) as info:
