@@ -47,3 +47,16 @@ async def test_a_failed_document_send_is_reported_to_the_coordinator(tmp_path, m
         h.request.fail("sendDocument", Failure(400, "Bad Request: file too big"))
         calls = await h.say(COORDINATOR, "/export")
         assert any("could not be sent" in c.text for c in calls if c.chat_id == COORDINATOR)
+
+
+async def test_a_broken_trail_is_not_exported_and_the_coordinator_is_told(tmp_path):
+    async with Harness(tmp_path) as h:
+        await h.say(PHYSICIAN, "/screen")
+        for (name,) in h.db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+            h.db.conn.execute(f"DROP TRIGGER {name}")
+        h.db.conn.execute("UPDATE audit_events SET payload = '{}' WHERE seq = 1")
+        h.db.conn.commit()
+        calls = await h.say(COORDINATOR, "/export")
+        assert "sendDocument" not in [c.method for c in h.request.calls]
+        said = "\n".join(c.text for c in calls)
+        assert "does not verify (broken at event 1)" in said and "not exported" in said

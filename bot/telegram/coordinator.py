@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,8 @@ from . import keyboards, render
 from .render import esc
 from .services import BotContext
 from .turn import Turn
+
+log = logging.getLogger(__name__)
 
 HELP = (
     "<b>Study coordinator</b>\n"
@@ -173,7 +176,18 @@ async def export(update: Update, context: BotContext) -> None:
     await turn.end()
     with tempfile.TemporaryDirectory(prefix="screening-export-") as tmp:
         path = Path(tmp) / f"audit-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.jsonl"
-        result = await asyncio.to_thread(_export, s.settings.db_path, path, turn.user_id)
+        try:
+            result = await asyncio.to_thread(_export, s.settings.db_path, path, turn.user_id)
+        except audit_export.BrokenTrail as exc:  # nothing was written or recorded: say where, loudly
+            where = exc.result.bad_seq or exc.result.head_seq + 1
+            log.error("export refused: the audit trail is broken at event %s", where)
+            turn = Turn(update, context)
+            turn.record_received = False
+            turn.say(f"⚠️ The audit trail does not verify (broken at event {where}), so it was "
+                     "not exported. Please tell the study's data manager; "
+                     "<code>screening-bot audit verify</code> shows where.", key=f"u{update.update_id}.b")
+            await turn.end()
+            return
         caption = (f"Audit export: {result.events} events of {result.referrals} referrals, head "
                    f"#{result.head_seq} <code>{esc(result.head)}</code>. Check it with "
                    f"<code>screening-bot audit verify --head {esc(result.head)}</code>.")
