@@ -62,3 +62,13 @@ def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(work)
     monkeypatch.setattr(run_cmd, "configure_logging", lambda settings: None)  # keep pytest's logging
     return work
+
+
+@pytest.fixture
+def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A database file holding the realistic trail, with no SCREENING_DB_PATH in the environment."""
+    monkeypatch.delenv("SCREENING_DB_PATH", raising=False)
+    db = fresh_db(tmp_path)
+    populate(db)
+    db.conn.close()
+    return tmp_path / "screening.db"

@@ -3,21 +3,12 @@
 import json
 
 import pytest
-from audit_fixtures import ELIGIBLE, drop_triggers, fresh_db, populate, rows
+from audit_fixtures import ELIGIBLE, drop_triggers, rows
 
 from bot.cli import main
 from conversations.records import audit
 from conversations.records.audit_export import read_jsonl
 from conversations.records.db import open_db
-
-
-@pytest.fixture
-def db_path(tmp_path, monkeypatch):
-    monkeypatch.delenv("SCREENING_DB_PATH", raising=False)
-    db = fresh_db(tmp_path)
-    populate(db)
-    db.conn.close()
-    return tmp_path / "screening.db"
 
 
 def run(capsys, *argv):

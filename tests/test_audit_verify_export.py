@@ -5,7 +5,7 @@ checks a jsonl file on its own, with no database."""
 import json
 
 import pytest
-from audit_fixtures import ELIGIBLE, drop_triggers, fresh_db, populate
+from audit_fixtures import ELIGIBLE, drop_triggers
 
 from bot.cli import main
 from conversations.records import audit
@@ -14,15 +14,6 @@ from conversations.records.db import open_db
 from conversations.records.export_verify import verify_export
 
 TARGET = 20  # an event in the middle of the trail
-
-
-@pytest.fixture
-def db_path(tmp_path, monkeypatch):
-    monkeypatch.delenv("SCREENING_DB_PATH", raising=False)
-    db = fresh_db(tmp_path)
-    populate(db)
-    db.conn.close()
-    return tmp_path / "screening.db"
 
 
 def run(capsys, *argv):
