@@ -7,6 +7,9 @@ Tests that start processes (the bot, the CLI) are marked ``slow``: ``pytest -m "
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,3 +75,16 @@ def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     populate(db)
     db.conn.close()
     return tmp_path / "screening.db"
+
+
+@pytest.fixture
+def shared(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A directory an unprivileged user can reach, and the working directory (the tests' own temporary
+    directories are root's only)."""
+    path = Path(tempfile.mkdtemp(prefix="screening-shared-"))
+    os.chmod(path, 0o777)
+    monkeypatch.chdir(path)
+    yield path
+    for p in [path, *path.rglob("*")]:
+        os.chmod(p, 0o777)
+    shutil.rmtree(path)

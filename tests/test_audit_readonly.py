@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -87,18 +86,6 @@ def test_verify_twice_while_the_database_is_open_elsewhere(original, tmp_path, c
         assert (code, err) == (0, "") and out.startswith("audit trail sound: ")
     finally:
         writer.close()
-
-
-@pytest.fixture
-def shared(monkeypatch):
-    """A directory the unprivileged user can reach, and work in (the tests' own are root's only)."""
-    path = Path(tempfile.mkdtemp(prefix="screening-audit-ro-"))
-    os.chmod(path, 0o777)
-    monkeypatch.chdir(path)
-    yield path
-    for p in [path, *path.rglob("*")]:
-        os.chmod(p, 0o777)
-    shutil.rmtree(path)
 
 
 @pytest.mark.parametrize("kind", ["wal", "delete"])

@@ -184,18 +184,6 @@ def unprivileged() -> Iterator[None]:
         os.setegid(0)
 
 
-@pytest.fixture
-def shared(real, monkeypatch):
-    """A directory nobody can reach, and work in (the tests' own temporary directories are root's only)."""
-    path = Path(tempfile.mkdtemp(prefix="screening-ro-"))
-    os.chmod(path, 0o777)
-    monkeypatch.chdir(path)
-    yield path
-    for p in [path, *path.rglob("*")]:
-        os.chmod(p, 0o777)
-    shutil.rmtree(path)
-
-
 def fresh(directory: Path) -> Path:
     """``directory`` empty and open to all (a -wal or -shm of an earlier run, owned by nobody, removed)."""
     shutil.rmtree(directory, ignore_errors=True)
