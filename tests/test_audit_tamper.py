@@ -11,6 +11,7 @@ from conversations.records import audit
 from conversations.records.audit_verify import verify
 
 TARGET = 20  # an event in the middle of the trail
+PLAIN = "seq, ts, actor_role, actor_id, referral_id, type, payload, payload_hash, chain_hash"  # not keyed
 
 
 @pytest.fixture
@@ -105,7 +106,7 @@ def _insert_after(db, after, recompute_rest=False):
     p_hash = audit.sha256(body)
     c_hash = audit.chain_hash(prev, after + 1, ts, "coordinator", 201, "R-7KQ2-9XPM", "coordinator_decision",
                               p_hash)
-    sql(db, f"INSERT INTO {audit.TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", after + 1, ts, "coordinator", 201,
+    sql(db, f"INSERT INTO {audit.TABLE} ({PLAIN}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", after + 1, ts, "coordinator", 201,
         "R-7KQ2-9XPM", "coordinator_decision", body, p_hash, c_hash)
     if recompute_rest:
         for r in rows(db)[after + 1:]:
@@ -123,7 +124,7 @@ def test_inserted_row(db):
 def test_inserted_row_at_the_end_without_the_chain(db):
     last, _ = audit.head(db)
     body = audit.canonical({})
-    sql(db, f"INSERT INTO {audit.TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", last + 1,
+    sql(db, f"INSERT INTO {audit.TABLE} ({PLAIN}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", last + 1,
         "2026-03-02T12:00:00.000000Z", "system", 0, None, "prescreen_cancelled", body, audit.sha256(body),
         "0" * 64)
     assert_broken_at(db, last + 1, "chain hash mismatch")
@@ -131,7 +132,7 @@ def test_inserted_row_at_the_end_without_the_chain(db):
 
 def test_inserted_row_before_the_first(db):
     body = audit.canonical({})
-    sql(db, f"INSERT INTO {audit.TABLE} VALUES (0, '2026-03-01T00:00:00.000000Z', 'system', 0, NULL, 'x', ?,"
+    sql(db, f"INSERT INTO {audit.TABLE} ({PLAIN}) VALUES (0, '2026-03-01T00:00:00.000000Z', 'system', 0, NULL, 'x', ?,"
             " ?, ?)", body, audit.sha256(body), "0" * 64)
     result = verify(db)
     assert not result.ok and result.bad_seq == 0 and "inserted or renumbered" in result.reason

@@ -3,17 +3,28 @@
 Each event stores SHA-256 of its canonical JSON payload and a chain hash over the previous chain hash,
 its own fields and that payload hash, so altering, removing, inserting or reordering a row breaks the
 chain from that row on. Triggers refuse UPDATE and DELETE; the chain catches what bypasses them.
+
+Keyed: once a key is bound to the database (`bind`), the chain hash is an HMAC-SHA-256 under that key
+(audit_key.py), so that only its holder can append or rewrite events. The first keyed event is an
+``audit_keyed`` event recording the key's ID and the plain head it continues; every event after it must
+be keyed with the same key (its ``key_id`` column), and appending to a keyed trail without its key is
+refused (`KeyRequired`). Events before it keep their plain hashes, and the keyed MAC over the plain head
+pins them too: a trail from before keys was keyed from a recorded point on with nothing rewritten.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
+
+from .audit_key import AuditKey
 
 TABLE = "audit_events"
 GENESIS = "0" * 64
@@ -42,8 +53,11 @@ ROLES = ("physician", "coordinator", "stranger", "system", "operator")
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create the table and its append-only triggers; run at start-up, outside any transaction."""
+    """Create the table and its append-only triggers (with the key_id column of schema migration 6), outside
+    any transaction: for tools and tests that hold a trail alone; the bot's database is shaped by schema.py."""
     db.conn.executescript(SCHEMA)
+    if "key_id" not in {r[1] for r in db.conn.execute(f"PRAGMA table_info({TABLE})")}:
+        db.conn.execute(f"ALTER TABLE {TABLE} ADD COLUMN key_id TEXT")
 
 
 def canonical(payload: Any) -> str:
@@ -55,9 +69,43 @@ def sha256(text: str) -> str:
 
 
 def chain_hash(prev: str, seq: int, ts: str, actor_role: str, actor_id: int, referral_id: str | None,
-               type_: str, payload_hash: str) -> str:
+               type_: str, payload_hash: str, key: AuditKey | None = None) -> str:
+    """The event's chain hash: SHA-256, or with ``key`` its HMAC, over the previous one, its fields and
+    its payload hash."""
     fields = canonical([seq, ts, actor_role, actor_id, referral_id, type_])
-    return sha256(f"{prev}\n{fields}\n{payload_hash}")
+    text = f"{prev}\n{fields}\n{payload_hash}"
+    return key.mac(text) if key is not None else sha256(text)
+
+
+KEYED = "audit_keyed"  # the event a keyed chain starts with (conversations.dialogue.events.E.AUDIT_KEYED)
+
+
+class KeyRequired(RuntimeError):
+    """An append to a keyed trail without its key (none bound, or another one): nothing is written."""
+
+
+_keys: weakref.WeakKeyDictionary[sqlite_utils.Database, AuditKey] = weakref.WeakKeyDictionary()
+
+
+def bind(db: sqlite_utils.Database, key: AuditKey | None) -> None:
+    """Every event appended through ``db`` from now on is keyed with ``key`` (None: unbind)."""
+    if key is None:
+        _keys.pop(db, None)
+    else:
+        _keys[db] = key
+
+
+def bound(db: sqlite_utils.Database) -> AuditKey | None:
+    return _keys.get(db)
+
+
+def trail_key_id(db: sqlite_utils.Database) -> str | None:
+    """The ID of the key the trail is keyed with, None while it is not keyed (or has no key_id column yet)."""
+    try:
+        row = db.conn.execute(f"SELECT key_id FROM {TABLE} ORDER BY seq DESC LIMIT 1").fetchone()
+    except sqlite3.OperationalError:  # a database from before keys: not migrated yet
+        return None
+    return row[0] if row else None
 
 
 def iso_utc(t: datetime) -> str:
@@ -92,19 +140,62 @@ def append(db: sqlite_utils.Database, *, actor_role: str, actor_id: int, type: s
         raise RuntimeError("audit.append must run inside the write transaction of the change it records")
     if actor_role not in ROLES:
         raise ValueError(f"unknown actor role {actor_role!r}")
-    payload = payload or {}
-    row = db.conn.execute(f"SELECT seq, chain_hash FROM {TABLE} ORDER BY seq DESC LIMIT 1").fetchone()
-    seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
-    ts = ts or utc_now()
+    key = _keys.get(db)
+    try:
+        row = db.conn.execute(f"SELECT seq, chain_hash, key_id FROM {TABLE} ORDER BY seq DESC LIMIT 1").fetchone()
+    except sqlite3.OperationalError:  # during the migrations of a database from before keys: plain
+        if key is not None:
+            raise
+        row = db.conn.execute(f"SELECT seq, chain_hash, NULL FROM {TABLE} ORDER BY seq DESC LIMIT 1").fetchone()
+    seq, prev, trail_key = (row[0] + 1, row[1], row[2]) if row else (1, GENESIS, None)
+    if trail_key is not None and (key is None or key.key_id != trail_key):
+        raise KeyRequired(f"the audit trail is keyed (key {trail_key}); "
+                          + ("no key was given" if key is None else f"the key given is {key.key_id}"))
+    if key is not None and trail_key is None:  # the first keyed event says where keying starts
+        keyed = _keying(db, seq, prev, key, ts)
+        seq, prev = seq + 1, keyed.chain_hash
+    return _insert(db, seq, ts or utc_now(), actor_role, int(actor_id), referral_id, type, payload, prev, key)
+
+
+def key_trail(db: sqlite_utils.Database) -> Event | None:
+    """Key the trail with the key bound to ``db`` from the next event on, inside the caller's write
+    transaction: the ``audit_keyed`` event, or None when the trail is keyed with that key already.
+    `KeyRequired` when it is keyed with another."""
+    if not db.conn.in_transaction:
+        raise RuntimeError("audit.key_trail must run inside a write transaction")
+    key = _keys.get(db)
+    if key is None:
+        raise KeyRequired("no audit key is bound to this database")
+    row = db.conn.execute(f"SELECT seq, chain_hash, key_id FROM {TABLE} ORDER BY seq DESC LIMIT 1").fetchone()
+    seq, prev, trail_key = (row[0] + 1, row[1], row[2]) if row else (1, GENESIS, None)
+    if trail_key == key.key_id:
+        return None
+    if trail_key is not None:
+        raise KeyRequired(f"the audit trail is keyed (key {trail_key}); the key given is {key.key_id}")
+    return _keying(db, seq, prev, key, None)
+
+
+def _keying(db: sqlite_utils.Database, seq: int, prev: str, key: AuditKey, ts: str | None) -> Event:
+    return _insert(db, seq, ts or utc_now(), "system", 0, None, KEYED,
+                   {"key_id": key.key_id, "from_seq": seq, "plain_head": prev}, prev, key)
+
+
+def _insert(db: sqlite_utils.Database, seq: int, ts: str, actor_role: str, actor_id: int, referral_id: str | None,
+            type_: str, payload: dict[str, Any], prev: str, key: AuditKey | None) -> Event:
     body = canonical(payload)
     p_hash = sha256(body)
-    c_hash = chain_hash(prev, seq, ts, actor_role, int(actor_id), referral_id, type, p_hash)
-    db.conn.execute(
-        f"INSERT INTO {TABLE} (seq, ts, actor_role, actor_id, referral_id, type, payload, payload_hash,"
-        " chain_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (seq, ts, actor_role, int(actor_id), referral_id, type, body, p_hash, c_hash),
-    )
-    return Event(seq, ts, actor_role, int(actor_id), referral_id, type, payload, p_hash, c_hash)
+    c_hash = chain_hash(prev, seq, ts, actor_role, actor_id, referral_id, type_, p_hash, key)
+    if key is None:
+        db.conn.execute(
+            f"INSERT INTO {TABLE} (seq, ts, actor_role, actor_id, referral_id, type, payload, payload_hash,"
+            " chain_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (seq, ts, actor_role, actor_id, referral_id, type_, body, p_hash, c_hash))
+    else:
+        db.conn.execute(
+            f"INSERT INTO {TABLE} (seq, ts, actor_role, actor_id, referral_id, type, payload, payload_hash,"
+            " chain_hash, key_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (seq, ts, actor_role, actor_id, referral_id, type_, body, p_hash, c_hash, key.key_id))
+    return Event(seq, ts, actor_role, actor_id, referral_id, type_, payload, p_hash, c_hash)
 
 
 def head(db: sqlite_utils.Database) -> tuple[int, str]:

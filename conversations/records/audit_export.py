@@ -51,7 +51,7 @@ from conversations.dialogue.events import E
 from conversations.dialogue.messages import M, Message
 
 from . import audit
-from .audit_verify import COLUMNS, BrokenChain, VerifyResult, checked_rows
+from .audit_verify import COLUMNS, BrokenChain, Chain, VerifyResult, checked_rows, select_columns
 from .db import PRIVATE, write
 
 FORMATS = ("jsonl", "csv")
@@ -68,6 +68,7 @@ class Selection:
     head: str
     referral_id: str | None = None
     since: str | None = None  # a ts lower bound in the trail's own format, so strings compare as times
+    chain: Chain | None = None  # the check of the events read (with the key bound to the database), once read
 
     def where(self) -> tuple[str, list[Any]]:
         clauses, params = ["seq <= ?"], [self.head_seq]
@@ -85,10 +86,12 @@ class Selection:
         the one these events recompute: `BrokenTrail` at the first that does not follow, or when they do
         not end at the head."""
         last = (0, audit.GENESIS)
-        cursor = db.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM {audit.TABLE} WHERE seq <= ? ORDER BY seq",
+        cursor = db.conn.execute(f"SELECT {select_columns(db)} FROM {audit.TABLE} WHERE seq <= ? ORDER BY seq",
                                  (self.head_seq,))
+        chain = Chain(audit.bound(db))
+        object.__setattr__(self, "chain", chain)  # frozen, but the writer's head line needs the key it read
         try:
-            for row, prev in checked_rows(cursor):
+            for row, prev in checked_rows(cursor, chain):
                 last = (row[0], row[8])
                 if (self.referral_id is None or row[4] == self.referral_id) and (
                         self.since is None or row[1] >= self.since):
@@ -107,7 +110,7 @@ class Selection:
         """(referral_id, its rows in seq order) for each referral; the (referral_id, seq) index streams it."""
         where, params = self.where()
         rows = db.conn.execute(
-            f"SELECT {', '.join(COLUMNS)} FROM {audit.TABLE} WHERE referral_id IS NOT NULL AND {where}"
+            f"SELECT {select_columns(db)} FROM {audit.TABLE} WHERE referral_id IS NOT NULL AND {where}"
             " ORDER BY referral_id, seq", params)
         for referral_id, group in itertools.groupby(rows, key=lambda r: r[4]):
             yield referral_id, list(group)
@@ -198,7 +201,8 @@ def _put_in_place(temporary: Path, path: Path) -> None:
 def _head_record(selection: Selection, events: int) -> dict[str, Any]:
     return {"record": "head", "seq": selection.head_seq, "chain_hash": selection.head,
             "exported_at": audit.utc_now(), "referral_id": selection.referral_id, "since": selection.since,
-            "events": events}
+            "events": events, "key_id": selection.chain.key_id if selection.chain else None,
+            "keyed_from": selection.chain.keyed_from if selection.chain else None}
 
 
 def _write_jsonl(db: sqlite_utils.Database, path: Path, selection: Selection,
@@ -239,11 +243,12 @@ def _write_csv(db: sqlite_utils.Database, path: Path, selection: Selection,
             events += 1
         for _, rows in selection.referral_rows(db):
             for r in rows:
-                w.writerow(("transcript", *r[:6], transcript_line(r, phrase), "", ""))
+                w.writerow(("transcript", *r[:6], transcript_line(r, phrase), "", "", ""))
             referrals += 1
         h = _head_record(selection, events)
-        filters = {k: h[k] for k in ("referral_id", "since", "events")}
-        w.writerow(("head", h["seq"], h["exported_at"], "", "", "", "", _dumps(filters), "", h["chain_hash"]))
+        filters = {k: h[k] for k in ("referral_id", "since", "events", "keyed_from")}
+        w.writerow(("head", h["seq"], h["exported_at"], "", "", "", "", _dumps(filters), "", h["chain_hash"],
+                    h["key_id"] or ""))
     return events, referrals
 
 
@@ -263,7 +268,7 @@ def read_jsonl(path: str | Path) -> ExportFile:
             kind = record.pop("record")
             if kind == "event":
                 record["payload"] = audit.canonical(record["payload"])
-                result.events.append({c: record[c] for c in COLUMNS})
+                result.events.append({c: record.get(c) for c in COLUMNS})
             elif kind == "transcript":
                 result.transcripts[record["referral_id"]] = record["lines"]
             elif kind == "head":

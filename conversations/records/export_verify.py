@@ -12,8 +12,10 @@ the head line names, none past the head, the count of events, and the head hash 
 head. What only the trail can prove (that the recorded previous hashes are the trail's, and that nothing
 of the selection was left out) is said in the result: `audit verify --head HASH` with the file's head.
 
-Like the chain itself, this needs no key: who can recompute SHA-256 can rewrite a whole export, so the
-file's head is to be compared with a head recorded elsewhere (the export's own audit event names it).
+With the trail's key, every MAC of a keyed event is checked too, and nobody without the key can have
+rewritten the file. Without it, the structure and the plain hashes are checked and the MACs left unchecked
+counted: who can recompute SHA-256 could have rewritten those, so compare the file's head with a head
+recorded elsewhere (the export's own audit event names it, and the anchors).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from .audit import GENESIS, canonical, chain_hash, sha256
-from .audit_verify import COLUMNS, check_row
+from .audit_key import AuditKey
+from .audit_verify import COLUMNS, Chain
 
 
 class Unreadable(Exception):
@@ -43,6 +46,13 @@ class ExportCheck:
     bad_line: int | None = None  # first bad line (1-based); None when ok
     bad_seq: int | None = None  # its event, when the line is an event's
     reason: str = ""
+    key_id: str | None = None  # the trail's key, as the file says (None: not keyed)
+    unchecked: int = 0  # MACs not checked: no key given, or not the trail's
+    key_given: str | None = None
+
+    @property
+    def proven(self) -> bool:
+        return self.ok and self.unchecked == 0 and (self.key_id is not None or self.events == 0)
 
 
 @dataclass
@@ -57,25 +67,28 @@ class _State:
     """The full-export check and the check of each event on its own, both kept while the file is read
     (whether the export is partial is said only by its last line)."""
 
-    prev: str = GENESIS
-    expected: int = 1
+    chain: Chain = field(default_factory=Chain)
+    key: AuditKey | None = None
+    local_unchecked: int = 0
     full: _Failure | None = None
     local: _Failure | None = None
     last: tuple[int, str] | None = None  # (seq, chain hash) of the last event read
     count: int = 0
     filters: list[tuple[int, int, Any, Any]] = field(default_factory=list)  # line, seq, referral_id, ts
+    keys: list[tuple[int, int, Any]] = field(default_factory=list)  # line, seq, key_id
 
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "seq": (int,), "ts": (str,), "actor_role": (str,), "actor_id": (int,), "referral_id": (str, type(None)),
-    "type": (str,), "payload_hash": (str,), "chain_hash": (str,),
+    "type": (str,), "payload_hash": (str,), "chain_hash": (str,), "key_id": (str, type(None)),
 }
 
 
-def verify_export(path: str | Path) -> ExportCheck:
-    """Check the jsonl export at ``path``; `Unreadable` when it is not one at all."""
+def verify_export(path: str | Path, key: AuditKey | None = None) -> ExportCheck:
+    """Check the jsonl export at ``path`` (with ``key``, the MACs of its keyed events too); `Unreadable` when
+    it is not one at all."""
     path = Path(path)
-    state = _State()
+    state = _State(Chain(key), key)
     head: dict[str, Any] | None = None
     head_line = 0
     after_head: int | None = None
@@ -139,6 +152,7 @@ def _utf8(raw: bytes) -> bool:
 
 def _event(state: _State, record: dict[str, Any], n: int) -> None:
     seq = record.get("seq")
+    record.setdefault("key_id", None)  # an export from before keys
     for name, types in _TYPES.items():
         if name not in record or not isinstance(record[name], types) or isinstance(record[name], bool):
             _fail(state, "full", n, seq, f"{name} missing or not a {types[0].__name__}")
@@ -151,11 +165,13 @@ def _event(state: _State, record: dict[str, Any], n: int) -> None:
     row = tuple(canonical(record["payload"]) if c == "payload" else record[c] for c in COLUMNS)
     prev = record.get("prev_hash")
     # The full chain, from genesis: each event must follow the one before it in the file.
-    failure = check_row(state.prev, state.expected, row)
-    if failure is None and prev is not None and prev != state.prev:
-        failure = "prev_hash is not the chain hash of the event before it (events removed or inserted)"
-    if failure is not None:
-        _fail(state, "full", n, seq, failure)
+    if state.full is None:
+        before = state.chain.prev
+        failure = state.chain.follow(row)
+        if failure is None and prev is not None and prev != before:
+            failure = "prev_hash is not the chain hash of the event before it (events removed or inserted)"
+        if failure is not None:
+            _fail(state, "full", n, seq, failure)
     # Each event on its own, from the previous hash it records (a partial export's check).
     if prev is None or not isinstance(prev, str):
         local = "prev_hash missing (a partial export needs each event's previous chain hash)"
@@ -167,16 +183,28 @@ def _event(state: _State, record: dict[str, Any], n: int) -> None:
         local = "the first event of the trail does not start from genesis"
     elif sha256(row[6]) != row[7]:
         local = "payload does not match payload_hash (payload altered)"
-    elif chain_hash(prev, *row[:6], row[7]) != row[8]:
-        local = "chain hash mismatch (this event altered)"
     else:
-        local = None
+        local = _alone(state, prev, row)
     if local is not None:
         _fail(state, "local", n, seq, local)
-    state.prev, state.expected = row[8], state.expected + 1
     state.last = (seq, row[8])
     state.count += 1
     state.filters.append((n, seq, row[4], row[1]))
+    state.keys.append((n, seq, row[9]))
+
+
+def _alone(state: _State, prev: str, row: tuple) -> str | None:
+    """An event of a partial export checked from the previous hash it records: its plain hash, or its MAC
+    when the key given is the one it names (otherwise counted as unchecked)."""
+    key_id = row[9]
+    if key_id is None:
+        return None if chain_hash(prev, *row[:6], row[7]) == row[8] else "chain hash mismatch (this event altered)"
+    if state.key is None or state.key.key_id != key_id:
+        state.local_unchecked += 1
+        return None
+    if chain_hash(prev, *row[:6], row[7], state.key) != row[8]:
+        return "MAC mismatch (this event altered, or written without the key)"
+    return None
 
 
 def _fail(state: _State, which: str, n: int, seq: Any, reason: str) -> None:
@@ -187,10 +215,19 @@ def _fail(state: _State, which: str, n: int, seq: Any, reason: str) -> None:
 def _conclude(state: _State, head: dict[str, Any], n: int) -> ExportCheck:
     seq, hash_, events = head.get("seq"), head.get("chain_hash"), head.get("events")
     referral_id, since = head.get("referral_id"), head.get("since")
+    key_id, keyed_from = head.get("key_id"), head.get("keyed_from")
     if not isinstance(seq, int) or isinstance(seq, bool) or not isinstance(hash_, str) \
-            or not isinstance(referral_id, (str, type(None))) or not isinstance(since, (str, type(None))):
+            or not isinstance(referral_id, (str, type(None))) or not isinstance(since, (str, type(None))) \
+            or not isinstance(key_id, (str, type(None))) or not isinstance(keyed_from, (int, type(None))):
         return _broken(n, None, "the head line has no seq, chain_hash or filters of the right kind")
     partial = referral_id is not None or since is not None
+    if partial and key_id is not None:  # the keyed part of the trail: each of its events must name the key
+        for line, event_seq, event_key in state.keys:
+            if event_seq >= (keyed_from or 0) and event_key != key_id:
+                return _broken(line, event_seq, f"event {event_seq} is not keyed with the trail's key {key_id} "
+                                                "(written or rewritten without the key)")
+    unchecked = state.local_unchecked if partial else state.chain.unchecked
+    given = state.key.key_id if state.key else None
     first = state.local if partial else state.full
     if first is not None:
         return _broken(first.line, first.seq, first.reason)
@@ -209,10 +246,13 @@ def _conclude(state: _State, head: dict[str, Any], n: int) -> ExportCheck:
         last = state.last or (0, GENESIS)
         if (seq, hash_) != last:
             return _broken(n, None, f"the head {seq} {hash_} is not the last event's ({last[0]} {last[1]})")
-        return ExportCheck(True, state.count, seq, hash_)
+        if key_id != state.chain.key_id:
+            return _broken(n, None, f"the head line names key {key_id}, the events {state.chain.key_id}")
+        return ExportCheck(True, state.count, seq, hash_, key_id=key_id, unchecked=unchecked, key_given=given)
     if state.last is not None and state.last[0] == seq and state.last[1] != hash_:
         return _broken(n, None, f"the head {seq} {hash_} is not the last event's ({state.last[1]})")
-    return ExportCheck(True, state.count, seq, hash_, partial=True, referral_id=referral_id, since=since)
+    return ExportCheck(True, state.count, seq, hash_, partial=True, referral_id=referral_id, since=since,
+                       key_id=key_id, unchecked=unchecked, key_given=given)
 
 
 def _broken(line: int, seq: int | None, reason: str) -> ExportCheck:

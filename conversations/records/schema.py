@@ -172,6 +172,11 @@ def _question_rows(db: sqlite_utils.Database) -> None:
             db.conn.execute("UPDATE telegram_outbox SET question_seq = ? WHERE id = ?", (seq, row_id))
 
 
+def _audit_key_column(db: sqlite_utils.Database) -> None:
+    # Existing events stay as they are (plain): the trail is keyed from the first start with a key on.
+    _add_column(db, audit.TABLE, "key_id", "TEXT")
+
+
 def question_seq_of(markup: str, referral_id: str) -> int | None:
     for row in json.loads(markup).get("inline_keyboard", []):
         for button in row:
@@ -194,6 +199,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "pre-screens stored under protocol 1 carried over to protocol 2", _protocol_2),
     Migration(5, "the outbox knows which question instance a message shows, to bind typed answers to it",
               _question_rows),
+    Migration(6, "audit events name the key their chain hash is a MAC under (none: a plain SHA-256 chain)",
+              _audit_key_column),
 )
 LATEST = MIGRATIONS[-1].version
 
