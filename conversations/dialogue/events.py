@@ -40,6 +40,7 @@ class E(StrEnum):
     COORDINATOR_DECISION = "coordinator_decision"
     # the records
     EXPORT = "export"
+    AUDIT_KEYED = "audit_keyed"  # the chain is an HMAC under the key named from this event on
 
 
 PAYLOAD_KEYS: dict[E, frozenset[str]] = {
@@ -62,8 +63,9 @@ PAYLOAD_KEYS: dict[E, frozenset[str]] = {
     E.PHYSICIAN_REVOKED: frozenset({"physician_id"}),
     E.REFERRAL_SENT: frozenset({"send_no", "outcome_status", "protocol_version", "criteria", "coordinators"}),
     E.COORDINATOR_DECISION: frozenset({"decision", "send_no"}),
-    E.REFERRAL_AMENDED: frozenset({"send_no", "reason"}),
+    E.REFERRAL_AMENDED: frozenset({"send_no", "reason_code", "reason"}),
     E.EXPORT: frozenset({"format", "referral_id", "since", "events", "head"}),
+    E.AUDIT_KEYED: frozenset({"key_id", "from_seq", "plain_head"}),
     E.SESSION_OPENED: frozenset({"operator", "host", "resumed"}),
     E.SESSION_PAUSED: frozenset({"operator", "host"}),
 }
