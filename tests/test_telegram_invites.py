@@ -122,7 +122,7 @@ async def test_revoke_removes_a_physician(tmp_path):
         calls = await h.say(COORDINATOR, "/revoke @someone")
         assert calls[0].text.startswith("Usage: /revoke")
         assert [e["payload"] for e in h.audit("physician_revoked")] == [
-            {"physician_id": STRANGER}, {"physician_id": PHYSICIAN}]
+            {"physician_id": STRANGER, "existed": True}, {"physician_id": PHYSICIAN, "existed": False}]
 
 
 async def test_physicians_cannot_invite_or_revoke(tmp_path):

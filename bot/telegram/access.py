@@ -129,10 +129,11 @@ async def stranger(update: Update, context: BotContext) -> None:
     turn = Turn(update, context)
 
     def redeem(db: sqlite_utils.Database) -> None:
-        result, invite_id = s.registry.redeem(code, update.effective_user.id)
+        ts = s.registry.now()
+        result, invite_id = s.registry.redeem(code, update.effective_user.id, ts=ts)
         if result == "registered":
             context.role = turn.role = "physician"
-            turn.event(E.PHYSICIAN_REGISTERED, {"invite_id": invite_id})
+            turn.event(E.PHYSICIAN_REGISTERED, {"invite_id": invite_id}, ts=ts)
             turn.say(WELCOME)
         else:
             refuse(update, context, f"invite_{result}", INVITE_REFUSALS.get(result, REFUSAL), turn)

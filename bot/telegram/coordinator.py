@@ -57,9 +57,12 @@ async def invite(update: Update, context: BotContext) -> None:
     created: list[tuple[int, str]] = []
 
     def create(db: sqlite_utils.Database) -> None:
-        invite_id, code = s.registry.create_invite(turn.user_id)
+        ts = s.registry.now()
+        invite_id, code = s.registry.create_invite(turn.user_id, ts=ts)
         created.append((invite_id, code))
-        turn.event(E.INVITE_CREATED, {"invite_id": invite_id})
+        row = s.registry.invite(invite_id)
+        turn.event(E.INVITE_CREATED, {"invite_id": invite_id, "code_hash": row["code_hash"],
+                                      "expires_at": row["expires_at"]}, ts=ts)
 
     turn.do(create)
     await turn.end()
@@ -82,8 +85,9 @@ async def revoke(update: Update, context: BotContext) -> None:
     physician_id = int(arg)
 
     def remove(db: sqlite_utils.Database) -> None:
-        if s.registry.revoke(physician_id, turn.user_id, s.settings.physician_ids):
-            turn.event(E.PHYSICIAN_REVOKED, {"physician_id": physician_id})
+        ts, existed = s.registry.now(), s.registry.has_row(physician_id)
+        if s.registry.revoke(physician_id, turn.user_id, s.settings.physician_ids, ts=ts):
+            turn.event(E.PHYSICIAN_REVOKED, {"physician_id": physician_id, "existed": existed}, ts=ts)
             note = (" It is also in SCREENING_PHYSICIAN_IDS: the revocation outranks the list, but remove it "
                     "there too." if physician_id in s.settings.physician_ids else "")
             turn.say(f"Physician <code>{physician_id}</code> was removed.{note}")
@@ -128,7 +132,7 @@ async def decide(update: Update, context: BotContext) -> None:
         result, referral = s.registry.decide(p.ref, p.number, turn.user_id, decision)
         if result == "decided":
             words = render.DECISION_WORDS[decision]
-            turn.event(E.COORDINATOR_DECISION, {"decision": decision, "send_no": p.number})
+            turn.event(E.COORDINATOR_DECISION, {"decision": decision, "send_no": p.number}, ts=referral.decided_at)
             turn.toast = f"Recorded: {words}."
             for cid in sorted(s.settings.coordinator_ids):
                 by = "you" if cid == turn.user_id else f"<code>{turn.user_id}</code>"

@@ -304,11 +304,11 @@ def _summaries(db: sqlite_utils.Database, turn: Turn, ref: str, outcome: Outcome
     s = turn.services
     coordinators = sorted(s.settings.coordinator_ids)
     referral = s.registry.record_sent(ref, turn.user_id, outcome.status, outcome.protocol_version)
+    s.store.apply(ref, engine.Sent(referral.sends), "physician", turn.user_id)  # changes now need a reason
     audit.append(db, actor_role="physician", actor_id=turn.user_id, type=E.REFERRAL_SENT,
                  payload={"send_no": referral.sends, "outcome_status": outcome.status,
                           "protocol_version": outcome.protocol_version, "criteria": outcome.criteria,
-                          "coordinators": coordinators}, referral_id=ref)
-    s.store.apply(ref, engine.Sent(referral.sends), "physician", turn.user_id)  # changes now need a reason
+                          "coordinators": coordinators}, referral_id=ref, ts=referral.last_sent_at)
     head_seq, head_hash = audit.head(db)
     text = render.summary(ref=ref, physician_id=turn.user_id, o=outcome, send_no=referral.sends,
                           started=prescreen.created_at, finished=prescreen.updated_at,

@@ -74,7 +74,7 @@ class Turn:
         self.referral_id = referral_id
         self.record_received = True
         self.toast: str | None = None
-        self.events: list[tuple[str, str, int, dict[str, Any], str | None]] = []
+        self.events: list[tuple[str, str, int, dict[str, Any], str | None, str | None]] = []
         self.outs: list[_Out] = []
         self.focus: str | None = None
         # What the transaction does, in order: ("step", (referral_id, input, render)) or ("do", action);
@@ -103,9 +103,10 @@ class Turn:
                 self.say(r.text, r.markup, question_seq=r.question_seq)
 
     def event(self, type_: str, payload: dict[str, Any], *, referral_id: str | None = None,
-              actor_role: str | None = None, actor_id: int | None = None) -> None:
+              actor_role: str | None = None, actor_id: int | None = None, ts: str | None = None) -> None:
+        """An event of the turn's; ``ts``: the time of the row it records (the registry's), so that both agree."""
         self.events.append((type_, actor_role or self.role, self.user_id if actor_id is None else actor_id,
-                            payload, referral_id or self.referral_id))
+                            payload, referral_id or self.referral_id, ts))
 
     def step(self, referral_id: str | None, inp: engine.Input | None, render: Render,
              refused: Refused | None = None) -> None:
@@ -182,8 +183,9 @@ class Turn:
                          payload={"update_id": self.update.update_id, "kind": update_kind(self.update),
                                   "text": received_text(self.update, self.withheld)},
                          referral_id=self.referral_id)
-        for type_, role, actor_id, payload, ref in self.events:
-            audit.append(db, actor_role=role, actor_id=actor_id, type=type_, payload=payload, referral_id=ref)
+        for type_, role, actor_id, payload, ref, ts in self.events:
+            audit.append(db, actor_role=role, actor_id=actor_id, type=type_, payload=payload, referral_id=ref,
+                         ts=ts)
         if self.focus is not None:
             s.focus.set(db, self.user_id, self.focus)
         for action in self._then:

@@ -23,6 +23,7 @@ class E(StrEnum):
     PRESCREEN_CANCELLED = "prescreen_cancelled"
     PRESCREEN_REOPENED = "prescreen_reopened"
     PROTOCOL_CHANGED = "protocol_changed"
+    PRESCREEN_SAVED = "prescreen_saved"  # a step changed the row and said nothing else (a toggle, a sending)
     # a terminal session (written by the terminal chat): who screened, where, and when they paused
     SESSION_OPENED = "session_opened"
     SESSION_PAUSED = "session_paused"
@@ -54,13 +55,14 @@ PAYLOAD_KEYS: dict[E, frozenset[str]] = {
     E.PRESCREEN_CANCELLED: frozenset(),
     E.PRESCREEN_REOPENED: frozenset({"questions"}),
     E.PROTOCOL_CHANGED: frozenset({"from", "to", "dropped", "outcome_before", "outcome_after"}),
+    E.PRESCREEN_SAVED: frozenset({"state_sha"}),
     E.UPDATE_RECEIVED: frozenset({"update_id", "kind", "text"}),
     E.MESSAGE_SENT: frozenset({"chat_id", "text"}),
     E.MESSAGE_DELETED: frozenset({"chat_id", "message_id", "reason"}),
     E.ACCESS_REFUSED: frozenset({"reason", "chat_type", "update_kind"}),
     E.PHYSICIAN_REGISTERED: frozenset({"invite_id"}),
-    E.INVITE_CREATED: frozenset({"invite_id"}),
-    E.PHYSICIAN_REVOKED: frozenset({"physician_id"}),
+    E.INVITE_CREATED: frozenset({"invite_id", "code_hash", "expires_at"}),
+    E.PHYSICIAN_REVOKED: frozenset({"physician_id", "existed"}),
     E.REFERRAL_SENT: frozenset({"send_no", "outcome_status", "protocol_version", "criteria", "coordinators"}),
     E.COORDINATOR_DECISION: frozenset({"decision", "send_no"}),
     E.REFERRAL_AMENDED: frozenset({"send_no", "reason_code", "reason"}),
@@ -69,6 +71,10 @@ PAYLOAD_KEYS: dict[E, frozenset[str]] = {
     E.SESSION_OPENED: frozenset({"operator", "host", "resumed"}),
     E.SESSION_PAUSED: frozenset({"operator", "host"}),
 }
+# The pre-screen's row as a step left it, on the step's last event (or a ``prescreen_saved`` of its own): the
+# SHA-256 of its state JSON, and its outcome column when the step set it. records/rebuild.py checks the
+# row against the last of them; an event from before they were kept has neither.
+STATE_SHA, ROW_OUTCOME = "state_sha", "outcome_status"
 # Events the system itself says (the verdict, its own messages), as opposed to what an actor said or did.
 SYSTEM_EVENTS = frozenset({E.OUTCOME, E.PROTOCOL_CHANGED, E.MESSAGE_SENT, E.MESSAGE_DELETED})
 # The answers that change the facts of a pre-screen, in the order a reader replays them.

@@ -1,7 +1,9 @@
 """Who may use the study's chat, and what the coordinators decided: physicians, invites and referrals.
 
 Pure storage (sqlite-utils), no chat library. Every write runs inside the caller's ``write(db)``
-transaction, so that it commits together with the audit event that records it. An invite code is
+transaction, so that it commits together with the audit event that records it, and with that event's
+time: a caller passes ``ts=registry.now()`` to both, or takes the time a write returns (``last_sent_at``,
+``decided_at``), so that records/rebuild.py can rebuild every row from the trail. An invite code is
 stored only as its SHA-256: the code itself exists in the coordinator's message and nowhere else.
 """
 
@@ -78,13 +80,17 @@ class Registry:
             return row[0] is None
         return user_id in allow_list
 
-    def revoke(self, user_id: int, by: int, allow_list: frozenset[int] = frozenset()) -> bool:
+    def has_row(self, user_id: int) -> bool:
+        """Registered (or revoked) here, as opposed to only on the allow-list."""
+        return self.db.conn.execute("SELECT 1 FROM physicians WHERE user_id = ?", (user_id,)).fetchone() is not None
+
+    def revoke(self, user_id: int, by: int, allow_list: frozenset[int] = frozenset(), *, ts: str | None = None) -> bool:
         """Remove a physician (an allow-listed one too: the revocation outranks the list). False when
         the ID is not a physician now."""
         self._in_tx()
         if not self.is_physician(user_id, allow_list):
             return False
-        now = self.now()
+        now = ts or self.now()
         self.db.conn.execute(
             "INSERT INTO physicians (user_id, via, registered_at, revoked_at, revoked_by)"
             " VALUES (?, 'allow_list', ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET"
@@ -94,19 +100,24 @@ class Registry:
 
     # Invites ------------------------------------------------------------------------------------
 
-    def create_invite(self, created_by: int) -> tuple[str, str]:
+    def create_invite(self, created_by: int, *, ts: str | None = None) -> tuple[str, str]:
         """A new single-use invite: (invite_id, code). Only the code's hash is stored."""
         self._in_tx()
         code = secrets.token_urlsafe(INVITE_CODE_BYTES)
         invite_id = "inv-" + secrets.token_hex(4)
-        now = self.clock()
+        now = _parse(ts) if ts else self.clock()
         self.db.conn.execute(
             "INSERT INTO invites (invite_id, code_hash, created_by, created_at, expires_at)"
             " VALUES (?, ?, ?, ?, ?)",
             (invite_id, code_hash(code), created_by, _iso(now), _iso(now + INVITE_LIFETIME)))
         return invite_id, code
 
-    def redeem(self, code: str, user_id: int) -> tuple[RedeemResult, str | None]:
+    def invite(self, invite_id: str) -> dict[str, object] | None:
+        """The invite's row (its code only as the hash)."""
+        rows = list(self.db.query("SELECT * FROM invites WHERE invite_id = ?", [invite_id]))
+        return rows[0] if rows else None
+
+    def redeem(self, code: str, user_id: int, *, ts: str | None = None) -> tuple[RedeemResult, str | None]:
         """Register ``user_id`` with an invite code: (result, invite_id). Single-use, bound to the first
         account that uses it, refused after expiry."""
         self._in_tx()
@@ -120,9 +131,9 @@ class Registry:
             if used_by == user_id and self.is_physician(user_id):
                 return "already_registered", invite_id
             return "used", invite_id
-        if self.clock() >= _parse(expires_at):
+        now = ts or self.now()
+        if _parse(now) >= _parse(expires_at):
             return "expired", invite_id
-        now = self.now()
         self.db.conn.execute("UPDATE invites SET used_by = ?, used_at = ? WHERE invite_id = ?",
                              (user_id, now, invite_id))
         self.db.conn.execute(
@@ -144,10 +155,10 @@ class Registry:
         return [Referral(*r) for r in rows]
 
     def record_sent(self, referral_id: str, physician_id: int, outcome_status: str,
-                    protocol_version: str) -> Referral:
-        """A referral (re)sent to the coordinators: opens it again, counts the sending."""
+                    protocol_version: str, *, ts: str | None = None) -> Referral:
+        """A referral (re)sent to the coordinators: opens it again, counts the sending (at ``last_sent_at``)."""
         self._in_tx()
-        now = self.now()
+        now = ts or self.now()
         self.db.conn.execute(
             "INSERT INTO referrals (referral_id, physician_id, status, outcome_status, sends, first_sent_at,"
             " last_sent_at, protocol_version) VALUES (?, ?, 'sent', ?, 1, ?, ?, ?) ON CONFLICT(referral_id)"
@@ -160,9 +171,9 @@ class Registry:
         return ref
 
     def decide(self, referral_id: str, send_no: int, coordinator_id: int,
-               decision: Decision) -> tuple[DecideResult, Referral | None]:
-        """Record a coordinator's decision on the summary numbered ``send_no``. Accepted and declined
-        referrals are closed; a decision on an older summary is superseded."""
+               decision: Decision, *, ts: str | None = None) -> tuple[DecideResult, Referral | None]:
+        """Record a coordinator's decision on the summary numbered ``send_no`` (at ``decided_at``). Accepted
+        and declined referrals are closed; a decision on an older summary is superseded."""
         self._in_tx()
         ref = self.referral(referral_id)
         if ref is None:
@@ -171,7 +182,7 @@ class Registry:
             return "superseded", ref
         if ref.status not in OPEN_STATUSES:
             return "closed", ref
-        now = self.now()
+        now = ts or self.now()
         self.db.conn.execute(
             "INSERT INTO referral_decisions (referral_id, send_no, coordinator_id, decision, decided_at)"
             " VALUES (?, ?, ?, ?, ?)", (referral_id, send_no, coordinator_id, decision, now))

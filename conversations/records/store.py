@@ -1,7 +1,12 @@
 """Durable pre-screens: a step's new state and its audit events are written in the transaction the caller
 opened (``with store.transaction():``), together with whatever else the caller's turn writes (the
 Telegram inbox and outbox), and commit before any reply is shown. The engine stays pure; this is the only
-place it meets the database."""
+place it meets the database.
+
+A step's row and its events share one time (the row's ``updated_at`` is its events' ``ts``), and a step that
+changes the row says so in the trail: its last event carries the SHA-256 of the new state JSON (and the
+outcome column, when the step set it), or, when the step has no event of its own (a toggle, a sending), a
+``prescreen_saved`` event does. records/rebuild.py proves every row from these."""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ import sqlite_utils
 from criteria import PROTOCOL_VERSION, Outcome
 
 from ..dialogue import engine
-from ..dialogue.events import SYSTEM_EVENTS
+from ..dialogue.events import ROW_OUTCOME, STATE_SHA, SYSTEM_EVENTS, E
 from ..dialogue.migrate import migrate
 from ..dialogue.state import State
 from . import audit, schema
@@ -77,10 +82,11 @@ class Store:
             referral_id = new_referral_id()
         result = engine.start(referral_id, channel)
         now = audit.utc_now()
+        columns = _columns(result.state, result.outcome, now)
         self.db["prescreens"].insert({
             "referral_id": referral_id, "owner_role": owner_role, "owner_id": owner_id,
-            "channel": channel, "created_at": now, **_columns(result.state, result.outcome, now)})
-        return self._record(result, owner_role, owner_id)
+            "channel": channel, "created_at": now, **columns})
+        return self._record(result, owner_role, owner_id, now, columns)
 
     def apply(self, referral_id: str, inp: engine.Input, actor_role: str, actor_id: int) -> Recorded:
         """Load, step, save and audit, inside the caller's transaction. IllegalStep propagates and nothing
@@ -88,19 +94,18 @@ class Store:
         self._in_transaction()
         state = self._load(referral_id)
         result = engine.step(state, inp)
+        now = audit.utc_now()
+        columns = None
         if result.state != state:
-            self._save(referral_id, result.state, result.outcome)
-        return self._record(result, actor_role, actor_id)
+            columns = _columns(result.state, result.outcome, now)
+            self.db.conn.execute(
+                f"UPDATE prescreens SET {', '.join(f'{k} = ?' for k in columns)} WHERE referral_id = ?",
+                (*columns.values(), referral_id))
+        return self._record(result, actor_role, actor_id, now, columns)
 
     def _in_transaction(self) -> None:
         if not self.db.conn.in_transaction:
             raise RuntimeError("a step runs inside the caller's transaction: with store.transaction(): ...")
-
-    def _save(self, referral_id: str, state: State, outcome: Outcome | None) -> None:
-        columns = _columns(state, outcome, audit.utc_now())
-        self.db.conn.execute(
-            f"UPDATE prescreens SET {', '.join(f'{k} = ?' for k in columns)} WHERE referral_id = ?",
-            (*columns.values(), referral_id))
 
     def load(self, referral_id: str) -> State:
         return self._load(referral_id)
@@ -126,19 +131,40 @@ class Store:
             raise KeyError(referral_id)
         return State.from_json(row[0])
 
-    def _record(self, result: engine.Result, actor_role: str, actor_id: int) -> Recorded:
+    def _record(self, result: engine.Result, actor_role: str, actor_id: int, ts: str,
+                columns: dict[str, object] | None) -> Recorded:
         rid = result.state.referral_id
-        written = [
-            audit.append(self.db, actor_role="system" if e.type in SYSTEM_EVENTS else actor_role,
-                         actor_id=0 if e.type in SYSTEM_EVENTS else actor_id, type=e.type,
-                         payload=e.payload, referral_id=rid)
-            for e in result.events
-        ]
+        written = _append(self.db, rid, result.events, actor_role, actor_id, ts, columns)
         return Recorded(rid, result.state, result.outputs, written)
 
 
 _COLS = ("referral_id, owner_role, owner_id, channel, phase, current, outcome_status, created_at, "
          "updated_at")
+
+
+def row_record(columns: dict[str, object]) -> dict[str, object]:
+    """What the trail keeps of a pre-screen's row as a step wrote it (``columns``): its state's SHA-256,
+    and its outcome column when the step set it."""
+    record: dict[str, object] = {STATE_SHA: audit.sha256(str(columns["state"]))}
+    if "outcome_status" in columns:
+        record[ROW_OUTCOME] = columns["outcome_status"]
+    return record
+
+
+def _append(db: sqlite_utils.Database, rid: str, events: list, actor_role: str, actor_id: int, ts: str,
+            columns: dict[str, object] | None) -> list[audit.Event]:
+    """A step's events at the row's time ``ts``; when it changed the row (``columns``), the last of them
+    records it (a ``prescreen_saved`` event when the step has none)."""
+    todo = [(e.type, e.payload) for e in events]
+    if columns is not None:
+        if todo:
+            todo[-1] = (todo[-1][0], {**todo[-1][1], **row_record(columns)})
+        else:
+            todo.append((E.PRESCREEN_SAVED, row_record(columns)))
+    return [audit.append(db, actor_role="system" if t in SYSTEM_EVENTS else actor_role,
+                         actor_id=0 if t in SYSTEM_EVENTS else actor_id, type=t, payload=payload,
+                         referral_id=rid, ts=ts)
+            for t, payload in todo]
 
 
 def _columns(state: State, outcome: Outcome | None, now: str) -> dict[str, object]:
@@ -168,10 +194,9 @@ def carry_over(db: sqlite_utils.Database) -> int:
         m = migrate(State.from_json(state_json), status, sent=referral_id in sent)
         if m is None:
             continue
-        columns = _columns(m.state, m.outcome, audit.utc_now())
+        now = audit.utc_now()
+        columns = _columns(m.state, m.outcome, now)
         db.conn.execute(f"UPDATE prescreens SET {', '.join(f'{k} = ?' for k in columns)} WHERE referral_id = ?",
                         (*columns.values(), referral_id))
-        for e in m.events:
-            audit.append(db, actor_role="system", actor_id=0, type=e.type, payload=e.payload,
-                         referral_id=referral_id)
+        _append(db, referral_id, m.events, "system", 0, now, columns)
     return len(rows)
