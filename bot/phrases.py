@@ -26,11 +26,14 @@ SENTENCES: dict[M, str] = {
     M.BLOCK_AT_TOP_OF_NORMAL: ("That answers {count} questions at once, each recorded as 1 × ULN (the top of the "
                                "normal range)."),
     M.CHANGE_NEEDS_REASON: ("{referral_id} was sent to the study team (version {send_no}); to change it, first say "
-                            "why: amend <reason>"),
+                            "why: amend (the reasons to choose from), or amend <number> [a few words]"),
     M.NOT_SENT_YET: "this pre-screen has not been sent to the study team: change it with back or change N",
-    M.AMEND_NEEDS_REASON: "Please say in a few words why the pre-screen changes: amend <reason>.",
-    M.AMENDING: ("{referral_id} can be changed now. The study team is told why, and their decision on version "
-                 "{send_no} no longer stands; send it again when it is ready."),
+    M.AMEND_NEEDS_REASON: ("Please say why the pre-screen changes: amend <number>, optionally followed by a few "
+                           "words (amend 2, or amend 1 the biopsy report came back):\n{reasons}"),
+    M.AMEND_NEEDS_TEXT: ("Please say in a few words why the pre-screen changes: amend 5 <reason>, or choose "
+                         "another reason:\n{reasons}"),
+    M.AMENDING: ("{referral_id} can be changed now; the reason: {reason_text}. The study team is told why, and their "
+                 "decision on version {send_no} no longer stands; send it again when it is ready."),
     M.SENT: "{referral_id} was sent to the study team as version {send_no}.",
     M.ALREADY_SENT: "{referral_id} was already sent to the study team (version {send_no}); nothing has changed since.",
     M.CHANGING: "Changing answer {number} (\"{question}: {answer}\"); the other answers stay.",
@@ -145,9 +148,20 @@ SENTENCES: dict[M, str] = {
 # The help of the terminal when no question is on screen, and of a question that has none.
 HELP = ("Answer each question in a few words: numbers like \"12\" or \"1.2\", yes / no, a choice by number or name, "
         "lists separated by commas, or \"unknown\". Commands: back (change the last answer), skip (unknown), "
-        "status, summary, cancel, help.")
+        "status, summary, change N, reopen, cancel, help; amend (a pre-screen already sent to the study team "
+        "changes only with a reason: amend lists them, amend N [a few words] gives one).")
 NO_FURTHER_HELP = "No further help for this question."
 DROPPED_NOTE = " {dropped} answer(s) no longer apply and may be asked again."
+# The reasons for a change to a pre-screen already sent (conversations/dialogue/inputs.AMEND_REASONS).
+AMEND_REASON_LABELS = {
+    "new_result": "a new test or examination result",
+    "entry_error": "an answer was entered wrongly",
+    "clarified": "checked against the patient's records",
+    "team_request": "the study team asked for it",
+    "other": "other (say why in a few words)",
+}
+# A reason as it is named once chosen: its label, or with the physician's words ("other": the words alone).
+AMEND_REASON_CHOSEN = {"label": "{label}", "label_and_text": "{label} ({text})", "text": "{text}"}
 # Tests as the serology readers name them (conversations/dialogue/words.TESTS).
 TEST_NAMES = {
     "hbsag": "HBsAg", "hbsab": "HBsAb (anti-HBs, the surface antibody)", "hbcab": "HBcAb (anti-HBc)",
@@ -170,6 +184,10 @@ def _params(message: Message, overrides: Mapping[M, str]) -> dict[str, Any]:
         p["answer"] = text(p["answer"], overrides)
     elif code is M.PROTOCOL_CHANGED:
         p["dropped_note"] = DROPPED_NOTE.format(dropped=p["dropped"]) if p.get("dropped") else ""
+    elif code in (M.AMEND_NEEDS_REASON, M.AMEND_NEEDS_TEXT):
+        p["reasons"] = "\n".join(f"  {n}. {AMEND_REASON_LABELS.get(c, c)}" for n, c in p["reasons"])
+    elif code is M.AMENDING:
+        p["reason_text"] = reason_text(p.get("reason_code"), p.get("reason", ""))
     elif code in (M.CHOICE_EXPECTED, M.LIST_ITEMS_UNKNOWN, M.LIST_PARTLY_READ):
         p["choices"] = ", ".join(f"{n} {label}" for n, label in p["choices"])
     if code in (M.LIST_ITEMS_UNKNOWN, M.CHECKLIST_ITEMS_UNKNOWN, M.LIST_PARTLY_READ, M.CHECKLIST_PARTLY_READ):
@@ -189,6 +207,17 @@ def _params(message: Message, overrides: Mapping[M, str]) -> dict[str, Any]:
         p["unsure_note"] = f"; {word}: {', '.join(p['unsure'])}" if p["unsure"] else ""
         p["items"] = ", ".join(p["items"]) if p["items"] else "none"
     return p
+
+
+def reason_text(code: str | None, reason: str) -> str:
+    """The reason for a change as chosen: the label of its code, with the physician's words if any (an
+    "other" reason is its words; a reason recorded before codes were kept is ``other``)."""
+    code = code or "other"
+    if code == "other" or code not in AMEND_REASON_LABELS:
+        return AMEND_REASON_CHOSEN["text"].format(text=reason) if reason else AMEND_REASON_LABELS["other"]
+    if reason:
+        return AMEND_REASON_CHOSEN["label_and_text"].format(label=AMEND_REASON_LABELS[code], text=reason)
+    return AMEND_REASON_CHOSEN["label"].format(label=AMEND_REASON_LABELS[code])
 
 
 def text(message: Message | tuple, overrides: Mapping[M, str] | None = None) -> str:

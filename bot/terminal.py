@@ -75,7 +75,8 @@ def to_input(line: str) -> engine.Input:
     if m:
         return engine.Change(int(m.group(1)))
     if word.split(" ", 1)[0] in ("amend", "/amend"):
-        return engine.Amend(line.strip().split(" ", 1)[1] if " " in line.strip() else "")
+        # "amend" alone lists the reasons; "amend 2", "amend entry_error", "amend 5 <words>", or words alone
+        return engine.amend_from_text(line.strip().split(" ", 1)[1] if " " in line.strip() else "")
     return engine.Answer(line)
 
 

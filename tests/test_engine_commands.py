@@ -439,7 +439,7 @@ def test_a_sent_pre_screen_changes_only_with_a_reason():
     assert conv.send(engine.Amend("born 04.03.2012")).state == locked, "an identifier is never kept"
     result = conv.send(engine.Amend("  the ECG was read again  "))
     assert [(e.type, e.payload) for e in result.events] == [
-        ("referral_amended", {"send_no": 1, "reason": "the ECG was read again"})]
+        ("referral_amended", {"send_no": 1, "reason_code": "other", "reason": "the ECG was read again"})]
     assert "no longer stands" in said(result.outputs[0])
     conv.send(BACK)
     assert conv.state.phase == "asking"

@@ -46,7 +46,7 @@ PHYSICIAN_COMMANDS = [
     BotCommand("cancel", "cancel the open pre-screen"),
     BotCommand("summary", "the answers so far, numbered"),
     BotCommand("change", "change any answer: /change <number from /summary>"),
-    BotCommand("amend", "change a pre-screen already sent: /amend <reason>"),
+    BotCommand("amend", "change a pre-screen already sent, saying why"),
     BotCommand("help", "how this works"),
 ]
 COORDINATOR_COMMANDS = [

@@ -7,6 +7,7 @@ Callback data, colon-separated, always naming the referral and, for answers, the
   s:<ref>                      send to the coordinators
   r:<ref>                      reopen to fill in what was unknown
   c:<ref>                      continue this pre-screen (show its question)
+  m:<ref>:<send_no>:<n>        change version send_no, sent, for reason n (1 = the first of AMEND_REASONS)
   d:<ref>:<send_no>:<a|i|d>    a coordinator's decision on summary number send_no
 """
 
@@ -38,19 +39,20 @@ class Action(StrEnum):
     REOPEN = "r"
     CONTINUE = "c"
     DECIDE = "d"
+    AMEND = "m"
 
 
 @dataclass(frozen=True)
 class Press:
     action: Action
     ref: str
-    number: int | None = None  # seq, or send_no for a decision
+    number: int | None = None  # seq, or send_no for a decision or an amendment
     arg: str | None = None
 
 
 # How many colon-separated fields each action's data has.
 _SHAPES = {Action.ANSWER: 4, Action.TOGGLE: 4, Action.DONE: 3, Action.SEND: 2, Action.REOPEN: 2,
-           Action.CONTINUE: 2, Action.DECIDE: 4}
+           Action.CONTINUE: 2, Action.DECIDE: 4, Action.AMEND: 4}
 
 
 def parse(data: str | None) -> Press | None:
@@ -72,6 +74,8 @@ def parse(data: str | None) -> Press | None:
     if action == Action.TOGGLE and _index(arg) is None:
         return None
     if action == Action.DECIDE and arg not in DECISION_CODES:
+        return None
+    if action == Action.AMEND and not 1 <= (_index(arg) or 0) <= len(engine.AMEND_REASONS):
         return None
     return Press(action, ref, number, arg)
 
@@ -131,6 +135,18 @@ def outcome(ref: str, can_reopen: bool) -> InlineKeyboardMarkup:
     if can_reopen:
         rows.append([_button("✏️ Fill in missing items", f"{Action.REOPEN}:{ref}")])
     return InlineKeyboardMarkup(rows)
+
+
+def amend_reason(press: Press) -> str:
+    """The reason code an amendment button stands for (its number checked by ``parse``)."""
+    assert press.action == Action.AMEND and press.arg is not None
+    return engine.AMEND_REASONS[int(press.arg) - 1]
+
+
+def amend_reasons(ref: str, send_no: int, reasons: list[tuple[int, str]]) -> InlineKeyboardMarkup:
+    """The reasons for a change to version ``send_no`` of a pre-screen already sent, one button each:
+    (number, label). A button of an earlier version is refused once a later one was sent."""
+    return InlineKeyboardMarkup([[_button(label, f"{Action.AMEND}:{ref}:{send_no}:{n}")] for n, label in reasons])
 
 
 def choose(refs: list[str]) -> InlineKeyboardMarkup:

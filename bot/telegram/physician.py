@@ -29,7 +29,7 @@ HELP = (
     "Answer each question by tapping a button or typing a short answer; \"unknown\" is always allowed.\n"
     "/status shows the current question again (/status R-… switches to another pre-screen)\n"
     "/back changes the last answer · /summary lists the answers · /change N changes answer N · "
-    "/amend &lt;reason&gt; opens a pre-screen already sent for a change · "
+    "/amend opens a pre-screen already sent for a change, with a reason to choose (or /amend &lt;reason&gt;) · "
     "/skip answers \"unknown\" · /cancel cancels the pre-screen\n"
     "At the end, \"Send to coordinator\" refers the patient; an incomplete pre-screen can be reopened "
     "later to fill in what was unknown, and sent again.\n"
@@ -168,27 +168,41 @@ async def change(update: Update, context: BotContext) -> None:
 
 
 async def amend(update: Update, context: BotContext) -> None:
-    """/amend <reason>: a pre-screen already sent opened for a change; the coordinators are told why, and
-    their decision on the version they have no longer stands (the next summary is a new version)."""
+    """/amend: a pre-screen already sent opened for a change, with a reason: alone, the reasons as buttons;
+    /amend <number or code> [words], or /amend <words> (the reason "other")."""
     turn = Turn(update, context)
     if (ref := await _focused(turn)) is None:
         return
-    reason = " ".join(context.args or [])
+    _amend(turn, ref, engine.amend_from_text(" ".join(context.args or [])))
+    await turn.end()
+
+
+def _amend(turn: Turn, ref: str, inp: engine.Amend, message_id: int | None = None) -> None:
+    """Step the amendment; once the engine recorded it, the coordinators are told the reason, and their
+    decision on the version they have no longer stands (the next summary is a new version). A tapped
+    reason (``message_id``: the reasons' message) replaces its buttons."""
     fill = _shows(turn)
 
     def with_notice(res: Recorded) -> None:
-        fill(res)
         amended = next((e for e in res.events if e.type == E.REFERRAL_AMENDED), None)
+        if amended is not None and message_id is not None:
+            turn.edit(message_id, render.amend_chosen(ref, amended.payload))
+        fill(res)
         if amended is None:
             return
         turn.services.registry.amend(ref)
         for cid in sorted(turn.services.settings.coordinator_ids):
-            turn.say(f"<b>{esc(ref)}</b> is being changed by its physician: {esc(amended.payload['reason'])}. "
-                     f"Your decision on version {amended.payload['send_no']} no longer stands; the new version "
-                     "will come as a new summary.", chat_id=cid)
+            turn.say(render.amend_notice(ref, amended.payload), chat_id=cid)
 
-    turn.step(ref, engine.Amend(reason), with_notice)
-    await turn.end()
+    turn.step(ref, inp, with_notice)
+
+
+def _amend_press(turn: Turn, p: keyboards.Press, message_id: int | None) -> None:
+    """A reason tapped under the reasons' message: for the version it was shown for, only."""
+    if turn.services.store.load(p.ref).sent != p.number:
+        turn.toast = INVALID
+        return
+    _amend(turn, p.ref, engine.Amend(code=keyboards.amend_reason(p)), message_id)
 
 
 async def answer(update: Update, context: BotContext) -> None:
@@ -228,6 +242,8 @@ async def press(update: Update, context: BotContext) -> None:
         turn.step(p.ref, engine.Command("reopen"), _shows(turn))
     elif p.action == keyboards.Action.CONTINUE:
         turn.step(p.ref, engine.Command("status"), _shows(turn))
+    elif p.action == keyboards.Action.AMEND:
+        _amend_press(turn, p, message_id)
     else:
         _answer_press(turn, p, message_id)
     await turn.end()

@@ -11,7 +11,7 @@ from html import escape
 from telegram import InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
-from bot.phrases import NO_FURTHER_HELP, text
+from bot.phrases import NO_FURTHER_HELP, reason_text, text
 from bot.report import INELIGIBLE_NOW, STATUS_LINES, echo_text
 from conversations.dialogue import engine
 from conversations.dialogue.messages import M, Message
@@ -31,10 +31,24 @@ NO_IDENTIFIERS = ("Please send no photos, files, voice notes, contacts or locati
 OVERRIDES: dict[M, str] = {
     M.FINISH_FIRST: "finish the pre-screen first; /status shows where it stands",
     M.CHANGE_NEEDS_REASON: ("{referral_id} was sent to the study team (version {send_no}); to change it, first "
-                            "say why: /amend <reason>"),
-    M.AMEND_NEEDS_REASON: "Please say in a few words why the pre-screen changes: /amend <reason>.",
+                            "say why: /amend shows the reasons to choose from"),
+    M.AMEND_NEEDS_REASON: ("Please say why the pre-screen changes: tap a reason below, or type it in a few "
+                           "words: /amend <reason>."),
+    M.AMEND_NEEDS_TEXT: "Please say in a few words why the pre-screen changes: /amend <reason>.",
     M.REVIEW: "Your answers for {referral_id} (/change N corrects any of them):\n{lines}",
 }
+# The reasons for a change to a pre-screen already sent, as buttons (conversations/dialogue/inputs.AMEND_REASONS).
+AMEND_REASON_BUTTONS = {
+    "new_result": "🧪 A new test or examination result",
+    "entry_error": "✏️ An answer was entered wrongly",
+    "clarified": "📋 Checked against the patient's records",
+    "team_request": "👥 The study team asked for it",
+    "other": "💬 Other (say why in a few words)",
+}
+# What the reasons' message becomes once one was chosen, and what the coordinators are told.
+AMEND_CHOSEN = "<b>{ref}</b> · the reason for the change: {reason}"
+AMEND_NOTICE = ("<b>{ref}</b> is being changed by its physician: {reason}. Your decision on version {send_no} no "
+                "longer stands; the new version will come as a new summary.")
 FINISHED_AGAIN = ("<b>{ref}</b> is finished; here is its outcome again. \"Fill in missing items\" asks what was "
                   "unknown, /back changes the last answer, /screen starts a new pre-screen.")
 
@@ -167,6 +181,9 @@ def outputs(result_outputs: list[engine.Output], ref: str, edit_seq: int | None 
     for out in result_outputs:
         if isinstance(out, engine.Info) and out.message.code is M.FINISHED_OUTCOME_AGAIN:
             replies.append(Reply(FINISHED_AGAIN.format(ref=esc(ref))))  # a message of its own, before the outcome
+        elif isinstance(out, engine.Info) and out.message.code is M.AMEND_NEEDS_REASON:
+            reasons = [(n, AMEND_REASON_BUTTONS.get(code, code)) for n, code in out.message.params["reasons"]]
+            emit(esc(phrase(out.message)), keyboards.amend_reasons(ref, out.message.params["send_no"], reasons))
         elif isinstance(out, engine.Info):
             notes.append(esc(phrase(out.message)))
         elif isinstance(out, engine.Accepted):
@@ -189,6 +206,19 @@ def outputs(result_outputs: list[engine.Output], ref: str, edit_seq: int | None 
     if notes:
         replies.append(Reply("\n\n".join(notes)))
     return replies
+
+
+def amend_chosen(ref: str, payload: dict) -> str:
+    """The reasons' message once a reason was tapped: the reason taken, the buttons gone."""
+    return AMEND_CHOSEN.format(ref=esc(ref), reason=esc(reason_text(payload.get("reason_code"),
+                                                                    payload.get("reason", ""))))
+
+
+def amend_notice(ref: str, payload: dict) -> str:
+    """What the coordinators are told when a pre-screen they have is opened for a change (a referral_amended
+    event's payload): the reason's phrase with the physician's words."""
+    return AMEND_NOTICE.format(ref=esc(ref), send_no=payload["send_no"],
+                               reason=esc(reason_text(payload.get("reason_code"), payload.get("reason", ""))))
 
 
 def answered(q: engine.Question, ref: str, answer_label: str) -> str:

@@ -24,7 +24,23 @@ from criteria.labels import FACT_LABELS
 from . import answers, identifiers, planner
 from .answers import AnswerError
 from .events import E, Event, event
-from .inputs import COMMANDS, KINDS, Amend, Answer, Change, Command, CommandName, Input, Sent, Submit, Toggle, kind
+from .inputs import (
+    AMEND_REASONS,
+    COMMANDS,
+    KINDS,
+    Amend,
+    AmendReason,
+    Answer,
+    Change,
+    Command,
+    CommandName,
+    Input,
+    Sent,
+    Submit,
+    Toggle,
+    amend_from_text,
+    kind,
+)
 from .messages import M, Message, msg, validation_message
 from .outputs import (
     Accepted,
@@ -44,7 +60,7 @@ from .questions import BY_ID, QuestionDef, read
 from .state import Entry, Phase, State
 
 __all__ = [
-    "Amend", "Sent",
+    "AMEND_REASONS", "Amend", "AmendReason", "Sent", "amend_from_text",
     "COMMANDS", "KINDS", "RULES", "Accepted", "Answer", "Cancelled", "Change", "Choice", "Command", "CommandName",
     "Event", "Help",
     "IllegalStep", "Info", "Input", "OutcomeReached", "Output", "Question", "ReadyToSend", "Reprompt", "Result",
@@ -177,6 +193,7 @@ def _answer(state: State, text: str, skipped: bool = False) -> Result:
     old = _entry_facts(state.withdrawn[q.id], state.history) if q.id in state.withdrawn else None
     if old is not None and old == change:
         how["unchanged"] = True
+    how |= _amendment(state)
     if old is not None and not how.get("unchanged"):
         ev = event(E.ANSWER_CORRECTED, question=q.id, old=old, new=change, raw=entry.raw, **how)
     else:
@@ -245,7 +262,7 @@ def _back(state: State, inp: Command) -> Result:
                                    "withdrawn": {**state.withdrawn, last.q: last}})
     note = Info(msg(M.TAKEN_BACK, question=BY_ID[last.q].short, answer=_describe(last)))
     taken = _change(planner.replay(kept).facts, planner.replay(state.history).facts, last, BY_ID[last.q])
-    ev = event(E.ANSWER_WITHDRAWN, question=last.q, **taken)
+    ev = event(E.ANSWER_WITHDRAWN, question=last.q, **taken, **_amendment(state))
     return _advance(new, planner.plan_for(new.history), [note], [ev])
 
 
@@ -260,7 +277,7 @@ def _change_answer(state: State, inp: Change) -> Result:
     new = state.model_copy(update={"history": kept, "phase": "asking", "draft": {},
                                    "withdrawn": {**state.withdrawn, entry.q: entry}})
     note = Info(msg(M.CHANGING, number=inp.number, question=BY_ID[entry.q].short, answer=_describe(entry)))
-    ev = event(E.ANSWER_WITHDRAWN, question=entry.q, **_entry_facts(entry, kept))
+    ev = event(E.ANSWER_WITHDRAWN, question=entry.q, **_entry_facts(entry, kept), **_amendment(state))
     plan = planner.plan_for(kept)
     first = next((q for q in plan.asks if q.id == entry.q), None)
     if first is not None:  # the changed question first, then whatever the plan asks next
@@ -268,22 +285,40 @@ def _change_answer(state: State, inp: Change) -> Result:
     return _advance(new, plan, [note], [ev])
 
 
+AMEND_TEXT_MAX = 300  # characters of a reason's free text kept (after spaces are normalised)
+_REASON_LIST = [[n, code] for n, code in enumerate(AMEND_REASONS, 1)]
+
+
 def _amend(state: State, inp: Amend) -> Result:
-    """A pre-screen sent to the study team opened for a change, with the physician's reason (recorded)."""
+    """A pre-screen sent to the study team opened for a change, with the physician's reason (recorded): a
+    code of the fixed list and optional free text (required for ``other``; text alone is ``other``)."""
     if not state.sent:
         raise IllegalStep(msg(M.NOT_SENT_YET))
-    reason = " ".join(inp.reason.split())[:300]
-    if len(reason) < 3:
-        return Result(state, [Info(msg(M.AMEND_NEEDS_REASON))], [])
-    if (kind := identifiers.identifier_kind(reason)) is not None:  # refused before it is written anywhere
+    reason = " ".join(inp.reason.split())[:AMEND_TEXT_MAX]
+    code = inp.code if inp.code is not None else (AmendReason.OTHER if reason else None)
+    if code not in AMEND_REASONS:  # no reason, or one not on the list: the list
+        return Result(state, [Info(msg(M.AMEND_NEEDS_REASON, reasons=_REASON_LIST, send_no=state.sent))], [])
+    if reason and (kind := identifiers.identifier_kind(reason)) is not None:  # refused before it is written
         return Result(state, [Info(identifiers.warning(kind))], [])
-    new = state.model_copy(update={"amend_reason": reason})
-    return Result(new, [Info(msg(M.AMENDING, referral_id=state.referral_id, send_no=state.sent))],
-                  [event(E.REFERRAL_AMENDED, send_no=state.sent, reason=reason)])
+    if code == AmendReason.OTHER and len(reason) < 3:
+        return Result(state, [Info(msg(M.AMEND_NEEDS_TEXT, reasons=_REASON_LIST, send_no=state.sent))], [])
+    code = str(code)
+    new = state.model_copy(update={"amend_reason": reason, "amend_code": code})
+    return Result(new, [Info(msg(M.AMENDING, referral_id=state.referral_id, send_no=state.sent, reason_code=code,
+                                 reason=reason))],
+                  [event(E.REFERRAL_AMENDED, send_no=state.sent, reason_code=code, reason=reason)])
+
+
+def _amendment(state: State) -> dict[str, Any]:
+    """What ties an answer changed while a sent pre-screen is open for a change to that change's reason:
+    its code and the version it changes (nothing before the pre-screen was sent, or between changes)."""
+    if not state.sent or state.amend_reason is None:
+        return {}
+    return {"reason_code": state.amend_code or str(AmendReason.OTHER), "send_no": state.sent}
 
 
 def _sent(state: State, inp: Sent) -> Result:
-    new = state.model_copy(update={"sent": inp.send_no, "amend_reason": None})
+    new = state.model_copy(update={"sent": inp.send_no, "amend_reason": None, "amend_code": None})
     return Result(new, [Info(msg(M.SENT, referral_id=state.referral_id, send_no=inp.send_no))], [])
 
 
@@ -303,7 +338,8 @@ def _reopen(state: State, inp: Command) -> Result:
         return Result(state, [Info(msg(M.NOTHING_TO_FILL_IN))], [])
     new = state.model_copy(update={"history": kept, "phase": "asking"})
     return _advance(new, plan, [Info(msg(M.REOPENED))],
-                    [event(E.PRESCREEN_REOPENED, questions=[e.q for e in state.history if e.has_unknown_part()])])
+                    [event(E.PRESCREEN_REOPENED, questions=[e.q for e in state.history if e.has_unknown_part()],
+                           **_amendment(state))])
 
 
 def _summary(state: State, inp: Command) -> Result:

@@ -45,11 +45,43 @@ class Change:
     number: int
 
 
+class AmendReason(StrEnum):
+    """Why a pre-screen already sent to the study team changes: a short fixed list, numbered from 1 in this
+    order (``amend 2`` is ``entry_error``); ``other`` needs a few words of free text."""
+
+    NEW_RESULT = "new_result"        # a new test or examination result
+    ENTRY_ERROR = "entry_error"      # an answer was entered wrongly
+    CLARIFIED = "clarified"          # checked against the patient's records
+    TEAM_REQUEST = "team_request"    # the study team asked for it
+    OTHER = "other"                  # free text required
+
+
+AMEND_REASONS: tuple[str, ...] = tuple(AmendReason)
+
+
 @dataclass(frozen=True)
 class Amend:
-    """Open a pre-screen already sent to the study team for a change, saying why."""
+    """Open a pre-screen already sent to the study team for a change, saying why: a reason ``code`` of
+    ``AMEND_REASONS`` and optional free text. Without a code, text alone is ``other`` with that text (how
+    ``amend <reason>`` was always read); neither is a request for the list."""
 
-    reason: str
+    reason: str = ""
+    code: str | None = None
+
+
+def amend_from_text(text: str) -> Amend:
+    """What ``amend …`` typed after the word says: ``2``, ``entry_error``, ``5 the biopsy report came back``
+    (a reason by number or code, then optional text), or free text alone (``other``)."""
+    words = text.strip().split(None, 1)
+    if not words:
+        return Amend()
+    first = words[0].rstrip(".:,;)").lower()
+    rest = words[1] if len(words) > 1 else ""
+    if first.isascii() and first.isdigit() and len(first) == 1 and 1 <= int(first) <= len(AMEND_REASONS):
+        return Amend(rest, AMEND_REASONS[int(first) - 1])
+    if first in AMEND_REASONS:
+        return Amend(rest, first)
+    return Amend(text.strip())
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,10 @@ class M(StrEnum):
     BLOCK_AT_TOP_OF_NORMAL = "block_at_top_of_normal"  # count
     CHANGE_NEEDS_REASON = "change_needs_reason"  # referral_id, send_no
     NOT_SENT_YET = "not_sent_yet"
+    # reasons: [[n, code]] (inputs.AMEND_REASONS, numbered), send_no (the version that would change)
     AMEND_NEEDS_REASON = "amend_needs_reason"
-    AMENDING = "amending"                    # referral_id, send_no
+    AMEND_NEEDS_TEXT = "amend_needs_text"    # reasons, send_no (as above): "other" chosen without a few words
+    AMENDING = "amending"                    # referral_id, send_no, reason_code, reason (text, may be empty)
     SENT = "sent"                            # referral_id, send_no
     ALREADY_SENT = "already_sent"            # referral_id, send_no
     CHANGING = "changing"                    # number, question, answer (value message)

@@ -52,9 +52,12 @@ class State(BaseModel):
     # What the calculators gave at the last step, so that an answer's echo shows what it changed.
     calculated: dict[str, Any] = Field(default_factory=dict)
     # The version last sent to the study team (0: never sent), and why it is being changed since, if it is:
-    # a pre-screen that was sent changes only with a reason.
+    # a pre-screen that was sent changes only with a reason. ``amend_reason`` (the free text, "" when only
+    # a code was given) is None while no change is open; ``amend_code`` is the reason's code
+    # (inputs.AMEND_REASONS; None in a state saved before codes were kept: "other").
     sent: int = 0
     amend_reason: str | None = None
+    amend_code: str | None = None
 
     def to_json(self) -> str:
         return self.model_dump_json()

@@ -47,7 +47,7 @@ from typing import Any
 
 import sqlite_utils
 
-from conversations.dialogue.events import E
+from conversations.dialogue.events import ANSWER_EVENTS, E
 from conversations.dialogue.messages import M, Message
 
 from . import audit
@@ -281,10 +281,18 @@ def transcript_line(row: tuple, phrase: Phrase | None = None) -> str:
     seq, ts, role, actor_id, _referral, type_, payload = row[:7]
     try:
         p = json.loads(payload)
-        text = _describe(type_, p, phrase)
+        text = _describe(type_, p, phrase) + _for_change(type_, p)
     except (ValueError, TypeError, AttributeError, KeyError):
         text = f"{type_} (payload unreadable, event {seq})"
     return f"{ts} {role} {actor_id}: {text}"
+
+
+def _for_change(type_: str, p: dict[str, Any]) -> str:
+    """An answer changed while a pre-screen already sent was open for a change: the version and the reason's
+    code it belongs to (older events, and answers before any sending, carry neither)."""
+    if (type_ not in ANSWER_EVENTS and type_ != E.PRESCREEN_REOPENED) or "reason_code" not in p:
+        return ""
+    return f" [change to version {p.get('send_no')}, reason {p['reason_code']}]"
 
 
 def _facts_text(facts: dict[str, Any] | None, unknown: list[str] | None = None) -> str:
@@ -350,7 +358,8 @@ def _describe(type_: str, p: dict[str, Any], phrase: Phrase | None = None) -> st
             return (f"referral ({p.get('outcome_status')}) sent to coordinators "
                     f"{', '.join(map(str, p.get('coordinators', [])))}; audit head {p.get('audit_head')}")
         case E.REFERRAL_AMENDED:
-            return f"opened version {p.get('send_no')} for a change: {p.get('reason')}"
+            why = ": ".join(str(x) for x in (p.get("reason_code"), p.get("reason")) if x)  # older: no code
+            return f"opened version {p.get('send_no')} for a change: {why}"
         case E.COORDINATOR_DECISION:
             return f"decision: {p['decision']}"
         case _:
