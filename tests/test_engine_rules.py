@@ -39,7 +39,8 @@ def inputs(state: State) -> dict[str, list[engine.Input]]:
                    engine.Toggle(state.seq, "no such item")],
         "submit": [engine.Submit(state.seq), engine.Submit(state.seq - 1)],
         "change": [engine.Change(1), engine.Change(0), engine.Change(999)],
-        "amend": [engine.Amend("the LVEF was remeasured"), engine.Amend("")],
+        "amend": [engine.Amend("the LVEF was remeasured"), engine.Amend(""), engine.Amend(code="entry_error"),
+                  engine.Amend(code="other"), engine.Amend("x", code="no_such_reason")],
         "sent": [engine.Sent(1)],
         **{f"command:{c}": [engine.Command(c)] for c in CommandName},
     }
