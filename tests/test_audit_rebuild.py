@@ -217,7 +217,7 @@ def test_an_answer_edited_in_the_state_is_named_by_its_question(tampered, telegr
     assert fields(result) == {("prescreens", ref, "state"), ("prescreens", ref, "history.age_years")}
     lines = [rebuild.describe(d) for d in result.differences]
     assert any("answer to age_years" in line for line in lines)
-    assert not any("17" in line for line in lines), "no answer is quoted"
+    assert not any("17" in line.replace(ref, "") for line in lines), "no answer is quoted"
 
 
 def test_an_answer_removed_from_the_state_is_named(tampered, telegram_db):
@@ -290,4 +290,5 @@ def test_differences_name_no_answer_text(tampered):
                  " WHERE referral_id = ?", refs["cancelled"])
     assert result.differences
     for d in result.differences:
-        assert "15" not in rebuild.describe(d) and "14" not in rebuild.describe(d).replace(refs["cancelled"], "")
+        line = rebuild.describe(d).replace(refs["cancelled"], "")
+        assert "15" not in line and "14" not in line

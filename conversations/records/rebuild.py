@@ -178,20 +178,14 @@ def compare(db: sqlite_utils.Database) -> RebuildResult:
     result.events = n
 
     _compare_prescreens(db, prescreens, result)
-    _compare(result, "referrals", referrals,
-             _table(db, "SELECT referral_id, physician_id, status, outcome_status, sends, first_sent_at, last_sent_at,"
-                        " decided_by, decided_at, protocol_version FROM referrals", str))
-    found = _table(db, "SELECT id, referral_id, send_no, coordinator_id, decision, decided_at FROM referral_decisions"
-                       " ORDER BY id", str)
+    _compare(result, "referrals", referrals, _table(db, "referrals", "referral_id", str))
+    found = _table(db, "referral_decisions", "id", str)
     # Decisions are only ever added: the n-th decision event is row n.
     expected = {str(i): d for i, (_, d) in enumerate(decisions, 1)}
     of = {**{k: r["referral_id"] for k, r in found.items()}, **{str(i): rid for i, (rid, _) in enumerate(decisions, 1)}}
     _compare(result, "referral_decisions", expected, found, label=lambda k: f"{of[k]}#{k}")
-    _compare(result, "physicians", physicians,
-             _table(db, "SELECT user_id, via, invite_id, registered_at, revoked_at, revoked_by FROM physicians", int))
-    _compare(result, "invites", invites,
-             _table(db, "SELECT invite_id, code_hash, created_by, created_at, expires_at, used_by, used_at"
-                        " FROM invites", str))
+    _compare(result, "physicians", physicians, _table(db, "physicians", "user_id", int))
+    _compare(result, "invites", invites, _table(db, "invites", "invite_id", str))
     return result
 
 
@@ -219,16 +213,18 @@ def _prescreen_event(row: _Prescreen, seq: int, ts: str, type_: str, p: dict[str
         row.set(seq, outcome_status=p[ROW_OUTCOME])
 
 
-def _table(db: sqlite_utils.Database, sql: str, key_type: type) -> dict[Any, dict[str, Any]]:
-    """The table's rows by key; none when it is not there at all (dropped, or a trail without tables)."""
+def _table(db: sqlite_utils.Database, table: str, key: str, key_type: type) -> dict[Any, dict[str, Any]]:
+    """The table's rows by ``key``, each with every column it has (a database not yet migrated may lack
+    later ones: those fields are unchecked); none when the table is not there (dropped, or a trail alone)."""
     try:
-        cur = db.conn.execute(sql)
+        cur = db.conn.execute(f"SELECT * FROM {table}")
     except sqlite3.OperationalError as exc:
         if "no such table" not in str(exc):
             raise
         return {}
     names = [d[0] for d in cur.description]
-    return {key_type(r[0]): dict(zip(names[1:], r[1:], strict=True)) for r in cur}
+    i = names.index(key)
+    return {key_type(r[i]): dict(zip(names, r, strict=True)) for r in cur}
 
 
 def _compare(result: RebuildResult, table: str, expected: dict[Any, _Row], found: dict[Any, dict[str, Any]],
@@ -241,7 +237,7 @@ def _compare(result: RebuildResult, table: str, expected: dict[Any, _Row], found
             out.append(Difference(table, label(key), "row", "present", "missing", row.seq))
             continue
         for name, (value, seq) in row.fields.items():
-            if value is _UNCHECKED:
+            if value is _UNCHECKED or name not in have:
                 result.unchecked[f"{table}.{name}"] += 1
             elif have.get(name) != value:
                 out.append(Difference(table, label(key), name, value, have.get(name), seq))
@@ -250,8 +246,7 @@ def _compare(result: RebuildResult, table: str, expected: dict[Any, _Row], found
 
 
 def _compare_prescreens(db: sqlite_utils.Database, expected: dict[str, _Prescreen], result: RebuildResult) -> None:
-    found = _table(db, "SELECT referral_id, owner_role, owner_id, channel, phase, current, outcome_status,"
-                       " created_at, updated_at, state FROM prescreens", str)
+    found = _table(db, "prescreens", "referral_id", str)
     _compare(result, "prescreens", expected, found)
     out = result.differences
     for rid, row in expected.items():
