@@ -46,6 +46,12 @@ async def _telegram_run(tmp: Path) -> dict[str, str]:
         await run_to_end(h, declined, ELIGIBLE)
         await h.press(PHYSICIAN, f"s:{declined}")
         await h.press(COORDINATOR, f"d:{declined}:1:d")
+        await h.say(PHYSICIAN, "/amend the age was typed wrongly")  # a new version, sent and decided again
+        await h.say(PHYSICIAN, "/change 1")
+        await h.say(PHYSICIAN, "13")
+        await run_to_end(h, declined, ELIGIBLE)
+        await h.press(PHYSICIAN, f"s:{declined}")
+        await h.press(COORDINATOR, f"d:{declined}:2:a")
         cancelled = ref_of(await h.say(PHYSICIAN, "/screen"))
         await h.say(PHYSICIAN, "14")
         await h.say(PHYSICIAN, "/cancel")
@@ -101,7 +107,11 @@ def test_a_telegram_run_rebuilds_with_no_difference(telegram_db):
     path, refs = telegram_db
     result = compare(path)
     assert result.ok, [rebuild.describe(d) for d in result.differences]
-    assert result.checked == {"prescreens": 3, "referrals": 2, "referral_decisions": 3, "physicians": 2,
+    db = open_db(path)
+    assert db.conn.execute("SELECT status, sends FROM referrals WHERE referral_id = ?",
+                           (refs["declined"],)).fetchone() == ("accepted", 2), "amended, sent again, accepted"
+    db.close()
+    assert result.checked == {"prescreens": 3, "referrals": 2, "referral_decisions": 4, "physicians": 2,
                               "invites": 2}
     assert not result.unchecked, "every field is carried by the events of this version"
 
@@ -261,8 +271,8 @@ def test_a_decision_inserted_edited_or_deleted_is_caught(tampered):
     sql("UPDATE referral_decisions SET decision = 'accept' WHERE id = 2")
     d = only(sql("INSERT INTO referral_decisions (referral_id, send_no, coordinator_id, decision, decided_at)"
                  " VALUES (?, 1, ?, 'accept', '2026-01-01')", ref, COORDINATOR))
-    assert (d.table, d.key, d.field, d.seq) == ("referral_decisions", f"{ref}#4", "row", None)
-    sql("DELETE FROM referral_decisions WHERE id = 4")
+    assert (d.table, d.key, d.field, d.seq) == ("referral_decisions", f"{ref}#5", "row", None)
+    sql("DELETE FROM referral_decisions WHERE id = 5")
     d = only(sql("DELETE FROM referral_decisions WHERE id = 3"))
     assert (d.table, d.key, d.field, d.found) == ("referral_decisions", f"{refs['declined']}#3", "row", "missing")
     assert d.seq is not None
