@@ -11,11 +11,12 @@ from pathlib import Path
 import sqlite_utils
 
 from conversations.records import audit, audit_export, fhir_export
+from conversations.records.audit_key import AuditKey
 from conversations.records.audit_verify import verify
 from conversations.records.db import open_db, open_readonly, stamp
 from conversations.records.export_verify import Unreadable, verify_export
 
-from . import phrases
+from . import audit_keys, phrases
 from .settings import add_db_argument, clip, settings_for
 
 
@@ -43,6 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_db_argument(v)
     v.add_argument("--head", metavar="HASH",
                    help="a head hash recorded earlier: fail if the chain no longer contains it")
+    add_key_argument(v)
     v.set_defaults(func=run_verify)
 
     e = actions.add_parser("export", help="export events, transcripts and the head hash (recorded as an "
@@ -63,7 +65,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     x = actions.add_parser("verify-export", help="check a jsonl export on its own, with no database: every "
                                                  "hash recomputed, and its head; exit 1 naming the first bad line")
     x.add_argument("file", metavar="FILE", help="a jsonl file written by `audit export`")
+    add_key_argument(x)
     x.set_defaults(func=run_verify_export)
+
+
+def add_key_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--key-file", metavar="PATH", type=Path,
+                   help="the trail's audit key file, to check every MAC (default: SCREENING_AUDIT_KEY, else "
+                        "SCREENING_AUDIT_KEY_FILE, else <database>.audit-key if there is one)")
+
+
+# Exit statuses of the checks: 0 sound and proven by the key, 1 broken, 2 not checked at all (a usage or file
+# error), 3 sound as far as it could be checked, with what was not said on standard error.
+UNPROVEN = 3
+
+
+def reading_key(args: argparse.Namespace) -> AuditKey | None:
+    return audit_keys.configured(settings_for(args), getattr(args, "key_file", None))
 
 
 def run_verify(args: argparse.Namespace) -> int:
@@ -73,16 +91,26 @@ def run_verify(args: argparse.Namespace) -> int:
     db = open_existing(args, prog, readonly=True)
     if db is None:
         return 2
+    try:
+        key = reading_key(args)
+    except BaseException:
+        db.conn.close()
+        raise
     before = stamp(path)
-    r = verify(db, head=args.head)
+    r = verify(db, head=args.head, key=key)
     db.conn.close()
     if stamp(path) != before:  # a writer started while an immutable read was under way: read it again, shared
         db = open_readonly(path, immutable=False)[0]
-        r = verify(db, head=args.head)
+        r = verify(db, head=args.head, key=key)
         db.conn.close()
     if r.ok:
-        print(f"audit trail sound: {r.events} events, head {r.head_seq} {r.head}")
-        return 0
+        keyed = f"; keyed from event {r.keyed_from} (key {r.key_id})" if r.key_id else ""
+        if r.proven:
+            print(f"audit trail sound: {r.events} events, head {r.head_seq} {r.head}{keyed}")
+            return 0
+        print(f"audit trail structure sound: {r.events} events, head {r.head_seq} {r.head}{keyed}")
+        print(f"{prog}: not proven: {r.unproven()}", file=sys.stderr)
+        return UNPROVEN
     where = f"event {r.bad_seq}" if r.bad_seq is not None else "the head"
     print(f"{prog}: audit trail broken at {where}: {r.reason} "
           f"({r.events} events before it are sound, up to event {r.head_seq} {r.head})", file=sys.stderr)
@@ -101,6 +129,7 @@ def run_export(args: argparse.Namespace) -> int:
     db = open_existing(args, prog)
     if db is None:
         return 2
+    audit.bind(db, audit_keys.configured(settings_for(args)))  # its own event is keyed like the rest
     actor_id = args.actor_id if args.actor_id is not None else os.getuid()
     kwargs = {"actor_role": args.actor_role, "actor_id": actor_id, "referral_id": args.referral,
               "since": args.since}
@@ -134,7 +163,7 @@ def run_export(args: argparse.Namespace) -> int:
 def run_verify_export(args: argparse.Namespace) -> int:
     prog = "screening-bot audit verify-export"
     try:
-        r = verify_export(args.file)
+        r = verify_export(args.file, reading_key(args))
     except Unreadable as exc:
         print(f"{prog}: {clip(str(exc), 300)}", file=sys.stderr)
         return 2
@@ -150,4 +179,14 @@ def run_verify_export(args: argparse.Namespace) -> int:
                  "records, not the events between them; that they are the trail's, up to this head, "
                  f"`screening-bot audit verify --head {r.head}` shows on the database")
     print(line)
-    return 0
+    if r.proven:
+        return 0
+    if r.key_id is None:
+        why = "the export is of a trail that is not keyed: its plain SHA-256 hashes can be recomputed by anyone"
+    elif r.key_given is None:
+        why = (f"{r.unchecked} MACs were not checked: no audit key (give --key-file); the trail's key is "
+               f"{r.key_id}")
+    else:
+        why = f"{r.unchecked} MACs were not checked: the key given ({r.key_given}) is not the trail's ({r.key_id})"
+    print(f"{prog}: not proven: {why}", file=sys.stderr)
+    return UNPROVEN

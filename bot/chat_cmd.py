@@ -7,7 +7,7 @@ from conversations.dialogue import identifiers
 from conversations.records.db import open_db
 from conversations.records.store import Store
 
-from . import terminal
+from . import audit_keys, terminal
 from .settings import add_db_argument, settings_for
 
 
@@ -31,9 +31,11 @@ def run(args: argparse.Namespace) -> int:
         print("screening-bot chat: --as takes your name, and that looks like a patient identifier",
               file=sys.stderr)
         return 2
-    db = open_db(settings_for(args).db_path, checked=True)  # never an answer written into a damaged file
+    settings = settings_for(args)
+    db = open_db(settings.db_path, checked=True)  # never an answer written into a damaged file
     try:
         store = Store(db)
+        audit_keys.for_writing(settings, db, "screening-bot chat")  # before anything is asked
     except BaseException:
         db.close()
         raise

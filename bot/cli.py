@@ -7,6 +7,8 @@ import os
 import sqlite3
 import sys
 
+from conversations.records.audit import KeyRequired
+from conversations.records.audit_key import AuditKeyError
 from conversations.records.db import fault
 
 from . import audit_cmd, backup_cmd, chat_cmd, evaluate_cmd, log_cmd, protocol_cmd, reassess_cmd, run_cmd
@@ -51,6 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`| head`): nothing left to say to it
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush fails silently
         return 1
+    except AuditKeyError as exc:  # a key missing, malformed, not private, or not the trail's: nothing written
+        print(f"{program(args)}: {exc}", file=sys.stderr)
+        return 2
+    except KeyRequired as exc:
+        print(f"{program(args)}: {exc}: nothing was written; set SCREENING_AUDIT_KEY_FILE or SCREENING_AUDIT_KEY",
+              file=sys.stderr)
+        return 2
     except sqlite3.DatabaseError as exc:  # the one place a damaged, read-only or full database is said
         print(f"{program(args)}: {fault(settings_for(args).db_path, exc)}", file=sys.stderr)
         return 2

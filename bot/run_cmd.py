@@ -22,7 +22,9 @@ from typing import IO
 from urllib.parse import urlsplit
 
 from conversations.records.db import create_private, make_private, open_db
+from conversations.records.store import Store
 
+from . import audit_keys
 from .settings import Settings, SettingsError, listen_warning, settings_for
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
@@ -176,8 +178,13 @@ def run(args: argparse.Namespace) -> int:
         return fail(f"another `screening-bot run` is serving {settings.db_path} (it holds the database file's "
                     f"lock; its process ID is in {settings.db_path}.pid); stop it first", 1)
     try:
-        # Refused here, in one line (cli.main), rather than met by the first update that writes.
-        open_db(settings.db_path, checked=True).close()
+        # Refused here, in one line (cli.main), rather than met by the first update that writes; the trail
+        # keyed (its key generated at the first start) before the bot says anything.
+        store = Store(open_db(settings.db_path, checked=True))
+        try:
+            audit_keys.for_writing(settings, store.db, "screening-bot run")
+        finally:
+            store.close()
         return serve(settings)
     finally:
         lock.close()

@@ -20,7 +20,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 SECRET_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 # Telegram takes 1 character; anyone who finds the webhook's port could then guess it and post updates.
 MIN_SECRET_CHARS = 16
-SECRET_KEYS = ("TELEGRAM_BOT_TOKEN", "SCREENING_WEBHOOK_SECRET")
+SECRET_KEYS = ("TELEGRAM_BOT_TOKEN", "SCREENING_WEBHOOK_SECRET", "SCREENING_AUDIT_KEY")
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 DOTENV = ".env"
 PATH_MAX = 4096  # Linux's, in bytes
@@ -49,8 +49,15 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(default=None, alias="SCREENING_WEBHOOK_SECRET")
     webhook_listen: str = Field(default="127.0.0.1", alias="SCREENING_WEBHOOK_LISTEN")
     webhook_port: int = Field(default=8443, ge=1, le=65535, alias="SCREENING_WEBHOOK_PORT")
+    # The audit trail's key (64 hexadecimal digits), or the owner-only file holding it (default: beside the
+    # database, `<database>.audit-key`, generated at the first start); never in the database's backups.
+    audit_key: SecretStr | None = Field(default=None, alias="SCREENING_AUDIT_KEY")
+    audit_key_file: Path | None = Field(default=None, alias="SCREENING_AUDIT_KEY_FILE")
+    # An append-only file the trail's heads are written to (daily, and with every export), if set.
+    anchors_file: Path | None = Field(default=None, alias="SCREENING_AUDIT_ANCHORS_FILE")
 
-    @field_validator("token", "webhook_url", "webhook_secret", mode="before")
+    @field_validator("token", "webhook_url", "webhook_secret", "audit_key", "audit_key_file", "anchors_file",
+                     mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
@@ -115,6 +122,19 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at least {MIN_SECRET_CHARS} characters long, so that it cannot be guessed "
                              "(for example: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
         return value
+
+    @field_validator("audit_key")
+    @classmethod
+    def _audit_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", value.get_secret_value()):
+            raise ValueError("must be 64 hexadecimal digits (for example: python3 -c 'import secrets; "
+                             "print(secrets.token_hex(32))')")
+        return value
+
+    @property
+    def key_file(self) -> Path:
+        """Where the audit key is kept: SCREENING_AUDIT_KEY_FILE, else beside the database."""
+        return self.audit_key_file or self.db_path.with_name(self.db_path.name + ".audit-key")
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlite_utils
 
-from conversations.records import audit
+from conversations.records import audit, audit_key
 from conversations.records.db import open_db, write
 from criteria import PROTOCOL_VERSION, evaluate
 
@@ -37,9 +37,13 @@ ELIGIBLE_FACTS: dict[str, Any] = dict(
 )
 
 
-def fresh_db(tmp_path: Path) -> sqlite_utils.Database:
+def fresh_db(tmp_path: Path, keyed: bool = False) -> sqlite_utils.Database:
+    """An empty trail in ``tmp_path/screening.db``; ``keyed``: with its key generated where the bot keeps it
+    by default (``screening.db.audit-key``) and bound, so that every event is keyed."""
     db = open_db(tmp_path / "screening.db")
     audit.ensure_schema(db)
+    if keyed:
+        audit.bind(db, audit_key.generate(tmp_path / "screening.db.audit-key"))
     return db
 
 

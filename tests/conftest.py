@@ -71,7 +71,7 @@ def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A database file holding the realistic trail, with no SCREENING_DB_PATH in the environment."""
     monkeypatch.delenv("SCREENING_DB_PATH", raising=False)
-    db = fresh_db(tmp_path)
+    db = fresh_db(tmp_path, keyed=True)
     populate(db)
     db.conn.close()
     return tmp_path / "screening.db"

@@ -28,10 +28,11 @@ def no_settings(monkeypatch, tmp_path):
 
 @pytest.fixture(scope="module")
 def original(tmp_path_factory) -> tuple[bytes, bytes]:
-    """The same trail as a WAL database (as the system leaves it, closed) and as a rollback-journal one
-    (as a copy may arrive: `backup` output, or another tool's)."""
+    """The same keyed trail as a WAL database (as the system leaves it, closed) and as a rollback-journal one
+    (as a copy may arrive: `backup` output, or another tool's); its key is in KEY."""
     directory = tmp_path_factory.mktemp("orig")
-    db = fresh_db(directory)
+    db = fresh_db(directory, keyed=True)
+    KEY.append(audit.bound(db).secret.hex())
     populate(db)
     db.conn.close()
     wal = (directory / "screening.db").read_bytes()
@@ -47,7 +48,12 @@ def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+KEY: list[str] = []  # the key of `original`, given as the environment gives it (nobody can read root's file)
+
+
 def verify_cli(capsys, monkeypatch, db: Path) -> tuple[int, str, str]:
+    if KEY:
+        monkeypatch.setenv("SCREENING_AUDIT_KEY", KEY[-1])
     return run_cli(capsys, monkeypatch, ["audit", "verify", "--db", str(db)])
 
 

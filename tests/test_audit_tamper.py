@@ -106,8 +106,8 @@ def _insert_after(db, after, recompute_rest=False):
     p_hash = audit.sha256(body)
     c_hash = audit.chain_hash(prev, after + 1, ts, "coordinator", 201, "R-7KQ2-9XPM", "coordinator_decision",
                               p_hash)
-    sql(db, f"INSERT INTO {audit.TABLE} ({PLAIN}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", after + 1, ts, "coordinator", 201,
-        "R-7KQ2-9XPM", "coordinator_decision", body, p_hash, c_hash)
+    sql(db, f"INSERT INTO {audit.TABLE} ({PLAIN}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", after + 1, ts, "coordinator",
+        201, "R-7KQ2-9XPM", "coordinator_decision", body, p_hash, c_hash)
     if recompute_rest:
         for r in rows(db)[after + 1:]:
             c_hash = audit.chain_hash(c_hash, r["seq"], r["ts"], r["actor_role"], r["actor_id"],

@@ -29,6 +29,11 @@ def exported(db_path, tmp_path, *args, name="trail.jsonl"):
     return out
 
 
+def key_of(db_path):
+    """The --key-file argument naming the key the bot keeps beside ``db_path``."""
+    return ["--key-file", str(db_path.with_name(db_path.name + ".audit-key"))]
+
+
 def lines(path):
     return path.read_text(encoding="utf-8").splitlines()
 
@@ -108,16 +113,21 @@ def test_each_exported_event_carries_its_previous_chain_hash(db_path, tmp_path):
 def test_a_sound_full_export_verifies(db_path, tmp_path, capsys):
     seq, head = audit.head(open_db(db_path))
     out = exported(db_path, tmp_path)
-    code, stdout, err = run(capsys, "audit", "verify-export", str(out))
+    code, stdout, err = run(capsys, "audit", "verify-export", str(out), *key_of(db_path))
     assert (code, err) == (0, "")
     assert stdout.strip() == f"export sound: {seq} events, head {seq} {head}"
+    # Without the key, the structure is sound but its MACs are not proven: said, and exit 3.
+    code, stdout, err = run(capsys, "audit", "verify-export", str(out))
+    assert code == 3 and stdout.strip() == f"export sound: {seq} events, head {seq} {head}"
+    assert f"not proven: {seq} MACs were not checked: no audit key" in err
 
 
 def test_verify_export_needs_no_database(db_path, tmp_path, capsys, monkeypatch):
     out = exported(db_path, tmp_path)
+    key = key_of(db_path)
     db_path.unlink()
     monkeypatch.setenv("SCREENING_DB_PATH", str(tmp_path / "nowhere.db"))
-    assert run(capsys, "audit", "verify-export", str(out))[0] == 0
+    assert run(capsys, "audit", "verify-export", str(out), *key)[0] == 0
     assert not (tmp_path / "nowhere.db").exists()
 
 
@@ -246,7 +256,7 @@ def test_a_partial_export_is_checked_as_far_as_it_can_be_and_says_so(db_path, tm
     seq, head = audit.head(open_db(db_path))
     out = exported(db_path, tmp_path, "--referral", ELIGIBLE)
     n = sum(1 for line in lines(out) if json.loads(line)["record"] == "event")
-    code, stdout, err = run(capsys, "audit", "verify-export", str(out))
+    code, stdout, err = run(capsys, "audit", "verify-export", str(out), *key_of(db_path))
     assert (code, err) == (0, "")
     assert stdout.startswith(f"export sound: {n} events, head {seq} {head}")
     assert "partial" in stdout and "audit verify --head" in stdout

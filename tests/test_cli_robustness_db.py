@@ -22,7 +22,7 @@ from conversation_script import ELIGIBLE_GIRL_12
 
 from bot import cli, run_cmd, terminal
 from bot.settings import Settings
-from conversations.records import audit
+from conversations.records import audit, audit_key
 from conversations.records.audit_verify import verify
 from conversations.records.db import open_db, write
 from conversations.records.store import Store
@@ -49,8 +49,12 @@ def served(monkeypatch):
     return seen
 
 
+REAL_KEY = audit_key.AuditKey.of(bytes(range(32)))  # the key of `real`'s trail, given by the environment
+
+
 def a_session(path: Path, answers: list[str]) -> str:
     store = Store.open(path)
+    audit.bind(store.db, REAL_KEY)
     try:
         out = io.StringIO()
         terminal.jsonl(store, None, iter(f"{a}\n" for a in answers), out)
@@ -66,6 +70,7 @@ def real(tmp_path_factory) -> tuple[bytes, str]:
     path = tmp_path_factory.mktemp("real") / "screening.db"
     Store.open(path).close()
     db = open_db(path)
+    audit.bind(db, REAL_KEY)
     populate(db)
     db.close()
     ref = a_session(path, ANSWERS[:12])
@@ -75,6 +80,12 @@ def real(tmp_path_factory) -> tuple[bytes, str]:
     assert conn.execute("PRAGMA freelist_count").fetchone()[0] == 0
     conn.close()
     return path.read_bytes(), ref
+
+
+@pytest.fixture(autouse=True)
+def real_key(monkeypatch):
+    """Every command here holds `real`'s key, as an operator's environment would (nobody can read root's file)."""
+    monkeypatch.setenv("SCREENING_AUDIT_KEY", REAL_KEY.secret.hex())
 
 
 def corruptions(data: bytes, seed: int = 13) -> Iterator[tuple[str, bytes]]:
@@ -280,6 +291,7 @@ def full(real, tmp_path, monkeypatch) -> Path:
 
     monkeypatch.setattr(sqlite3, "connect", on_a_full_disk)
     filler = open_db(db)
+    audit.bind(filler, REAL_KEY)
     try:
         while True:
             with write(filler):

@@ -17,7 +17,7 @@ import pytest
 
 from bot import cli, terminal
 from bot.settings import Settings
-from conversations.records import audit
+from conversations.records import audit, audit_key
 from conversations.records.store import Store
 
 KEYS = [f.alias for f in Settings.model_fields.values()]
@@ -138,6 +138,7 @@ def test_the_interactive_chat_on_a_strict_terminal(tmp_path):
 @pytest.mark.slow  # a process of its own: the real standard input, bytes as they come
 def test_the_real_standard_input(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in KEYS}
+    audit_key.generate(tmp_path / "s.db.audit-key")  # as the first start left it: its notice is not looked at
     data = b"14\n" + b"\n".join(BAD[:10]) + b"\nfemale\n"
     proc = subprocess.run([*BOT, "chat", "--jsonl", "--db", str(tmp_path / "s.db")], input=data,
                           capture_output=True, cwd=ROOT, env=env, timeout=60)

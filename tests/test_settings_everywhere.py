@@ -19,7 +19,7 @@ from strategies import eligible_facts
 
 from bot import chat_cmd, cli, run_cmd
 from bot.settings import DEFAULT_DB_PATH, Settings, load_settings
-from conversations.records import audit
+from conversations.records import audit, audit_key
 from conversations.records.db import open_db
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,9 +31,10 @@ BOT = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "bot.cli"]
 
 
 def trail(path: Path) -> Path:
-    """A database with a realistic audit trail at ``path``."""
+    """A database with a realistic audit trail at ``path``, keyed with the key file the bot keeps beside it."""
     db = open_db(path)
     audit.ensure_schema(db)
+    audit.bind(db, audit_key.generate(path.with_name(path.name + ".audit-key")))
     populate(db)
     db.conn.close()
     return path
@@ -111,7 +112,7 @@ def test_audit_verify_checks_the_database_in_dotenv(env_db, capsys):
     seq, head = audit.head(open_db(env_db))
     code, out, err = main(capsys, "audit", "verify")
     assert code == 0 and err == ""
-    assert out.strip() == f"audit trail sound: {seq} events, head {seq} {head}"
+    assert out.strip().startswith(f"audit trail sound: {seq} events, head {seq} {head}; keyed from event 1 (key ")
 
 
 def test_audit_export_reads_and_records_in_the_database_in_dotenv(env_db, capsys, tmp_path):

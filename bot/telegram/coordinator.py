@@ -13,7 +13,8 @@ from telegram import Update
 
 from bot import phrases
 from conversations.dialogue.events import E
-from conversations.records import audit_export
+from conversations.records import audit, audit_export
+from conversations.records.audit_key import AuditKey
 from conversations.records.db import open_db
 from conversations.records.reassess import reassess
 from conversations.records.registry import INVITE_LIFETIME
@@ -181,7 +182,8 @@ async def export(update: Update, context: BotContext) -> None:
     with tempfile.TemporaryDirectory(prefix="screening-export-") as tmp:
         path = Path(tmp) / f"audit-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.jsonl"
         try:
-            result = await asyncio.to_thread(_export, s.settings.db_path, path, turn.user_id)
+            result = await asyncio.to_thread(_export, s.settings.db_path, path, turn.user_id,
+                                             audit.bound(s.store.db))
         except audit_export.BrokenTrail as exc:  # nothing was written or recorded: say where, loudly
             where = exc.result.bad_seq or exc.result.head_seq + 1
             log.error("export refused: the audit trail is broken at event %s", where)
@@ -202,8 +204,9 @@ async def export(update: Update, context: BotContext) -> None:
             await turn.end()
 
 
-def _export(db_path: Path, out: Path, coordinator_id: int) -> audit_export.ExportResult:
+def _export(db_path: Path, out: Path, coordinator_id: int, key: AuditKey | None) -> audit_export.ExportResult:
     db = open_db(db_path)
+    audit.bind(db, key)  # the export's own event is keyed like every other
     try:
         return audit_export.export(db, out, "jsonl", actor_role="coordinator", actor_id=coordinator_id,
                                    phrase=phrases.text)

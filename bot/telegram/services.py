@@ -13,6 +13,7 @@ from typing import Literal
 from telegram import Bot
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot import audit_keys
 from bot.settings import Settings
 from conversations.records.db import write
 from conversations.records.registry import Registry
@@ -68,6 +69,7 @@ class Services:
         self.settings = settings
         self.store = Store.open(settings.db_path)
         db = self.store.db
+        audit_keys.for_writing(settings, db, "screening-bot run")  # every event keyed; refused without the key
         self.registry = Registry(db, clock)
         self.inbox = Inbox(db, settings.coordinator_ids)
         self.outbox = Outbox(db)

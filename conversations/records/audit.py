@@ -157,24 +157,6 @@ def append(db: sqlite_utils.Database, *, actor_role: str, actor_id: int, type: s
     return _insert(db, seq, ts or utc_now(), actor_role, int(actor_id), referral_id, type, payload, prev, key)
 
 
-def key_trail(db: sqlite_utils.Database) -> Event | None:
-    """Key the trail with the key bound to ``db`` from the next event on, inside the caller's write
-    transaction: the ``audit_keyed`` event, or None when the trail is keyed with that key already.
-    `KeyRequired` when it is keyed with another."""
-    if not db.conn.in_transaction:
-        raise RuntimeError("audit.key_trail must run inside a write transaction")
-    key = _keys.get(db)
-    if key is None:
-        raise KeyRequired("no audit key is bound to this database")
-    row = db.conn.execute(f"SELECT seq, chain_hash, key_id FROM {TABLE} ORDER BY seq DESC LIMIT 1").fetchone()
-    seq, prev, trail_key = (row[0] + 1, row[1], row[2]) if row else (1, GENESIS, None)
-    if trail_key == key.key_id:
-        return None
-    if trail_key is not None:
-        raise KeyRequired(f"the audit trail is keyed (key {trail_key}); the key given is {key.key_id}")
-    return _keying(db, seq, prev, key, None)
-
-
 def _keying(db: sqlite_utils.Database, seq: int, prev: str, key: AuditKey, ts: str | None) -> Event:
     return _insert(db, seq, ts or utc_now(), "system", 0, None, KEYED,
                    {"key_id": key.key_id, "from_seq": seq, "plain_head": prev}, prev, key)
