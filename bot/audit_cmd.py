@@ -10,9 +10,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from conversations.records import audit, audit_export, fhir_export
+from conversations.records import anchors, audit, audit_export, fhir_export, rebuild
 from conversations.records.audit_key import AuditKey
-from conversations.records.audit_verify import verify
+from conversations.records.audit_verify import VerifyResult, verify
 from conversations.records.db import open_db, open_readonly, stamp
 from conversations.records.export_verify import Unreadable, verify_export
 
@@ -44,6 +44,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_db_argument(v)
     v.add_argument("--head", metavar="HASH",
                    help="a head hash recorded earlier: fail if the chain no longer contains it")
+    v.add_argument("--anchors", metavar="FILE", action="append",
+                   help="anchored heads (the anchors file, or the daily heads the coordinators received, one a "
+                        "line; - reads them from standard input): fail unless each is still in the chain")
     add_key_argument(v)
     v.set_defaults(func=run_verify)
 
@@ -86,6 +89,12 @@ def reading_key(args: argparse.Namespace) -> AuditKey | None:
 
 def run_verify(args: argparse.Namespace) -> int:
     prog = "screening-bot audit verify"
+    try:
+        anchor_list = read_anchors(args.anchors or [])
+    except (OSError, UnicodeDecodeError, anchors.NotAnAnchor) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        print(f"{prog}: --anchors: {clip(why, 200)}", file=sys.stderr)
+        return 2
     # Read-only, and immutable where it can be (see open_readonly): the file stays byte-identical.
     path = settings_for(args).db_path
     db = open_existing(args, prog, readonly=True)
@@ -97,24 +106,64 @@ def run_verify(args: argparse.Namespace) -> int:
         db.conn.close()
         raise
     before = stamp(path)
-    r = verify(db, head=args.head, key=key)
-    db.conn.close()
+    found = _check(db, args.head, key, anchor_list)
     if stamp(path) != before:  # a writer started while an immutable read was under way: read it again, shared
-        db = open_readonly(path, immutable=False)[0]
-        r = verify(db, head=args.head, key=key)
+        found = _check(open_readonly(path, immutable=False)[0], args.head, key, anchor_list)
+    r, held, rebuilt = found
+    if not r.ok:
+        where = f"event {r.bad_seq}" if r.bad_seq is not None else "the head"
+        print(f"{prog}: audit trail broken at {where}: {r.reason} "
+              f"({r.events} events before it are sound, up to event {r.head_seq} {r.head})", file=sys.stderr)
+        return 1
+    problems = held + [rebuild.describe(d) for d in (rebuilt.differences if rebuilt else [])]
+    if problems:
+        for line in problems[:MAX_LINES]:
+            print(f"{prog}: {line}", file=sys.stderr)
+        if len(problems) > MAX_LINES:
+            print(f"{prog}: … and {len(problems) - MAX_LINES} more", file=sys.stderr)
+        return 1
+    keyed = f"; keyed from event {r.keyed_from} (key {r.key_id})" if r.key_id else ""
+    if rebuilt is None:
+        state = "state not compared (the database holds the trail alone, no state table)"
+    else:
+        rows = ", ".join(f"{n} {table}" for table, n in rebuilt.checked.items())
+        unprovable = sum(rebuilt.unchecked.values())
+        state = f"state proven by the trail: {rows or 'no rows'}" + (
+            f" ({unprovable} fields from before the trail recorded them not provable)" if unprovable else "")
+    held_line = f"; {len(anchor_list)} anchored heads held" if anchor_list else ""
+    # One line, as before: scripts read the first words.
+    print(f"audit trail {'sound' if r.proven else 'structure sound'}: {r.events} events, head {r.head_seq} "
+          f"{r.head}{keyed}; {state}{held_line}")
+    if r.proven:
+        return 0
+    print(f"{prog}: not proven: {r.unproven()}", file=sys.stderr)
+    return UNPROVEN
+
+
+MAX_LINES = 20  # differences said one a line; the rest counted
+
+
+def _check(db: sqlite_utils.Database, head: str | None, key: AuditKey | None,
+           anchor_list: list[anchors.Anchor]) -> tuple[VerifyResult, list[str], rebuild.RebuildResult | None]:
+    """The chain, then (only once it is sound: else its events prove nothing) the anchors and the tables."""
+    try:
+        r = verify(db, head=head, key=key)
+        if not r.ok:
+            return r, [], rebuild.RebuildResult()
+        # A trail alone (a database holding no state table at all: tools', tests') has no rows to compare.
+        alone = not set(rebuild.TABLES) & set(db.table_names())
+        return r, anchors.check(db, anchor_list), None if alone else rebuild.compare(db)
+    finally:
         db.conn.close()
-    if r.ok:
-        keyed = f"; keyed from event {r.keyed_from} (key {r.key_id})" if r.key_id else ""
-        if r.proven:
-            print(f"audit trail sound: {r.events} events, head {r.head_seq} {r.head}{keyed}")
-            return 0
-        print(f"audit trail structure sound: {r.events} events, head {r.head_seq} {r.head}{keyed}")
-        print(f"{prog}: not proven: {r.unproven()}", file=sys.stderr)
-        return UNPROVEN
-    where = f"event {r.bad_seq}" if r.bad_seq is not None else "the head"
-    print(f"{prog}: audit trail broken at {where}: {r.reason} "
-          f"({r.events} events before it are sound, up to event {r.head_seq} {r.head})", file=sys.stderr)
-    return 1
+
+
+def read_anchors(sources: list[str]) -> list[anchors.Anchor]:
+    """The anchors in each file named ("-": standard input, for heads pasted one a line)."""
+    found: list[anchors.Anchor] = []
+    for source in sources:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        found += anchors.parse(text)
+    return found
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -27,7 +27,7 @@ from telegram.request import BaseRequest, HTTPXRequest, RequestData
 from bot.settings import Settings
 from conversations.records.db import write
 
-from . import access, coordinator, physician
+from . import access, anchoring, coordinator, physician
 from .inbox import DurableQueue
 from .services import BotApplication, BotContext, Services
 
@@ -81,6 +81,7 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
             log.info("%d stored update(s) queued again after a restart", len(replayed))
         if app.job_queue is not None:
             app.job_queue.run_repeating(_deliver, interval=DELIVERY_INTERVAL, first=0.1, name="outbox")
+            app.job_queue.run_repeating(anchoring.daily, interval=anchoring.INTERVAL, first=5.0, name="anchor")
 
     async def post_shutdown(app: BotApplication) -> None:
         app.bot_data.close()

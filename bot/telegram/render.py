@@ -248,3 +248,17 @@ def summary(*, ref: str, physician_id: int, o: Outcome, send_no: int, started: s
 
 
 DECISION_WORDS = {"accept": "accepted", "need_info": "needs more information", "decline": "declined"}
+
+
+ANCHOR_TEXTS = {
+    "daily": ("🔒 Daily audit anchor, {day}: the trail's head is event {seq}, <code>{head}</code>. Keep this "
+              "message: with it, <code>screening-bot audit verify --anchors</code> proves that nothing up to here "
+              "was removed or rewritten."),
+    "export": ("🔒 Audit anchor of an export, {day}: the trail's head is event {seq}, <code>{head}</code>. Keep "
+               "this message: with it, <code>screening-bot audit verify --anchors</code> proves that nothing up to "
+               "here was removed or rewritten."),
+}
+
+
+def anchor_text(why: str, day: str, seq: int, head: str) -> str:
+    return ANCHOR_TEXTS[why].format(day=day, seq=seq, head=head)

@@ -42,6 +42,7 @@ class E(StrEnum):
     # the records
     EXPORT = "export"
     AUDIT_KEYED = "audit_keyed"  # the chain is an HMAC under the key named from this event on
+    HEAD_ANCHORED = "head_anchored"  # the head before it sent to the coordinators (daily, or with an export)
 
 
 PAYLOAD_KEYS: dict[E, frozenset[str]] = {
@@ -68,6 +69,7 @@ PAYLOAD_KEYS: dict[E, frozenset[str]] = {
     E.REFERRAL_AMENDED: frozenset({"send_no", "reason_code", "reason"}),
     E.EXPORT: frozenset({"format", "referral_id", "since", "events", "head"}),
     E.AUDIT_KEYED: frozenset({"key_id", "from_seq", "plain_head"}),
+    E.HEAD_ANCHORED: frozenset({"why", "day", "seq", "head", "chats"}),
     E.SESSION_OPENED: frozenset({"operator", "host", "resumed"}),
     E.SESSION_PAUSED: frozenset({"operator", "host"}),
 }
