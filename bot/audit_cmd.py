@@ -152,9 +152,16 @@ def _check(db: sqlite_utils.Database, head: str | None, key: AuditKey | None,
             return r, [], rebuild.RebuildResult()
         # A trail alone (a database holding no state table at all: tools', tests') has no rows to compare.
         alone = not set(rebuild.TABLES) & set(db.table_names())
-        return r, anchors.check(db, anchor_list), None if alone else rebuild.compare(db)
+        return r, missing_triggers(db) + anchors.check(db, anchor_list), None if alone else rebuild.compare(db)
     finally:
         db.conn.close()
+
+
+def missing_triggers(db: sqlite_utils.Database) -> list[str]:
+    """The append-only triggers gone (someone dropped them to change the trail), one line each."""
+    have = {r[0] for r in db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    return [f"the trigger {name} that keeps the trail append-only is missing (dropped to change rows)"
+            for name in audit.TRIGGERS if name not in have]
 
 
 def read_anchors(sources: list[str]) -> list[anchors.Anchor]:
@@ -206,6 +213,14 @@ def run_export(args: argparse.Namespace) -> int:
     what = f"{r.referrals} referral bundles from {r.events} events" if r.format == "fhir" else \
         f"{r.events} events and {r.referrals} transcripts"
     print(f"exported {what} to {r.path}; head {r.head_seq} {r.head}; recorded as audit event {r.audit_seq}")
+    settings = settings_for(args)
+    if settings.coordinator_ids or settings.anchors_file:  # somewhere to anchor the head, apart from the file
+        from .telegram import anchoring  # the coordinators' chats are the bot's: only this needs its phrases
+
+        anchor = anchoring.after_export(db, settings)
+        told = [f"sent to {len(settings.coordinator_ids)} coordinators' chats" if settings.coordinator_ids else "",
+                f"written to {settings.anchors_file}" if settings.anchors_file else ""]
+        print(f"anchored head: event {anchor.seq} {anchor.head} ({'; '.join(t for t in told if t)})")
     return 0
 
 

@@ -43,6 +43,8 @@ def test_verify_with_a_head_the_trail_no_longer_reaches(db_path, capsys):
     drop_triggers(db)
     db.conn.execute(f"DELETE FROM {audit.TABLE} WHERE seq = (SELECT MAX(seq) FROM {audit.TABLE})")
     db.conn.commit()
+    assert run(capsys, "audit", "verify", "--db", str(db_path))[0] == 1, "the triggers are missing"
+    audit.ensure_schema(db)  # put back, as someone covering their tracks would
     assert run(capsys, "audit", "verify", "--db", str(db_path))[0] == 0
     code, _, err = run(capsys, "audit", "verify", "--db", str(db_path), "--head", head)
     assert code == 1 and f"head {head} is not in the chain" in err

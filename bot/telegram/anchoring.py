@@ -13,6 +13,9 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+import sqlite_utils
+
+from bot.settings import Settings
 from conversations.records import anchors
 from conversations.records.db import write
 
@@ -34,11 +37,7 @@ def anchor_due(services: Services, now: datetime | None = None) -> anchors.Ancho
             made = anchors.make(db, "daily", now, services.settings.coordinator_ids,
                                 lambda seq, head: render.anchor_text("daily", day, seq, head))
             done = (made.seq, made.head)
-    if services.settings.anchors_file is not None:
-        try:
-            anchors.write(services.settings.anchors_file, done[0], done[1], now.astimezone(UTC).isoformat(), "daily")
-        except OSError as exc:  # the chats have it; the file is tried again at the next look
-            log.error("cannot write the anchors file (%s)", exc.strerror or type(exc).__name__)
+    to_file(services.settings, done[0], done[1], now, "daily")
     if made is not None:
         log.info("daily audit anchor: event %s", made.seq)
     return made
@@ -47,3 +46,28 @@ def anchor_due(services: Services, now: datetime | None = None) -> anchors.Ancho
 async def daily(context: BotContext) -> None:
     if anchor_due(context.services) is not None:
         await context.services.sender.deliver_due()
+
+
+def after_export(db: sqlite_utils.Database, settings: Settings, now: datetime | None = None) -> anchors.Anchor:
+    """The head as an export left it (its own event included), sent to every coordinator's chat (the
+    running bot delivers the outbox) and written to the anchors file."""
+    now = now or datetime.now(UTC)
+    day = now.astimezone(UTC).date().isoformat()
+    with write(db):
+        made = anchors.make(db, "export", now, settings.coordinator_ids,
+                            lambda seq, head: render.anchor_text("export", day, seq, head))
+    to_file(settings, made.seq, made.head, now, "export")
+    return made
+
+
+def to_file(settings: Settings, seq: int, head: str, now: datetime, why: str) -> None:
+    if settings.anchors_file is None:
+        return
+    try:
+        anchors.write(settings.anchors_file, seq, head, audit_time(now), why)
+    except OSError as exc:  # the chats have it; a daily anchor is written again at the next look
+        log.error("cannot write the anchors file (%s)", exc.strerror or type(exc).__name__)
+
+
+def audit_time(now: datetime) -> str:
+    return now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -12,6 +12,7 @@ import sqlite_utils
 from telegram import Update
 
 from bot import phrases
+from bot.settings import Settings
 from conversations.dialogue.events import E
 from conversations.records import audit, audit_export
 from conversations.records.audit_key import AuditKey
@@ -20,7 +21,7 @@ from conversations.records.reassess import reassess
 from conversations.records.registry import INVITE_LIFETIME
 from criteria import PROTOCOL_VERSION
 
-from . import keyboards, render
+from . import anchoring, keyboards, render
 from .render import esc
 from .services import BotContext
 from .turn import Turn
@@ -182,8 +183,7 @@ async def export(update: Update, context: BotContext) -> None:
     with tempfile.TemporaryDirectory(prefix="screening-export-") as tmp:
         path = Path(tmp) / f"audit-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.jsonl"
         try:
-            result = await asyncio.to_thread(_export, s.settings.db_path, path, turn.user_id,
-                                             audit.bound(s.store.db))
+            result = await asyncio.to_thread(_export, s.settings, path, turn.user_id, audit.bound(s.store.db))
         except audit_export.BrokenTrail as exc:  # nothing was written or recorded: say where, loudly
             where = exc.result.bad_seq or exc.result.head_seq + 1
             log.error("export refused: the audit trail is broken at event %s", where)
@@ -204,12 +204,14 @@ async def export(update: Update, context: BotContext) -> None:
             await turn.end()
 
 
-def _export(db_path: Path, out: Path, coordinator_id: int, key: AuditKey | None) -> audit_export.ExportResult:
-    db = open_db(db_path)
+def _export(settings: Settings, out: Path, coordinator_id: int, key: AuditKey | None) -> audit_export.ExportResult:
+    db = open_db(settings.db_path)
     audit.bind(db, key)  # the export's own event is keyed like every other
     try:
-        return audit_export.export(db, out, "jsonl", actor_role="coordinator", actor_id=coordinator_id,
-                                   phrase=phrases.text)
+        result = audit_export.export(db, out, "jsonl", actor_role="coordinator", actor_id=coordinator_id,
+                                     phrase=phrases.text)
+        anchoring.after_export(db, settings)  # its head to every coordinator's chat, and the anchors file
+        return result
     finally:
         db.close()
 

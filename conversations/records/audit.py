@@ -48,6 +48,8 @@ CREATE TRIGGER IF NOT EXISTS {TABLE}_no_delete BEFORE DELETE ON {TABLE}
 BEGIN SELECT RAISE(ABORT, 'audit events are append-only: DELETE refused'); END;
 """
 
+TRIGGERS = (f"{TABLE}_no_update", f"{TABLE}_no_delete")
+
 # Actor roles. "system" is the bot itself (its own messages, retries, exports run from the shell).
 ROLES = ("physician", "coordinator", "stranger", "system", "operator")
 
