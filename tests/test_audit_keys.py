@@ -21,7 +21,7 @@ from telegram_harness import PHYSICIAN, Harness
 
 from bot import chat_cmd
 from bot.cli import main
-from conversations.records import audit_key
+from conversations.records import audit, audit_key
 from conversations.records.audit import GENESIS, KEYED, TABLE, canonical, chain_hash, sha256
 from conversations.records.db import open_db
 
@@ -342,6 +342,7 @@ def test_a_trail_rewritten_as_a_plain_chain_from_genesis_is_never_proven(db_path
     conn.execute(f"DELETE FROM {TABLE}")
     conn.executemany(f"INSERT INTO {TABLE} ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", plain)
     conn.commit()
+    conn.executescript(audit.SCHEMA)  # the triggers put back, as someone covering their tracks would
     conn.close()
     code, out, err = run(capsys, "audit", "verify", "--db", str(db_path), "--key-file", str(key_file_of(db_path)))
     assert code == 3, "a plain chain is never proven, even with the key"

@@ -89,6 +89,8 @@ class Chain:
         if not isinstance(payload, str) or sha256(payload) != p_hash:
             return "payload does not match payload_hash (payload altered)"
         if key_id is None:
+            if type_ == KEYED:
+                return "the trail's keying event without its key (the keying stripped, the events after it rewritten)"
             if self.key_id is not None:
                 return (f"an event without the trail's key, after it was keyed at event {self.keyed_from} "
                         "(written by someone who does not hold the key)")
