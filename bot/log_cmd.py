@@ -7,8 +7,9 @@ import sys
 
 from conversations.records.screening_log import ScreeningLog, render_json, render_text, verified_log
 
+from . import audit_keys
 from .audit_cmd import open_existing
-from .settings import add_db_argument
+from .settings import add_db_argument, settings_for
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     db = open_existing(args, prog)
     if db is None:
         return 2
-    log = verified_log(db)
+    log = verified_log(db, audit_keys.configured(settings_for(args)))  # with the key, when it is here
     if not isinstance(log, ScreeningLog):  # numbers from a trail that does not verify are not to be relied on
         where = f"event {log.bad_seq}" if log.bad_seq is not None else "its head"
         print(f"{prog}: the audit trail is broken at {where}, so it gives no numbers; run `screening-bot audit "

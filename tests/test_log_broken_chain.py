@@ -63,3 +63,19 @@ def test_a_broken_trail_is_refused_in_one_line(path, capsys, monkeypatch, what, 
     assert f"the audit trail is broken at event {seq}" in line, line
     assert "screening-bot audit verify" in line
     assert "Traceback" not in err
+
+
+def test_with_the_trails_key_a_forged_event_with_a_right_plain_hash_gives_no_numbers(tmp_path, capsys, monkeypatch):
+    db = fresh_db(tmp_path, keyed=True)  # the key where the bot keeps it, beside the database: `log` finds it
+    populate(db)
+    drop_triggers(db)
+    seq, prev = audit.head(db)
+    body = audit.canonical({"decision": "accept", "send_no": 1})
+    fields = (seq + 1, "2026-03-03T09:00:00.000000Z", "coordinator", 201, None, "coordinator_decision")
+    db.conn.execute(f"INSERT INTO {audit.TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                    (*fields, body, audit.sha256(body), audit.chain_hash(prev, *fields, audit.sha256(body))))
+    db.conn.commit()
+    db.conn.close()
+    code, out, err = run_cli(capsys, monkeypatch, ["log", "--db", str(tmp_path / "screening.db")])
+    assert (code, out) == (2, "")
+    assert f"broken at event {seq + 1}" in one_line(err, PROG)

@@ -28,6 +28,7 @@ from conversations.dialogue.events import E
 from criteria import CRITERION_IDS, STATUSES
 
 from . import audit
+from .audit_key import AuditKey
 from .audit_verify import VerifyResult, verify
 from .registry import DECISIONS
 
@@ -113,10 +114,11 @@ def screening_log(db: sqlite_utils.Database, up_to: int | None = None) -> Screen
     return log
 
 
-def verified_log(db: sqlite_utils.Database) -> ScreeningLog | VerifyResult:
-    """The screening log when the whole trail verifies, otherwise the failed `VerifyResult` (no numbers).
-    The log is counted up to the head verified: events appended meanwhile are in neither."""
-    result = verify(db)
+def verified_log(db: sqlite_utils.Database, key: AuditKey | None = None) -> ScreeningLog | VerifyResult:
+    """The screening log when the whole trail verifies (with ``key``, its MACs too), otherwise the failed
+    `VerifyResult` (no numbers). The log is counted up to the head verified: events appended meanwhile are
+    in neither."""
+    result = verify(db, key=key)
     if not result.ok:
         return result
     log = screening_log(db, result.head_seq)
