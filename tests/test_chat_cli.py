@@ -17,6 +17,7 @@ from conversation_script import ELIGIBLE_GIRL_12
 from bot import terminal
 from conversations.dialogue import engine
 from conversations.dialogue.state import State
+from conversations.records import audit_key
 from conversations.records.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,7 +29,11 @@ HALF = 15
 
 
 def chat(db: Path, lines: list[str], *args: str, echo: bool = False) -> tuple[int, list[dict], str]:
-    """Run ``chat --jsonl``; its lines, without the echo of each accepted answer unless ``echo``."""
+    """Run ``chat --jsonl``; its lines, without the echo of each accepted answer unless ``echo``. The audit key
+    is there as the first start leaves it (its one-time notice is test_audit_keys.py's)."""
+    key = db.with_name(db.name + ".audit-key")
+    if not key.exists():
+        audit_key.generate(key)
     proc = subprocess.run([*BOT, "chat", "--jsonl", "--db", str(db), *args], input="".join(f"{x}\n" for x in lines),
                           capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=60)
     out = [json.loads(line) for line in proc.stdout.splitlines()]
