@@ -4,6 +4,7 @@ and check an export file on its own."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -217,11 +218,22 @@ def run_export(args: argparse.Namespace) -> int:
     if settings.coordinator_ids or settings.anchors_file:  # somewhere to anchor the head, apart from the file
         from .telegram import anchoring  # the coordinators' chats are the bot's: only this needs its phrases
 
-        anchor = anchoring.after_export(db, settings)
-        told = [f"sent to {len(settings.coordinator_ids)} coordinators' chats" if settings.coordinator_ids else "",
-                f"written to {settings.anchors_file}" if settings.anchors_file else ""]
-        print(f"anchored head: event {anchor.seq} {anchor.head} ({'; '.join(t for t in told if t)})")
+        anchor, not_written = anchoring.after_export(db, settings)
+        told = [f"sent to {len(anchor_chats(db, anchor))} coordinators' chats" if settings.coordinator_ids else "",
+                f"written to {settings.anchors_file}" if settings.anchors_file and not not_written else ""]
+        print(f"anchored head: event {anchor.seq} {anchor.head}" + (
+            f" ({'; '.join(t for t in told if t)})" if any(told) else ""))
+        if not_written:
+            print(f"{prog}: the anchored head could not be written to {settings.anchors_file} ({not_written}); "
+                  "the export itself is whole and recorded", file=sys.stderr)
+            return 1
     return 0
+
+
+def anchor_chats(db: sqlite_utils.Database, anchor: anchors.Anchor) -> list[int]:
+    row = db.conn.execute(f"SELECT payload FROM {audit.TABLE} WHERE type = ? ORDER BY seq DESC LIMIT 1",
+                          (anchors.HEAD_ANCHORED,)).fetchone()
+    return json.loads(row[0])["chats"] if row else []
 
 
 def run_verify_export(args: argparse.Namespace) -> int:

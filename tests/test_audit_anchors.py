@@ -183,15 +183,12 @@ async def test_the_anchors_file_one_owner_only_line_a_day(tmp_path, cwd, monkeyp
     assert (code, err) == (0, "") and out.rstrip().endswith("; 3 anchored heads held")
 
 
-@pytest.mark.xfail(strict=True, reason="anchors.write skips only a line its LAST line holds: once an export's "
-                   "anchor is appended after the day's daily line, the next hourly look (anchoring.to_file with "
-                   "the day's head) appends the daily line a second time, after the export's newer head")
 async def test_an_export_line_does_not_make_the_next_look_repeat_the_daily_line(tmp_path):
     file = tmp_path / "anchors.txt"
     async with Harness(tmp_path, SCREENING_AUDIT_ANCHORS_FILE=str(file)) as h:
         await h.say(COORDINATOR, "/help")
         daily = anchoring.anchor_due(h.services, now=DAY1)
-        export = anchoring.after_export(h.db, h.services.settings, now=DAY1 + timedelta(hours=1))
+        export, _ = anchoring.after_export(h.db, h.services.settings, now=DAY1 + timedelta(hours=1))
         for hours in (2, 3):
             assert anchoring.anchor_due(h.services, now=DAY1 + timedelta(hours=hours)) is None
         assert [(a.seq, a.head) for a in anchors.parse(file.read_text(encoding="ascii"))] == [
@@ -352,10 +349,6 @@ async def test_cli_export_without_coordinators_or_file_anchors_nothing(tmp_path,
     assert not (tmp_path / "anchors.txt").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="audit export of a database holding the trail alone (no telegram_outbox "
-                   "table) with SCREENING_COORDINATOR_IDS set: the export is written and recorded and 'exported "
-                   "...' printed, then anchors.make's INSERT INTO telegram_outbox fails and the command exits 2 "
-                   "with 'cannot use the database ... (SQLITE_ERROR)'; no anchor, nothing in the anchors file")
 def test_cli_export_of_a_trail_alone_with_coordinators(db_path, cwd, capsys, monkeypatch, tmp_path):
     file = tmp_path / "anchors.txt"
     monkeypatch.setenv("SCREENING_COORDINATOR_IDS", "201,202")
@@ -366,9 +359,6 @@ def test_cli_export_of_a_trail_alone_with_coordinators(db_path, cwd, capsys, mon
     assert "anchored head: event " in out and file.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="audit export with SCREENING_AUDIT_ANCHORS_FILE that cannot be written "
-                   "(here: its directory does not exist): anchoring.to_file swallows the OSError (a log line only, "
-                   "not on stderr), yet run_export prints 'anchored head: ... (written to FILE)' and exits 0")
 async def test_cli_export_does_not_claim_an_anchors_file_it_could_not_write(tmp_path, cwd, capsys, monkeypatch):
     path = await bot_database(tmp_path)
     file = tmp_path / "no-such-dir" / "anchors.txt"

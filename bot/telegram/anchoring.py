@@ -48,25 +48,30 @@ async def daily(context: BotContext) -> None:
         await context.services.sender.deliver_due()
 
 
-def after_export(db: sqlite_utils.Database, settings: Settings, now: datetime | None = None) -> anchors.Anchor:
+def after_export(db: sqlite_utils.Database, settings: Settings,
+                 now: datetime | None = None) -> tuple[anchors.Anchor, str | None]:
     """The head as an export left it (its own event included), sent to every coordinator's chat (the
-    running bot delivers the outbox) and written to the anchors file."""
+    running bot delivers the outbox) and written to the anchors file: (the anchor, why the file could not
+    be written or None)."""
     now = now or datetime.now(UTC)
     day = now.astimezone(UTC).date().isoformat()
     with write(db):
         made = anchors.make(db, "export", now, settings.coordinator_ids,
                             lambda seq, head: render.anchor_text("export", day, seq, head))
-    to_file(settings, made.seq, made.head, now, "export")
-    return made
+    return made, to_file(settings, made.seq, made.head, now, "export")
 
 
-def to_file(settings: Settings, seq: int, head: str, now: datetime, why: str) -> None:
+def to_file(settings: Settings, seq: int, head: str, now: datetime, why: str) -> str | None:
+    """Write the anchor to the anchors file, if one is configured; why it could not be, or None."""
     if settings.anchors_file is None:
-        return
+        return None
     try:
         anchors.write(settings.anchors_file, seq, head, audit_time(now), why)
     except OSError as exc:  # the chats have it; a daily anchor is written again at the next look
-        log.error("cannot write the anchors file (%s)", exc.strerror or type(exc).__name__)
+        why_not = exc.strerror or type(exc).__name__
+        log.error("cannot write the anchors file (%s)", why_not)
+        return why_not
+    return None
 
 
 def audit_time(now: datetime) -> str:

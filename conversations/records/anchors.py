@@ -29,7 +29,6 @@ from . import audit
 HEAD_ANCHORED = "head_anchored"  # conversations.dialogue.events.E.HEAD_ANCHORED
 _HASH = re.compile(r"\b([0-9a-f]{64})\b")
 _SEQ = re.compile(r"(?:^|[\s#(:])(\d{1,12})\b")
-TAIL_BYTES = 4096
 
 
 class NotAnAnchor(ValueError):
@@ -92,10 +91,11 @@ def check(db: sqlite_utils.Database, anchors: list[Anchor]) -> list[str]:
 
 
 def write(path: str | Path, seq: int, head: str, at: str, why: str) -> bool:
-    """Append the anchor to the file at ``path`` (created owner-only), unless its last line already holds
-    this head: a retry after a crash adds no second line. True when a line was written."""
+    """Append the anchor to the file at ``path`` (created owner-only), unless a line of it already holds this
+    head: a retry after a crash, or the next look of the day, adds no second line. True when a line was
+    written."""
     path = Path(path)
-    if _tail_holds(path, seq, head):
+    if _holds(path, seq, head):
         return False
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
@@ -106,16 +106,17 @@ def write(path: str | Path, seq: int, head: str, at: str, why: str) -> bool:
     return True
 
 
-def _tail_holds(path: Path, seq: int, head: str) -> bool:
+def _holds(path: Path, seq: int, head: str) -> bool:
+    """Whether a line of the file names this head (read from the end: it is most often the last one)."""
     try:
-        with open(path, "rb") as f:
-            f.seek(max(0, os.fstat(f.fileno()).st_size - TAIL_BYTES))
-            tail = f.read().decode("ascii", "replace").splitlines()
+        text = path.read_bytes().decode("ascii", "replace")
     except FileNotFoundError:
         return False
-    last = next((t for t in reversed(tail) if t.strip()), "")
-    anchor = _anchor(last, 0)
-    return anchor is not None and (anchor.seq, anchor.head) == (seq, head)
+    for n, t in enumerate(reversed(text.splitlines())):
+        anchor = _anchor(t.strip(), n) if t.strip() else None
+        if anchor is not None and (anchor.seq, anchor.head) == (seq, head):
+            return True
+    return False
 
 
 def anchored_on(db: sqlite_utils.Database, day: str) -> tuple[int, str] | None:
@@ -137,7 +138,8 @@ def make(db: sqlite_utils.Database, why: str, now: datetime, chats: Iterable[int
     if not db.conn.in_transaction:
         raise RuntimeError("anchors.make runs inside a write transaction")
     seq, head = audit.head(db)
-    chats = sorted(set(chats))
+    # A database holding the trail alone has no outbox: nothing to queue there, the file still gets the head.
+    chats = sorted(set(chats)) if "telegram_outbox" in db.table_names() else []
     at = audit.iso_utc(now)
     for chat in chats:
         db.conn.execute(
