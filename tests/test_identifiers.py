@@ -215,3 +215,15 @@ async def test_a_revoked_user_id_is_recorded_but_a_date_in_a_command_is_not(tmp_
         await h.say(PHYSICIAN, "/status 12.03.2014")
         texts = [e["payload"]["text"] for e in h.audit("update_received")]
         assert texts == ["/revoke 1234567890", "[withheld: looked like a date]"]
+
+
+def test_a_referral_id_is_never_taken_for_an_identifier():
+    """The study's key has letters and digits; one in fourteen holds five digits, the shape of a record number."""
+    from conversations.records.store import new_referral_id
+
+    ids = [new_referral_id() for _ in range(5000)]
+    assert sum(sum(c.isdigit() for c in rid) >= 5 for rid in ids) > 100, "the shape that was misread is there"
+    for rid in ids:
+        for text in (rid, rid.lower(), f"/status {rid.lower()}", f"{rid} please"):
+            assert identifier_kind(text) is None, text
+    assert identifier_kind("R-94Q9-3JW1 MRN 4711") is not None, "an identifier beside it is still found"

@@ -161,11 +161,18 @@ def _found(pattern: re.Pattern[str], check: Callable[[re.Match[str]], bool] | No
     return False
 
 
+# The study's own pseudonymous key (records/store.py new_referral_id: "R-", two groups of four Crockford
+# base32 characters): a code of letters and digits, but never a patient's. Typed in any case, it is taken
+# out before the search, or the one in fourteen with five digits would read as a record number.
+_CROCKFORD = "[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]"
+REFERRAL_ID = re.compile(rf"(?<![\w-])[Rr]-{_CROCKFORD}{{4}}-{_CROCKFORD}{{4}}(?![\w-])")
+
+
 def identifier_kind(text: str) -> str | None:
     """What identifier ``text`` seems to hold ("a date", ...), or None."""
     if (placeholder := _PLACEHOLDER.search(text)) is not None:
         return placeholder.group(1)
-    text = unicodedata.normalize("NFKC", text)
+    text = REFERRAL_ID.sub("R-ID", unicodedata.normalize("NFKC", text))
     for kind, pattern, check in _PATTERNS:
         if _found(pattern, check, text):
             return kind
