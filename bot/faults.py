@@ -12,6 +12,8 @@ detail starts with ``<prefix>`` when one is given. The points, in the order an u
 - ``before_send``: an outbox row is about to be sent (detail: its key, e.g. ``u12.0`` or
   ``summary:R-7KQ2-9XPM:1:9001``);
 - ``after_send``: Telegram accepted the row, it is not yet marked sent (detail: its key).
+- ``job_committed``: a scheduled job's transaction committed (its events, its outbox rows), nothing of
+  it is sent yet (detail: the key of each row, e.g. ``remind:R-7KQ2-9XPM:1:…`` or ``digest:2026-12-02:9001``).
 
 The variable is read once, when this module is imported; unset or empty, :func:`point` returns at once.
 A malformed value is reported on standard error and ignored. Never set it outside tests.
@@ -24,7 +26,7 @@ import signal
 import sys
 
 ENV = "SCREENING_FAULT"
-POINTS = ("received", "stored", "committed", "before_send", "after_send")
+POINTS = ("received", "stored", "committed", "before_send", "after_send", "job_committed")
 
 
 def parse(spec: str) -> tuple[str, int, str] | None:

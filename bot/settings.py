@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     audit_key_file: Path | None = Field(default=None, alias="SCREENING_AUDIT_KEY_FILE")
     # An append-only file the trail's heads are written to (daily, and with every export), if set.
     anchors_file: Path | None = Field(default=None, alias="SCREENING_AUDIT_ANCHORS_FILE")
+    # Hours a pre-screen waits unanswered before its physician is reminded (the second reminder comes 7 days
+    # after the last change whatever this says).
+    reminder_idle_hours: float = Field(default=48.0, gt=0, le=24 * 365, alias="SCREENING_REMINDER_IDLE_HOURS")
 
     @field_validator("token", "webhook_url", "webhook_secret", "audit_key", "audit_key_file", "anchors_file",
                      mode="before")
@@ -63,6 +66,11 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("reminder_idle_hours", mode="before")
+    @classmethod
+    def _empty_is_48(cls, value: object) -> object:
+        return 48.0 if isinstance(value, str) and not value.strip() else value
 
     @field_validator("db_path", mode="before")
     @classmethod

@@ -59,6 +59,7 @@ class LiveBot:
         self.proc: subprocess.Popen | None = None
         self.logs: list[Path] = []
         self.exits: list[int] = []  # return codes of the processes that ended, in order
+        self.env: dict[str, str] = {}  # more settings for every process (e.g. SCREENING_REMINDER_IDLE_HOURS)
 
     # ---- processes -------------------------------------------------------------------------------
 
@@ -68,7 +69,7 @@ class LiveBot:
         log = self.dir / f"run{len(self.logs) + 1}.log"
         self.logs.append(log)
         polls = self.api.polls
-        env = bot_env(self.api, self.db_path, **({"SCREENING_FAULT": fault} if fault else {}))
+        env = bot_env(self.api, self.db_path, **self.env, **({"SCREENING_FAULT": fault} if fault else {}))
         with open(log, "w", encoding="utf-8") as err:
             self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=self.dir, env=env,
                                          stdout=subprocess.DEVNULL, stderr=err, text=True)

@@ -27,7 +27,7 @@ from telegram.request import BaseRequest, HTTPXRequest, RequestData
 from bot.settings import Settings
 from conversations.records.db import write
 
-from . import access, anchoring, coordinator, physician
+from . import access, anchoring, coordinator, physician, reminders
 from .inbox import DurableQueue
 from .services import BotApplication, BotContext, Services
 
@@ -82,6 +82,8 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
         if app.job_queue is not None:
             app.job_queue.run_repeating(_deliver, interval=DELIVERY_INTERVAL, first=0.1, name="outbox")
             app.job_queue.run_repeating(anchoring.daily, interval=anchoring.INTERVAL, first=5.0, name="anchor")
+            every = reminders.interval(settings)
+            app.job_queue.run_repeating(reminders.job, interval=every, first=min(every, 5.0), name="reminders")
 
     async def post_shutdown(app: BotApplication) -> None:
         app.bot_data.close()
@@ -164,6 +166,7 @@ def add_handlers(app: BotApplication, settings: Settings) -> None:
         CommandHandler("change", physician.change, filters=phys),
         CommandHandler("amend", physician.amend, filters=phys),
         MessageHandler(phys & filters.TEXT & ~filters.COMMAND, physician.answer),
+        CallbackQueryHandler(reminders.press, pattern=rf"^{reminders.PREFIX}:"),
         CallbackQueryHandler(physician.press),
         TypeHandler(Update, physician.unknown),
     ])

@@ -262,3 +262,52 @@ ANCHOR_TEXTS = {
 
 def anchor_text(why: str, day: str, seq: int, head: str) -> str:
     return ANCHOR_TEXTS[why].format(day=day, seq=seq, head=head)
+
+
+# ---- reminders (bot/telegram/reminders.py) -----------------------------------------------------------
+
+REMINDER_TEXTS = {
+    "idle": ("⏰ <b>{ref}</b> is waiting for your next answer: nothing has changed since {since} UTC. Continue shows "
+             "the question again, \"In 48 hours\" reminds you later, and Cancel closes the pre-screen (it asks "
+             "first)."),
+    "again": ("⏰ <b>{ref}</b> is still open: nothing has changed since {since} UTC. Continue shows the question "
+              "again, \"In 48 hours\" reminds you later, and Cancel closes the pre-screen (it asks first). This is "
+              "the last reminder unless you answer or ask for another."),
+    "snoozed": ("⏰ As you asked, a reminder: <b>{ref}</b> is waiting for your next answer (nothing has changed "
+                "since {since} UTC). Continue shows the question again, \"In 48 hours\" reminds you later, and "
+                "Cancel closes the pre-screen (it asks first)."),
+}
+REMINDER_SNOOZED = "⏰ <b>{ref}</b>: I will remind you again on {until} UTC."
+REMINDER_SNOOZED_TOAST = "I will remind you again on {until} UTC."
+REMINDER_MOVED = "This pre-screen has changed since the reminder; there is nothing to snooze."
+REMINDER_NOT_OPEN = "This pre-screen is no longer open; there is nothing to cancel."
+REMINDER_CANCEL_ASK = ("Cancel <b>{ref}</b>? It is closed for good and nothing of it is sent to the study team; "
+                       "what was answered stays in the audit trail.")
+DIGEST_HEAD = ("📋 <b>Referrals waiting for a decision</b> for more than {days} working days, {day}: {n}. "
+               "/referrals lists every open referral.")
+DIGEST_LINE = "• <b>{ref}</b> sent {sent} UTC, {days} working days ago{status}."
+DIGEST_NEED_INFO = ", more information asked for"
+DIGEST_MORE = "And {n} more, the oldest first above."
+
+
+def reminder_time(t: str) -> str:
+    """A record's time (ISO, UTC) as a reminder says it: ``Wed 2 Dec 2026, 09:00``."""
+    from conversations.records.reminders import parse_time
+
+    at = parse_time(t)
+    return f"{at:%a} {at.day} {at:%b %Y, %H:%M}"
+
+
+def reminder_text(kind: str, ref: str, since: str) -> str:
+    return REMINDER_TEXTS[kind].format(ref=esc(ref), since=reminder_time(since))
+
+
+def digest_text(day: str, waiting: list, days: int, most: int) -> str:
+    """The coordinators' digest: ``waiting`` (records.reminders.Waiting), oldest first, at most ``most`` listed."""
+    lines = [DIGEST_HEAD.format(days=days, day=day, n=len(waiting))]
+    lines += [DIGEST_LINE.format(ref=esc(w.referral_id), sent=reminder_time(w.last_sent_at), days=w.working_days,
+                                 status=DIGEST_NEED_INFO if w.status == "need_info" else "")
+              for w in waiting[:most]]
+    if len(waiting) > most:
+        lines.append(DIGEST_MORE.format(n=len(waiting) - most))
+    return "\n".join(lines)

@@ -43,6 +43,10 @@ class E(StrEnum):
     EXPORT = "export"
     AUDIT_KEYED = "audit_keyed"  # the chain is an HMAC under the key named from this event on
     HEAD_ANCHORED = "head_anchored"  # the head before it sent to the coordinators (daily, or with an export)
+    # reminders (written by the Telegram adapter's reminder job, and a physician's snooze)
+    REMINDER_SENT = "reminder_sent"  # an idle pre-screen's physician reminded (queued with its message)
+    REMINDER_SNOOZED = "reminder_snoozed"  # the physician asked to be reminded again later
+    DIGEST_SENT = "digest_sent"  # a coordinator's daily digest of referrals waiting for a decision
 
 
 PAYLOAD_KEYS: dict[E, frozenset[str]] = {
@@ -70,6 +74,9 @@ PAYLOAD_KEYS: dict[E, frozenset[str]] = {
     E.EXPORT: frozenset({"format", "referral_id", "since", "events", "head"}),
     E.AUDIT_KEYED: frozenset({"key_id", "from_seq", "plain_head"}),
     E.HEAD_ANCHORED: frozenset({"why", "day", "seq", "head", "chats"}),
+    E.REMINDER_SENT: frozenset({"since", "number", "kind", "chat_id"}),
+    E.REMINDER_SNOOZED: frozenset({"since", "until", "reminder_seq"}),
+    E.DIGEST_SENT: frozenset({"day", "chat_id", "referrals"}),
     E.SESSION_OPENED: frozenset({"operator", "host", "resumed"}),
     E.SESSION_PAUSED: frozenset({"operator", "host"}),
 }
