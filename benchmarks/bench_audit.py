@@ -39,6 +39,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # as bench_bot: the tests' answers
+
+from telegram_harness import ELIGIBLE  # the eligible girl of the Telegram tests, as typed
 
 from conversations.dialogue import engine
 from conversations.dialogue.events import E
@@ -57,23 +60,6 @@ FIRST_PHYSICIAN = 100_000
 PHYSICIANS = 40
 PRESCREENS_PER_INVITE_ROUND = 25  # a new physician invited and registered every so many pre-screens
 
-# The eligible girl of the Telegram tests (tests/telegram_harness.ELIGIBLE), as typed.
-ELIGIBLE = {
-    "age_years": "12", "sex": "female", "childbearing_potential": "yes", "exclusion_checklist": "none",
-    "sle_eular_acr_2019": "yes", "sledai_2k": "12", "intolerant_to_conventional": "no", "soc_months": "12",
-    "gc_high_dose": "yes", "hcq": "yes", "dmards": "mycophenolate, cyclophosphamide",
-    "target_not_reached": "no", "ln_classes": "IV", "lvef_percent": "62", "ecg_significant_abnormality": "no",
-    "egfr": "95", "ast_x_uln": "1", "alt_x_uln": "1", "bilirubin_x_uln": "0.5", "severe_lung_disease": "no",
-    "spo2_percent": "98", "cardiac_conditions": "none", "ln_chronicity_index": "2", "hbsag": "negative",
-    "hbcab": "negative", "hcv_ab": "negative", "hiv_ab": "negative", "syphilis": "negative",
-    "cmv_dna": "negative", "agrees_contraception": "yes", "apheresis_suitable": "yes", "cns_lupus": "no",
-    "refractory_cytopenia": "no", "other_major_organ": "no", "steroid_dependent": "no", "hbv_dna": "negative",
-    "hcv_rna": "negative",
-    "eular_acr_2019.ana_ge_1_80": "yes", "eular_acr_2019.items": "acute cutaneous lupus, anti_dsdna_or_anti_sm",
-    "sledai_2k_items": "arthritis, proteinuria, low_complement", "gc_peak_drug": "prednisone",
-    "gc_drug_mg_day": "40", "weight_kg": "30", "creatinine": "0.6 mg/dL", "height_cm": "145",
-    "gc_taper_tried": "yes", "gc_taper_floor_mg_kg_day": "0.6",
-}
 
 
 def patient(i: int) -> dict[str, str]:

@@ -53,12 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`| head`): nothing left to say to it
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush fails silently
         return 1
-    except AuditKeyError as exc:  # a key missing, malformed, not private, or not the trail's: nothing written
-        print(f"{program(args)}: {exc}", file=sys.stderr)
-        return 2
-    except KeyRequired as exc:
-        print(f"{program(args)}: {exc}: nothing was written; set SCREENING_AUDIT_KEY_FILE or SCREENING_AUDIT_KEY",
-              file=sys.stderr)
+    except (AuditKeyError, KeyRequired) as exc:  # a key missing, malformed, not private, or not the trail's
+        tail = "" if isinstance(exc, AuditKeyError) else ": nothing was written; set SCREENING_AUDIT_KEY_FILE or " \
+            "SCREENING_AUDIT_KEY"
+        print(f"{program(args)}: {exc}{tail}", file=sys.stderr)
         return 2
     except sqlite3.DatabaseError as exc:  # the one place a damaged, read-only or full database is said
         print(f"{program(args)}: {fault(settings_for(args).db_path, exc)}", file=sys.stderr)
