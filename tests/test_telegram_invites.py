@@ -43,6 +43,11 @@ async def test_a_valid_invite_registers_the_first_account(tmp_path):
         assert "You are registered as a referring physician" in calls[0].text
         assert h.services.role_of(STRANGER) == "physician"
         calls = await h.say(STRANGER, "/screen")
+        assert "finish registering first" in calls[0].text, "the registration comes first (issue 15)"
+        for answer in ("Dr Anna Weber", "Charité Berlin", "+49 30 1234567"):
+            calls = await h.say(STRANGER, answer)
+        assert "Thank you, Dr Anna Weber" in calls[0].text
+        calls = await h.say(STRANGER, "/screen")
         assert "New pre-screen R-" in calls[0].text
         created, registered = h.audit("invite_created"), h.audit("physician_registered")
         assert registered[0]["payload"]["invite_id"] == created[0]["payload"]["invite_id"]

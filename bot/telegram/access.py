@@ -24,7 +24,9 @@ from telegram.ext import ApplicationHandlerStop
 
 from conversations.dialogue import identifiers
 from conversations.dialogue.events import E
+from conversations.records.registry import PROFILE_FIELDS
 
+from . import registration, render
 from .inbox import start_argument, update_kind
 from .render import esc, phrase
 from .services import BotContext
@@ -41,12 +43,15 @@ INVITE_REFUSALS = {
     "unknown": "This invitation link is not valid. Please ask a study coordinator for a new one.",
     "used": "This invitation link has already been used. Please ask a study coordinator for a new one.",
     "expired": "This invitation link has expired. Please ask a study coordinator for a new one.",
+    "cancelled": "This invitation link was cancelled. Please ask a study coordinator for a new one.",
 }
+# A button's pop-up holds at most 200 characters (Telegram cuts the rest): a refusal there is this short.
+TOAST_LIMIT = 200
+REFUSAL_TOAST = ("Sorry, this bot serves the referring physicians of a clinical study only. If you are one, "
+                 "please ask a study coordinator for an invitation link.")
 TOO_MANY_TRIES = "Too many invitation links were tried from this account. Please try again in an hour."
 QUIET_SECONDS = 600.0
 INVITE_TRIES = 5
-WELCOME = ("Welcome! You are registered as a referring physician. /screen starts a pre-screen; /help "
-           "explains the rest. Please never send names, dates of birth, record numbers or photos.")
 
 
 def refuse(update: Update, context: BotContext, reason: str, text: str, turn: Turn | None = None) -> Turn:
@@ -57,7 +62,7 @@ def refuse(update: Update, context: BotContext, reason: str, text: str, turn: Tu
     turn.event(E.ACCESS_REFUSED, {"reason": reason, "chat_type": chat.type if chat else None,
                                   "update_kind": update_kind(update)})
     if update.callback_query is not None:
-        turn.toast = text[:200]
+        turn.toast = text if len(text) <= TOAST_LIMIT else REFUSAL_TOAST
     elif chat is not None:
         turn.say(text)
     log.info("update %s refused: %s", update.update_id, reason)
@@ -93,6 +98,8 @@ async def withhold(update: object, context: BotContext) -> None:
     if not isinstance(update, Update) or update.callback_query is not None:
         return  # a button's data is never quoted; a forged one is refused as any invalid button
     turn = Turn(update, context)
+    if context.role == "physician" and await registration.intercept(update, context, turn):
+        raise ApplicationHandlerStop
     answer = (update.message is not None and update.message.text is not None
               and not update.message.text.startswith("/") and context.role == "physician")
     if turn.withheld is None or answer:
@@ -134,7 +141,10 @@ async def stranger(update: Update, context: BotContext) -> None:
         if result == "registered":
             context.role = turn.role = "physician"
             turn.event(E.PHYSICIAN_REGISTERED, {"invite_id": invite_id}, ts=ts)
-            turn.say(WELCOME)
+            turn.say(f"{esc(render.REGISTRATION_START)}\n\n{registration.question(PROFILE_FIELDS[0], True)}")
+            for cid in sorted(s.settings.coordinator_ids):  # who redeemed which invite; their name follows
+                turn.say(render.REDEEMED_NOTICE.format(invite_id=esc(invite_id), link=render.user_link(user_id)),
+                         chat_id=cid)
         else:
             refuse(update, context, f"invite_{result}", INVITE_REFUSALS.get(result, REFUSAL), turn)
 

@@ -8,9 +8,9 @@ import traceback
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
+from telegram import BotCommand, Update
 from telegram._utils.types import ODVInput
-from telegram.error import NetworkError, TelegramError
+from telegram.error import NetworkError
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
@@ -27,7 +27,7 @@ from telegram.request import BaseRequest, HTTPXRequest, RequestData
 from bot.settings import Settings
 from conversations.records.db import write
 
-from . import access, anchoring, coordinator, physician, reminders
+from . import access, anchoring, coordinator, directory, menus, physician, registration, reminders
 from .inbox import DurableQueue
 from .services import BotApplication, BotContext, Services
 
@@ -47,11 +47,14 @@ PHYSICIAN_COMMANDS = [
     BotCommand("summary", "the answers so far, numbered"),
     BotCommand("change", "change any answer: /change <number from /summary>"),
     BotCommand("amend", "change a pre-screen already sent, saying why"),
+    BotCommand("profile", "your name, institution and contact"),
     BotCommand("help", "how this works"),
 ]
 COORDINATOR_COMMANDS = [
     BotCommand("referrals", "list open referrals"),
-    BotCommand("invite", "invitation link for a physician"),
+    BotCommand("invite", "invitation link for a physician: /invite <days>"),
+    BotCommand("invites", "open invitation links, to cancel"),
+    BotCommand("physicians", "physicians and their referrals, to revoke"),
     BotCommand("revoke", "remove a physician: /revoke <user ID>"),
     BotCommand("export", "the audit trail as a JSON-lines file"),
     BotCommand("reassess", "referrals the current protocol judges otherwise"),
@@ -73,7 +76,7 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
         services.open(settings, app.bot, clock)
         queue.inbox = services.inbox
         polling.before = services.settle
-        await set_commands(app, settings)
+        await set_commands(app, settings, services)
         replayed = services.inbox.pending()
         for raw in replayed:  # stored before a crash, not processed: handled before anything new
             await app.update_queue.put(Update.de_json(raw, app.bot))
@@ -147,16 +150,21 @@ def add_handlers(app: BotApplication, settings: Settings) -> None:
         MessageHandler(filters.ATTACHMENT, physician.attachment),
         # coordinators
         CommandHandler(("start", "help"), coordinator.start, filters=coord),
-        CommandHandler("invite", coordinator.invite, filters=coord),
+        CommandHandler("invite", directory.invite, filters=coord),
+        CommandHandler("invites", directory.invites, filters=coord),
+        CommandHandler("physicians", directory.physicians, filters=coord),
         CommandHandler("revoke", coordinator.revoke, filters=coord),
         CommandHandler("referrals", coordinator.referrals, filters=coord),
         CommandHandler("export", coordinator.export, filters=coord),
         CommandHandler("reassess", coordinator.reassess_referrals, filters=coord),
         MessageHandler(coord, coordinator.other),
         CallbackQueryHandler(coordinator.decide, pattern=r"^d:"),
+        CallbackQueryHandler(directory.press, pattern=r"^(pv|py|pn|ix|iv):"),
+        CallbackQueryHandler(registration.press, pattern=r"^pf:"),
         # physicians
         CommandHandler("start", physician.start, filters=phys),
         CommandHandler("help", physician.help_, filters=phys),
+        CommandHandler("profile", registration.profile, filters=phys),
         CommandHandler("screen", physician.screen, filters=phys),
         CommandHandler("status", physician.status, filters=phys),
         CommandHandler("back", physician.back, filters=phys),
@@ -173,14 +181,12 @@ def add_handlers(app: BotApplication, settings: Settings) -> None:
     app.add_error_handler(on_error)
 
 
-async def set_commands(app: BotApplication, settings: Settings) -> None:
-    """The command menus, per role. Best effort: a failure is logged, never fatal."""
-    try:
-        await app.bot.set_my_commands(PHYSICIAN_COMMANDS, scope=BotCommandScopeAllPrivateChats())
-        for cid in sorted(settings.coordinator_ids):
-            await app.bot.set_my_commands(COORDINATOR_COMMANDS, scope=BotCommandScopeChat(cid))
-    except TelegramError as exc:
-        log.warning("setting the command menu failed (%s); continuing without it", type(exc).__name__)
+async def set_commands(app: BotApplication, settings: Settings, services: Services) -> None:
+    """The command menus, per role (menus.py): none for strangers, each physician's and coordinator's in
+    their own chat. Best effort: a failure is logged, never fatal."""
+    physicians = [uid for uid in services.registry.active_ids(settings.physician_ids)
+                  if uid not in settings.coordinator_ids]
+    await menus.set_all(app.bot, physicians, sorted(settings.coordinator_ids))
 
 
 async def _deliver(context: BotContext) -> None:

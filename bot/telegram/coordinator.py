@@ -18,10 +18,9 @@ from conversations.records import audit, audit_export
 from conversations.records.audit_key import AuditKey
 from conversations.records.db import open_db
 from conversations.records.reassess import reassess
-from conversations.records.registry import INVITE_LIFETIME
 from criteria import PROTOCOL_VERSION
 
-from . import anchoring, keyboards, render
+from . import anchoring, keyboards, menus, render
 from .render import esc
 from .services import BotContext
 from .turn import Turn
@@ -33,7 +32,10 @@ HELP = (
     "Every referral a physician sends reaches you with its outcome, criteria, missing and pending items, "
     "and buttons Accept / Need information / Decline; the physician is told your decision.\n"
     "/referrals lists the open referrals\n"
-    "/invite makes a single-use invitation link for a physician (valid 7 days)\n"
+    "/invite makes a single-use invitation link for a physician (valid 7 days; /invite 3 for three days, or "
+    "the link's buttons for 1 or 30)\n"
+    "/invites lists the open invitation links, each with a button that cancels it\n"
+    "/physicians lists the physicians with their referrals, each with a button that revokes them\n"
     "/revoke &lt;user ID&gt; removes a physician\n"
     "/export sends the whole audit trail (JSON lines with transcripts and the head hash)\n"
     "/reassess lists the referrals whose outcome the current protocol changes (after an amendment)"
@@ -50,30 +52,6 @@ async def start(update: Update, context: BotContext) -> None:
     turn = Turn(update, context)
     turn.say(HELP)
     await turn.end()
-
-
-async def invite(update: Update, context: BotContext) -> None:
-    """A single-use deep link. The code is sent directly and never stored: only its hash is."""
-    s = context.services
-    turn = Turn(update, context)
-    created: list[tuple[int, str]] = []
-
-    def create(db: sqlite_utils.Database) -> None:
-        ts = s.registry.now()
-        invite_id, code = s.registry.create_invite(turn.user_id, ts=ts)
-        created.append((invite_id, code))
-        row = s.registry.invite(invite_id)
-        turn.event(E.INVITE_CREATED, {"invite_id": invite_id, "code_hash": row["code_hash"],
-                                      "expires_at": row["expires_at"]}, ts=ts)
-
-    turn.do(create)
-    await turn.end()
-    (invite_id, code), = created
-    days = INVITE_LIFETIME.days
-    text = ("Invitation for one physician (single use, valid {days} days; forward it privately):\n{link}")
-    await s.sender.send_direct(
-        turn.chat_id, text.format(days=days, link=esc(f"https://t.me/{context.bot.username}?start={code}")),
-        audit_text=text.format(days=days, link=f"[invite {invite_id}]"))
 
 
 async def revoke(update: Update, context: BotContext) -> None:
@@ -98,6 +76,8 @@ async def revoke(update: Update, context: BotContext) -> None:
 
     turn.do(remove)
     await turn.end()
+    if s.role_of(physician_id) == "stranger":  # revoked: their command menu goes too
+        await menus.remove_menu(context.bot, physician_id)
 
 
 async def referrals(update: Update, context: BotContext) -> None:
@@ -218,5 +198,6 @@ def _export(settings: Settings, out: Path, coordinator_id: int, key: AuditKey | 
 
 async def other(update: Update, context: BotContext) -> None:
     turn = Turn(update, context)
-    turn.say("Coordinators use /referrals, /invite, /revoke, /export and /reassess; /help explains them.")
+    turn.say("Coordinators use /referrals, /physicians, /invite, /invites, /revoke, /export and /reassess; /help "
+             "explains them.")
     await turn.end()

@@ -85,9 +85,11 @@ class _Held:
 
 
 class Inbox:
-    def __init__(self, db: sqlite_utils.Database, coordinator_ids: Collection[int] = ()):
+    def __init__(self, db: sqlite_utils.Database, coordinator_ids: Collection[int] = (),
+                 contact_asked: withheld.ContactAsked | None = None):
         self.db = db
         self.coordinator_ids = coordinator_ids
+        self.contact_asked = contact_asked  # a physician's own contact is never written here either
         self._held: dict[int, _Held] = {}  # taken in, neither processed nor stored yet
 
     def receive(self, update: Update) -> None:
@@ -98,9 +100,11 @@ class Inbox:
             self._held[update.update_id] = _Held(update, update_kind(update), utc_now())
 
     def _raw(self, update: Update) -> str | None:
-        if carries_invite_code(update):
+        # Neither an invite code nor a physician's own contact is written with the update (the contact is kept
+        # in the physician directory only): lost in a crash, it costs the physician sending it again.
+        if carries_invite_code(update) or withheld.contact_answer(update, self.contact_asked):
             return None
-        return json.dumps(withheld.scrubbed(update, self.coordinator_ids), ensure_ascii=False)
+        return json.dumps(withheld.scrubbed(update, self.coordinator_ids, self.contact_asked), ensure_ascii=False)
 
     def store_held(self, db: sqlite_utils.Database | None = None, but: int | None = None) -> dict[int, _Held]:
         """Write every update held (``but`` the one a turn marks processed): in ``db``'s transaction when

@@ -159,3 +159,49 @@ def decision(ref: str, send_no: int) -> InlineKeyboardMarkup:
         _button(DECISION_LABELS["need_info"], f"{Action.DECIDE}:{ref}:{send_no}:i"),
         _button(DECISION_LABELS["decline"], f"{Action.DECIDE}:{ref}:{send_no}:d"),
     ]])
+
+
+# ---- the physician directory: registration, /profile, /physicians, /invites -------------------------
+# Callback data of their own, two fields (``parse`` above is the pre-screens' and decisions'):
+#   pf:<name|institution|contact>  a physician changes that field of their profile
+#   pv:<user_id>                   a coordinator asks to revoke a physician (a confirmation follows)
+#   py:<user_id>                   ... confirms the revocation; pn:<user_id> keeps the physician
+#   ix:<invite_id>                 a coordinator cancels an open invite
+#   iv:<days>                      a new invite valid that many days
+
+PROFILE_LABELS = {"name": "✏️ Name", "institution": "🏥 Institution", "contact": "☎️ Contact"}
+DIRECTORY_ACTIONS = ("pf", "pv", "py", "pn", "ix", "iv")
+_USER_ID = re.compile(r"[0-9]{1,15}")
+_INVITE_ID = re.compile(r"inv-[0-9a-f]{8}")
+
+
+def directory_press(data: str | None) -> tuple[str, str] | None:
+    """(action, argument) of a directory button, or None for data this bot never makes."""
+    if not data or len(data.encode("utf-8")) > MAX_DATA:
+        return None
+    action, _, arg = data.partition(":")
+    ok = {"pf": lambda a: a in PROFILE_LABELS, "pv": _USER_ID.fullmatch, "py": _USER_ID.fullmatch,
+          "pn": _USER_ID.fullmatch, "ix": _INVITE_ID.fullmatch, "iv": lambda a: a.isascii() and a.isdigit()}
+    return (action, arg) if action in ok and ok[action](arg) else None
+
+
+def profile() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[_button(label, f"pf:{field}") for field, label in PROFILE_LABELS.items()]])
+
+
+def physicians(user_ids: list[int]) -> InlineKeyboardMarkup | None:
+    rows = [[_button(f"🚫 Revoke {uid}", f"pv:{uid}")] for uid in user_ids]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def revoke_confirm(user_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[_button("🚫 Yes, revoke", f"py:{user_id}"), _button("Keep", f"pn:{user_id}")]])
+
+
+def invites(invite_ids: list[str]) -> InlineKeyboardMarkup | None:
+    rows = [[_button(f"✖ Cancel {iid}", f"ix:{iid}")] for iid in invite_ids]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def invite_days(choices: tuple[int, ...]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[_button(f"{d} day{'s' if d > 1 else ''}", f"iv:{d}") for d in choices]])

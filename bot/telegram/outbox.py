@@ -274,10 +274,11 @@ class Sender:
                 " WHERE id = ?", (error, row.id))
 
     async def send_direct(self, chat_id: int, text: str, audit_text: str, referral_id: str | None = None,
-                          tries: int = 3) -> bool:
-        """Send a message that must not be stored (it carries a secret), with a few quick retries. The
-        audit trail records ``audit_text`` in its place."""
-        return await self._direct(lambda: self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML),
+                          tries: int = 3, markup: InlineKeyboardMarkup | None = None) -> bool:
+        """Send a message that must not be stored (it carries a secret, or a physician's own contact), with a
+        few quick retries. The audit trail records ``audit_text`` in its place."""
+        return await self._direct(lambda: self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
+                                                                reply_markup=markup),
                                   chat_id, audit_text, referral_id, tries)
 
     async def send_document(self, chat_id: int, path: Path, caption: str, tries: int = 3) -> bool:

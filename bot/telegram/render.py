@@ -311,3 +311,66 @@ def digest_text(day: str, waiting: list, days: int, most: int) -> str:
     if len(waiting) > most:
         lines.append(DIGEST_MORE.format(n=len(waiting) - most))
     return "\n".join(lines)
+
+
+# ---- the physician directory: registration, /profile, /physicians, /invites (bot/telegram/registration.py,
+# coordinator.py) ---------------------------------------------------------------------------------------
+
+REGISTRATION_START = ("Welcome! You are registered as a referring physician. Before your first pre-screen, please "
+                      "tell the study team who you are; this is kept in the study's physician directory, never with "
+                      "a patient's answers. Three questions, one at a time.")
+PROFILE_QUESTIONS = {
+    "name": "What is your name, as the study team should address you (for example \"Dr Anna Weber\")?",
+    "institution": "Which hospital or practice do you work at?",
+    "contact": ("How can the study team reach you? Please send one phone number or e-mail address of your own "
+                "(this is the only place where I accept one)."),
+}
+PROFILE_BAD = {
+    "name": "Please send your name in a few words (2 to 100 characters).",
+    "institution": "Please send the name of your hospital or practice (2 to 200 characters).",
+    "contact": ("That does not look like one phone number or one e-mail address. Please send just the number "
+                "(for example +49 30 1234567) or the address (for example a.weber@clinic.example)."),
+}
+REGISTERED = ("Thank you, {name}: you are registered as a referring physician. /screen starts a pre-screen; "
+              "/profile shows or changes your details; /help explains the rest. Please never send patients' "
+              "names, dates of birth, record numbers or photos.")
+FINISH_REGISTERING = "Please finish registering first; then every command is yours."
+ALREADY_REGISTERING = "You are already registered as a referring physician; please finish registering."
+PROFILE_SAVED = "Saved. /profile shows your details."
+PROFILE_TEXT = ("<b>Your details in the study's physician directory</b>\nName: {name}\nInstitution: {institution}\n"
+                "Contact: {contact}\nTap what you want to change.")
+PROFILE_NONE = "not given"
+CONTACT_KEPT = "[contact: kept in the physician directory only]"
+REDEEMED_NOTICE = ("🔔 Invite <code>{invite_id}</code> was redeemed by {link}; they are registering now (name, "
+                   "institution, contact).")
+REGISTERED_NOTICE = ("✅ {link} finished registering from invite <code>{invite_id}</code>: <b>{name}</b>, "
+                     "{institution}. /physicians lists every physician.")
+PHYSICIANS_HEAD = "<b>Physicians ({n})</b>"
+PHYSICIANS_NONE = "No physicians yet. /invite makes an invitation link."
+PHYSICIAN_LINE = "• {who} · {institution} · {link} · {referrals} referral{s}{via}"
+PHYSICIAN_UNNAMED = "(no name given yet)"
+REVOKE_ASK = ("Revoke {who} ({link})? They can no longer use this bot, and the referrals they sent stay as they "
+              "are.")
+REVOKE_KEPT = "{who} stays a physician of this bot; nothing was changed."
+REVOKED = "{who} was removed."
+REVOKED_ALLOW_LIST = (" It is also in SCREENING_PHYSICIAN_IDS: the revocation outranks the list, but remove it there "
+                      "too.")
+NOT_A_PHYSICIAN = "<code>{uid}</code> is not a physician of this bot; nothing changed."
+INVITES_HEAD = "<b>Open invites ({n})</b>"
+INVITES_NONE = "No open invites. /invite makes one."
+INVITE_LINE = "• <code>{invite_id}</code> · made {created} UTC by <code>{by}</code> · valid until {expires} UTC"
+INVITE_CANCELLED = "Invite <code>{invite_id}</code> was cancelled: its link can no longer be used."
+INVITE_NOT_OPEN = "Invite <code>{invite_id}</code> is no longer open (used, expired or cancelled); nothing changed."
+INVITE_ASK_DAYS = "How long should the invitation link be valid? (Or type /invite 3 for three days.)"
+INVITE_USAGE = "Usage: /invite, or /invite <days> with 1 to {most} days."
+NOT_FOR_YOU = "That button is not valid for you; nothing was changed."
+
+
+def user_link(user_id: int, name: str | None = None) -> str:
+    """A tap-to-open link to the Telegram account (its name when known, else its numeric ID)."""
+    return f'<a href="tg://user?id={user_id}">{esc(name) if name else user_id}</a>'
+
+
+def when(t: str) -> str:
+    """A record's ISO time (UTC) to the minute."""
+    return t[:16].replace("T", " ")

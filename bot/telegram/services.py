@@ -71,7 +71,7 @@ class Services:
         db = self.store.db
         audit_keys.for_writing(settings, db, "screening-bot run")  # every event keyed; refused without the key
         self.registry = Registry(db, clock)
-        self.inbox = Inbox(db, settings.coordinator_ids)
+        self.inbox = Inbox(db, settings.coordinator_ids, contact_asked=self.registry.asking_contact)
         self.outbox = Outbox(db)
         self.focus = Focus(db)
         self.sender = Sender(self.outbox, bot)

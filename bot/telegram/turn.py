@@ -70,7 +70,8 @@ class Turn:
         self.user_id = update.effective_user.id if update.effective_user else 0
         self.chat_id = update.effective_chat.id if update.effective_chat else self.user_id
         self.role = context.role
-        self.withheld = withheld.kind(update, self.services.settings.coordinator_ids)  # once per update
+        self.withheld = withheld.kind(update, self.services.settings.coordinator_ids,  # once per update
+                                      self.services.inbox.contact_asked)
         self.referral_id = referral_id
         self.record_received = True
         self.toast: str | None = None

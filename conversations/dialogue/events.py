@@ -36,6 +36,8 @@ class E(StrEnum):
     PHYSICIAN_REGISTERED = "physician_registered"
     INVITE_CREATED = "invite_created"
     PHYSICIAN_REVOKED = "physician_revoked"
+    PHYSICIAN_PROFILE = "physician_profile"  # a name, institution or contact given (registration, /profile)
+    INVITE_CANCELLED = "invite_cancelled"
     REFERRAL_SENT = "referral_sent"
     REFERRAL_AMENDED = "referral_amended"
     COORDINATOR_DECISION = "coordinator_decision"
@@ -68,6 +70,11 @@ PAYLOAD_KEYS: dict[E, frozenset[str]] = {
     E.PHYSICIAN_REGISTERED: frozenset({"invite_id"}),
     E.INVITE_CREATED: frozenset({"invite_id", "code_hash", "expires_at"}),
     E.PHYSICIAN_REVOKED: frozenset({"physician_id", "existed"}),
+    # ``value``: the name or institution as given; for the contact, the SHA-256 of the directory row's salt
+    # and the contact (records/registry.contact_digest), never the contact itself. ``existed``: whether the
+    # physician had a row (one only on the allow-list gets its row with its first profile event).
+    E.PHYSICIAN_PROFILE: frozenset({"field", "value", "registration", "existed"}),
+    E.INVITE_CANCELLED: frozenset({"invite_id"}),
     E.REFERRAL_SENT: frozenset({"send_no", "outcome_status", "protocol_version", "criteria", "coordinators"}),
     E.COORDINATOR_DECISION: frozenset({"decision", "send_no"}),
     E.REFERRAL_AMENDED: frozenset({"send_no", "reason_code", "reason"}),

@@ -187,3 +187,20 @@ def for_the_record(text: str) -> str:
     """``text`` as the audit trail may keep it."""
     kind = identifier_kind(text)
     return WITHHELD.format(kind=kind) if kind else text
+
+
+# A physician's own contact (their registration and profile only, never a pre-screen's answer): the whole
+# text one phone number or one e-mail address, nothing else around it.
+_CONTACT_EMAIL = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
+_CONTACT_PHONE = re.compile(r"\+?[\d ()./-]{6,30}")
+
+
+def contact_kind(text: str) -> str | None:
+    """EMAIL or NUMBER when ``text`` is, whole, an e-mail address or a phone number (7 to 15 digits, not a
+    date); None otherwise."""
+    t = unicodedata.normalize("NFKC", text).strip()
+    if _CONTACT_EMAIL.fullmatch(t):
+        return EMAIL
+    if _CONTACT_PHONE.fullmatch(t) and 7 <= sum(c.isdigit() for c in t) <= 15 and identifier_kind(t) != DATE:
+        return NUMBER
+    return None

@@ -11,7 +11,9 @@ What the events carry:
 
 - ``invite_created`` (its ts and actor: ``created_at``, ``created_by``; ``code_hash`` and ``expires_at``),
   ``physician_registered`` (the invite used, by whom, when), ``physician_revoked`` (when, by whom, and
-  whether a row existed: a physician only on the allow-list gets a row of its own when revoked);
+  whether a row existed: a physician only on the allow-list gets a row of its own when revoked),
+  ``physician_profile`` (a name or institution as given, a contact only as the SHA-256 of the row's salt and
+  the contact: the row's contact is proven by hashing it with its salt), ``invite_cancelled``;
 - ``referral_sent`` (physician, outcome, send number, protocol), ``coordinator_decision`` (decision, send
   number, coordinator, when: the referral's status and a ``referral_decisions`` row), ``referral_amended``;
 - the pre-screen's ``prescreen_started`` (owner, channel, ``created_at``), and on the last event of every
@@ -36,7 +38,7 @@ from typing import Any
 import sqlite_utils
 
 from ..dialogue.events import ROW_OUTCOME, STATE_SHA, E
-from .registry import STATUS_AFTER
+from .registry import STATUS_AFTER, contact_digest
 
 TABLES = ("prescreens", "referrals", "referral_decisions", "physicians", "invites")
 
@@ -44,7 +46,7 @@ TABLES = ("prescreens", "referrals", "referral_decisions", "physicians", "invite
 _READ = frozenset({E.PRESCREEN_STARTED, E.ANSWER_ACCEPTED, E.ANSWER_WITHDRAWN, E.ANSWER_CORRECTED, E.OUTCOME,
                    E.PRESCREEN_CANCELLED, E.PRESCREEN_REOPENED, E.PROTOCOL_CHANGED, E.PRESCREEN_SAVED,
                    E.PHYSICIAN_REGISTERED, E.INVITE_CREATED, E.PHYSICIAN_REVOKED, E.REFERRAL_SENT,
-                   E.REFERRAL_AMENDED, E.COORDINATOR_DECISION})
+                   E.REFERRAL_AMENDED, E.COORDINATOR_DECISION, E.PHYSICIAN_PROFILE, E.INVITE_CANCELLED})
 _UNCHECKED = object()  # a field whose events predate what they now carry
 
 
@@ -95,6 +97,14 @@ class _Prescreen(_Row):
         self.saved: tuple[str, int, str] | None = None  # (state sha, seq, ts) of the last step that wrote the row
 
 
+class _Physician(_Row):
+    __slots__ = ("contact",)
+
+    def __init__(self, seq: int) -> None:
+        super().__init__(seq)
+        self.contact: tuple[str | None, int] | None = None  # (digest or None, seq); None: no event says
+
+
 def _get(payload: dict[str, Any], key: str) -> Any:
     return payload.get(key, _UNCHECKED)
 
@@ -104,7 +114,7 @@ def compare(db: sqlite_utils.Database) -> RebuildResult:
     prescreens: dict[str, _Prescreen] = {}
     referrals: dict[str, _Row] = {}
     decisions: list[tuple[str, _Row]] = []
-    physicians: dict[int, _Row] = {}
+    physicians: dict[int, _Physician] = {}
     invites: dict[str, _Row] = {}
     sent: Counter[str] = Counter()
     aligned = False
@@ -138,24 +148,45 @@ def compare(db: sqlite_utils.Database) -> RebuildResult:
             iid = p.get("invite_id")
             row = invites[iid] = _Row(seq)
             row.set(seq, code_hash=_get(p, "code_hash"), created_by=actor, created_at=at,
-                    expires_at=_get(p, "expires_at"), used_by=None, used_at=None)
+                    expires_at=_get(p, "expires_at"), used_by=None, used_at=None, cancelled_at=None,
+                    cancelled_by=None)
+        elif type_ == E.INVITE_CANCELLED:
+            if (iid := p.get("invite_id")) in invites:
+                invites[iid].set(seq, cancelled_at=at, cancelled_by=actor)
         elif type_ == E.PHYSICIAN_REGISTERED:
             iid = p.get("invite_id")
             if iid in invites:
                 invites[iid].set(seq, used_by=actor, used_at=at)
-            row = physicians.get(actor) or _Row(seq)
+            row = physicians.get(actor) or _Physician(seq)
             physicians[actor] = row
             row.set(seq, via="invite", invite_id=iid, registered_at=at, revoked_at=None, revoked_by=None)
+            if aligned:  # a registration asks who they are afresh
+                row.set(seq, name=None, institution=None)
+                row.contact = (None, seq)
+        elif type_ == E.PHYSICIAN_PROFILE:
+            row = physicians.get(actor)
+            if row is None:
+                row = physicians[actor] = _Physician(seq)
+                if p.get("existed"):
+                    row.set(seq, via=_UNCHECKED, invite_id=_UNCHECKED, registered_at=_UNCHECKED)
+                else:  # only on the allow-list: its first detail makes its row
+                    row.set(seq, via="allow_list", invite_id=None, registered_at=at, revoked_at=None,
+                            revoked_by=None)
+            if p.get("field") == "contact":
+                row.contact = (p.get("value"), seq)
+            elif p.get("field") in ("name", "institution"):
+                row.set(seq, **{p["field"]: p.get("value")})
         elif type_ == E.PHYSICIAN_REVOKED:
             uid = p.get("physician_id")
             existed = p.get("existed")
             row = physicians.get(uid)
             if row is None:
-                row = physicians[uid] = _Row(seq)
+                row = physicians[uid] = _Physician(seq)
                 if existed:  # registered by no event this trail holds
                     row.set(seq, via=_UNCHECKED, invite_id=_UNCHECKED, registered_at=_UNCHECKED)
                 else:  # only on the allow-list: the revocation is its row
-                    row.set(seq, via="allow_list", invite_id=None, registered_at=at)
+                    row.set(seq, via="allow_list", invite_id=None, registered_at=at, name=None, institution=None)
+                    row.contact = (None, seq)
             row.set(seq, revoked_at=at, revoked_by=actor)
         elif type_ == E.REFERRAL_SENT:
             row = referrals.get(rid)
@@ -184,9 +215,29 @@ def compare(db: sqlite_utils.Database) -> RebuildResult:
     expected = {str(i): d for i, (_, d) in enumerate(decisions, 1)}
     of = {**{k: r["referral_id"] for k, r in found.items()}, **{str(i): rid for i, (rid, _) in enumerate(decisions, 1)}}
     _compare(result, "referral_decisions", expected, found, label=lambda k: f"{of[k]}#{k}")
-    _compare(result, "physicians", physicians, _table(db, "physicians", "user_id", int))
+    found_physicians = _table(db, "physicians", "user_id", int)
+    _compare(result, "physicians", physicians, found_physicians)
+    _compare_contacts(physicians, found_physicians, result)
     _compare(result, "invites", invites, _table(db, "invites", "invite_id", str))
     return result
+
+
+def _compare_contacts(expected: dict[int, _Physician], found: dict[int, dict[str, Any]], result: RebuildResult) -> None:
+    """Each physician's contact against the digest the trail keeps of it (never shown)."""
+    for uid, row in expected.items():
+        have = found.get(uid)
+        if have is None:
+            continue
+        if row.contact is None or "contact" not in have:
+            result.unchecked["physicians.contact"] += 1
+            continue
+        digest, seq = row.contact
+        contact = have["contact"]
+        if digest is None:
+            if contact is not None:
+                result.differences.append(Difference("physicians", str(uid), "contact", None, "present", seq))
+        elif contact is None or contact_digest(have.get("contact_salt") or "", contact) != digest:
+            result.differences.append(Difference("physicians", str(uid), "contact", "as recorded", "differs", seq))
 
 
 _PRESCREEN_TYPES = frozenset({E.ANSWER_ACCEPTED, E.ANSWER_WITHDRAWN, E.ANSWER_CORRECTED, E.OUTCOME,
@@ -322,6 +373,8 @@ def describe(d: Difference) -> str:
         if d.found == "answered":
             return f"{where}: the state holds an answer to {q} that the trail does not{by}"
         return f"{where}: the answer to {q} in its state differs from the trail{by}"
+    if d.field == "contact":  # a physician's contact is never shown either
+        return f"{where}: its contact differs from what the trail recorded{by}"
     if d.field.startswith("state"):
         return f"{where}: its {d.field} differs from what the trail recorded{by}"
     return f"{where}: {d.field} is {d.found!r}, the trail says {d.expected!r}{by}"

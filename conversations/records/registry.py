@@ -21,6 +21,10 @@ import sqlite_utils
 from . import audit
 
 INVITE_LIFETIME = timedelta(days=7)
+INVITE_DAYS = (1, 7, 30)  # the validities offered as buttons; /invite N takes 1 to MAX_INVITE_DAYS
+MAX_INVITE_DAYS = 90
+# What a physician registers, asked in this order; the registration ends when all three are given.
+PROFILE_FIELDS = ("name", "institution", "contact")
 INVITE_CODE_BYTES = 24  # 192 bits; token_urlsafe gives 32 characters, within a deep link's 64
 
 Decision = Literal["accept", "need_info", "decline"]
@@ -29,7 +33,7 @@ DECISIONS: tuple[Decision, ...] = ("accept", "need_info", "decline")
 STATUS_AFTER: dict[str, str] = {"accept": "accepted", "need_info": "need_info", "decline": "declined"}
 OPEN_STATUSES = ("sent", "need_info")
 
-RedeemResult = Literal["registered", "already_registered", "unknown", "used", "expired"]
+RedeemResult = Literal["registered", "already_registered", "unknown", "used", "expired", "cancelled"]
 DecideResult = Literal["decided", "unknown", "superseded", "closed"]
 
 
@@ -42,6 +46,31 @@ _iso = audit.iso_utc
 
 def _parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def contact_digest(salt: str, contact: str) -> str:
+    """What the trail keeps of a physician's contact: the SHA-256 of the directory row's salt and the
+    contact. The salt stays in the directory, so the trail exported to auditors does not reveal a phone
+    number by trying them all, and records/rebuild.py still proves the row's contact."""
+    return hashlib.sha256(f"{salt}\x00{contact}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Physician:
+    """A physician of the directory: active (registered or on the allow-list, not revoked)."""
+
+    user_id: int
+    via: str
+    invite_id: str | None
+    registered_at: str | None
+    name: str | None
+    institution: str | None
+    contact: str | None
+    referrals: int = 0
+
+    @property
+    def registered(self) -> bool:
+        return all((self.name, self.institution, self.contact))
 
 
 @dataclass(frozen=True)
@@ -90,6 +119,7 @@ class Registry:
         self._in_tx()
         if not self.is_physician(user_id, allow_list):
             return False
+        self.stop_asking(user_id)
         now = ts or self.now()
         self.db.conn.execute(
             "INSERT INTO physicians (user_id, via, registered_at, revoked_at, revoked_by)"
@@ -98,10 +128,94 @@ class Registry:
             (user_id, now, now, by))
         return True
 
+    # The directory -------------------------------------------------------------------------------
+
+    def physician(self, user_id: int, allow_list: frozenset[int] = frozenset()) -> Physician | None:
+        """The active physician's entry (one only on the allow-list has no details yet), or None."""
+        if not self.is_physician(user_id, allow_list):
+            return None
+        found = [p for p in self.physicians(allow_list) if p.user_id == user_id]
+        return found[0] if found else None
+
+    def physicians(self, allow_list: frozenset[int] = frozenset()) -> list[Physician]:
+        """Every active physician, with the number of referrals they sent: the registered ones in the order
+        they registered, then those only on the allow-list."""
+        counts = dict(self.db.conn.execute(
+            "SELECT physician_id, count(*) FROM referrals GROUP BY physician_id").fetchall())
+        rows = self.db.conn.execute(
+            "SELECT user_id, via, invite_id, registered_at, name, institution, contact, revoked_at FROM physicians"
+            " ORDER BY registered_at, user_id").fetchall()
+        out = [Physician(*r[:7], referrals=counts.get(r[0], 0)) for r in rows if r[7] is None]
+        have = {r[0] for r in rows}
+        out += [Physician(uid, "allow_list", None, None, None, None, None, counts.get(uid, 0))
+                for uid in sorted(allow_list - have)]
+        return out
+
+    def asking(self, user_id: int) -> tuple[str, bool] | None:
+        """(the field asked, whether it is a registration) while a registration or a profile change waits
+        for the physician's answer."""
+        row = self.db.conn.execute("SELECT field, registering FROM physician_asking WHERE user_id = ?",
+                                   (user_id,)).fetchone()
+        return (row[0], bool(row[1])) if row else None
+
+    def asking_contact(self, user_id: int) -> bool:
+        """The physician's next message is their own contact (the identifier check lets a phone number or
+        an e-mail address through there, and nowhere else)."""
+        return (self.asking(user_id) or ("", False))[0] == "contact"
+
+    def ask(self, user_id: int, field: str, registering: bool, *, ts: str | None = None) -> None:
+        self._in_tx()
+        assert field in PROFILE_FIELDS, field
+        self.db.conn.execute(
+            "INSERT INTO physician_asking (user_id, field, registering, at) VALUES (?, ?, ?, ?) ON CONFLICT(user_id)"
+            " DO UPDATE SET field = excluded.field, registering = excluded.registering, at = excluded.at",
+            (user_id, field, int(registering), ts or self.now()))
+
+    def stop_asking(self, user_id: int) -> None:
+        self._in_tx()
+        self.db.conn.execute("DELETE FROM physician_asking WHERE user_id = ?", (user_id,))
+
+    def set_profile(self, user_id: int, field: str, value: str, *,
+                    ts: str | None = None) -> tuple[str | None, bool, str]:
+        """Put one field of the physician's entry (a row is made for one only on the allow-list) and move the
+        registration on: (the next field to ask, or None; whether a row existed; what the trail records
+        of the value: itself, or for the contact its digest with a new salt)."""
+        self._in_tx()
+        assert field in PROFILE_FIELDS, field
+        now = ts or self.now()
+        existed = self.has_row(user_id)
+        if not existed:
+            self.db.conn.execute("INSERT INTO physicians (user_id, via, registered_at) VALUES (?, 'allow_list', ?)",
+                                 (user_id, now))
+        recorded = value
+        if field == "contact":
+            salt = secrets.token_hex(16)
+            recorded = contact_digest(salt, value)
+            self.db.conn.execute("UPDATE physicians SET contact = ?, contact_salt = ? WHERE user_id = ?",
+                                 (value, salt, user_id))
+        else:
+            self.db.conn.execute(f"UPDATE physicians SET {field} = ? WHERE user_id = ?", (value, user_id))
+        asking = self.asking(user_id)
+        following = None
+        if asking is not None and asking[1]:  # a registration: the next field not given yet
+            row = self.db.conn.execute("SELECT name, institution, contact FROM physicians WHERE user_id = ?",
+                                       (user_id,)).fetchone()
+            following = next((f for f, v in zip(PROFILE_FIELDS, row, strict=True) if not v), None)
+        if following is None:
+            self.stop_asking(user_id)
+        else:
+            self.ask(user_id, following, True, ts=now)
+        return following, existed, recorded
+
+    def active_ids(self, allow_list: frozenset[int] = frozenset()) -> list[int]:
+        """Every physician who may use the bot now (for their command menus)."""
+        return [p.user_id for p in self.physicians(allow_list)]
+
     # Invites ------------------------------------------------------------------------------------
 
-    def create_invite(self, created_by: int, *, ts: str | None = None) -> tuple[str, str]:
-        """A new single-use invite: (invite_id, code). Only the code's hash is stored."""
+    def create_invite(self, created_by: int, *, ts: str | None = None,
+                      days: int = INVITE_LIFETIME.days) -> tuple[str, str]:
+        """A new single-use invite valid ``days`` days: (invite_id, code). Only the code's hash is stored."""
         self._in_tx()
         code = secrets.token_urlsafe(INVITE_CODE_BYTES)
         invite_id = "inv-" + secrets.token_hex(4)
@@ -109,8 +223,24 @@ class Registry:
         self.db.conn.execute(
             "INSERT INTO invites (invite_id, code_hash, created_by, created_at, expires_at)"
             " VALUES (?, ?, ?, ?, ?)",
-            (invite_id, code_hash(code), created_by, _iso(now), _iso(now + INVITE_LIFETIME)))
+            (invite_id, code_hash(code), created_by, _iso(now), _iso(now + timedelta(days=days))))
         return invite_id, code
+
+    def open_invites(self) -> list[dict[str, object]]:
+        """Invites that can still be redeemed: not used, not cancelled, not expired; oldest first."""
+        rows = self.db.query("SELECT invite_id, created_by, created_at, expires_at FROM invites WHERE used_by IS NULL"
+                             " AND cancelled_at IS NULL AND expires_at > ? ORDER BY created_at, invite_id",
+                             [self.now()])
+        return list(rows)
+
+    def cancel_invite(self, invite_id: str, by: int, *, ts: str | None = None) -> bool:
+        """Cancel an open invite (it can no longer be redeemed). False when it is not open."""
+        self._in_tx()
+        if invite_id not in {r["invite_id"] for r in self.open_invites()}:
+            return False
+        self.db.conn.execute("UPDATE invites SET cancelled_at = ?, cancelled_by = ? WHERE invite_id = ?",
+                             (ts or self.now(), by, invite_id))
+        return True
 
     def invite(self, invite_id: str) -> dict[str, object] | None:
         """The invite's row (its code only as the hash)."""
@@ -122,11 +252,13 @@ class Registry:
         account that uses it, refused after expiry."""
         self._in_tx()
         row = self.db.conn.execute(
-            "SELECT invite_id, expires_at, used_by FROM invites WHERE code_hash = ?",
+            "SELECT invite_id, expires_at, used_by, cancelled_at FROM invites WHERE code_hash = ?",
             (code_hash(code),)).fetchone()
         if row is None:
             return "unknown", None
-        invite_id, expires_at, used_by = row
+        invite_id, expires_at, used_by, cancelled_at = row
+        if cancelled_at is not None:
+            return "cancelled", invite_id
         if used_by is not None:
             if used_by == user_id and self.is_physician(user_id):
                 return "already_registered", invite_id
@@ -139,8 +271,10 @@ class Registry:
         self.db.conn.execute(
             "INSERT INTO physicians (user_id, via, invite_id, registered_at) VALUES (?, 'invite', ?, ?)"
             " ON CONFLICT(user_id) DO UPDATE SET via = 'invite', invite_id = excluded.invite_id,"
-            " registered_at = excluded.registered_at, revoked_at = NULL, revoked_by = NULL",
+            " registered_at = excluded.registered_at, revoked_at = NULL, revoked_by = NULL,"
+            " name = NULL, institution = NULL, contact = NULL, contact_salt = NULL",
             (user_id, invite_id, now))
+        self.ask(user_id, PROFILE_FIELDS[0], True, ts=now)  # the registration asks who they are
         return "registered", invite_id
 
     # Referrals ----------------------------------------------------------------------------------

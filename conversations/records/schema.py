@@ -177,6 +177,27 @@ def _audit_key_column(db: sqlite_utils.Database) -> None:
     _add_column(db, audit.TABLE, "key_id", "TEXT")
 
 
+REGISTRATION = """
+CREATE TABLE IF NOT EXISTS physician_asking (
+    user_id INTEGER PRIMARY KEY,
+    field TEXT NOT NULL,
+    registering INTEGER NOT NULL,
+    at TEXT NOT NULL
+);
+"""
+
+
+def _directory(db: sqlite_utils.Database) -> None:
+    # The physician directory: who they are and how to reach them (the contact with its salt: the trail
+    # holds only their digest), and cancelled invites; ``physician_asking`` is where a registration or a
+    # profile change stands (the chat's position, as telegram_focus is, not rebuilt from the trail).
+    for column in ("name", "institution", "contact", "contact_salt"):
+        _add_column(db, "physicians", column, "TEXT")
+    _add_column(db, "invites", "cancelled_at", "TEXT")
+    _add_column(db, "invites", "cancelled_by", "INTEGER")
+    _script(db, REGISTRATION)
+
+
 def question_seq_of(markup: str, referral_id: str) -> int | None:
     for row in json.loads(markup).get("inline_keyboard", []):
         for button in row:
@@ -201,6 +222,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               _question_rows),
     Migration(6, "audit events name the key their chain hash is a MAC under (none: a plain SHA-256 chain)",
               _audit_key_column),
+    Migration(7, "the physician directory (name, institution, contact), registrations under way, cancelled invites",
+              _directory),
 )
 LATEST = MIGRATIONS[-1].version
 
