@@ -9,6 +9,7 @@ Callback data, colon-separated, always naming the referral and, for answers, the
   c:<ref>                      continue this pre-screen (show its question)
   m:<ref>:<send_no>:<n>        change version send_no, sent, for reason n (1 = the first of AMEND_REASONS)
   d:<ref>:<send_no>:<a|i|d>    a coordinator's decision on summary number send_no
+  w:<ref>:<seq>:<c|z|x|y>      a reminder's buttons (reminder event seq), parsed in reminders.py
 """
 
 from __future__ import annotations
