@@ -11,7 +11,17 @@ from conversations.records.audit import KeyRequired
 from conversations.records.audit_key import AuditKeyError
 from conversations.records.db import fault
 
-from . import audit_cmd, backup_cmd, chat_cmd, evaluate_cmd, log_cmd, protocol_cmd, reassess_cmd, run_cmd
+from . import (
+    audit_cmd,
+    backup_cmd,
+    chat_cmd,
+    evaluate_cmd,
+    log_cmd,
+    protocol_cmd,
+    reassess_cmd,
+    report_cmd,
+    run_cmd,
+)
 from .settings import SettingsError, clip, dotenv_warning, settings_for
 
 # Warnings are log records: on standard error as they are (logging's last resort) until `run` configures
@@ -30,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     backup_cmd.add_parser(sub)
     audit_cmd.add_parser(sub)
     log_cmd.add_parser(sub)
+    report_cmd.add_parser(sub)
     reassess_cmd.add_parser(sub)
     protocol_cmd.add_parser(sub)
     run_cmd.add_parser(sub)

@@ -39,6 +39,7 @@ import os
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -163,23 +164,31 @@ def publish(db: sqlite_utils.Database, path: str | Path, fmt: str, writer: Write
     path = Path(path)
     head_seq, head_hash = audit.head(db)
     selection = Selection(head_seq, head_hash, referral_id, parse_since(since) if since else None)
-    # A file of this export's own beside the target (so the rename stays on one file system), owner-only
-    # from the start: two exports to one path each write their own file and never each other's.
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    temporary = Path(name)
-    try:
-        os.fchmod(fd, PRIVATE)  # the trail is for its auditors only; the writer then fills the file as it is
-        os.close(fd)
+    with new_file(path) as temporary:
         events, referrals = writer(db, temporary, selection)
         with write(db):
             event = audit.append(db, actor_role=actor_role, actor_id=actor_id, type=E.EXPORT, payload={
                 "format": fmt, "referral_id": referral_id, "since": selection.since, "events": events,
                 "head": head_hash,
             })
+    return ExportResult(path, fmt, events, referrals, head_seq, head_hash, event.seq)
+
+
+@contextmanager
+def new_file(path: Path) -> Iterator[Path]:
+    """A temporary file to fill, put into place at ``path`` whole when the block ends without an exception,
+    never over another file (`_put_in_place`; FileExistsError when ``path`` exists by then), and removed
+    otherwise. It is a file of its own beside the target (so the rename stays on one file system),
+    owner-only from the start: two writers to one path each fill their own and never each other's."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    temporary = Path(name)
+    try:
+        os.fchmod(fd, PRIVATE)  # the trail is for its auditors only; the writer then fills the file as it is
+        os.close(fd)
+        yield temporary
         _put_in_place(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
-    return ExportResult(path, fmt, events, referrals, head_seq, head_hash, event.seq)
 
 
 def _put_in_place(temporary: Path, path: Path) -> None:
