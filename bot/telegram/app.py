@@ -57,6 +57,7 @@ COORDINATOR_COMMANDS = [
     BotCommand("physicians", "physicians and their referrals, to revoke"),
     BotCommand("revoke", "remove a physician: /revoke <user ID>"),
     BotCommand("export", "the audit trail as a JSON-lines file"),
+    BotCommand("report", "the screening report as an HTML page"),
     BotCommand("reassess", "referrals the current protocol judges otherwise"),
     BotCommand("help", "what coordinators can do"),
 ]
@@ -156,6 +157,7 @@ def add_handlers(app: BotApplication, settings: Settings) -> None:
         CommandHandler("revoke", coordinator.revoke, filters=coord),
         CommandHandler("referrals", coordinator.referrals, filters=coord),
         CommandHandler("export", coordinator.export, filters=coord),
+        CommandHandler("report", coordinator.report, filters=coord),
         CommandHandler("reassess", coordinator.reassess_referrals, filters=coord),
         MessageHandler(coord, coordinator.other),
         CallbackQueryHandler(coordinator.decide, pattern=r"^d:"),

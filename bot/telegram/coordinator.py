@@ -12,12 +12,15 @@ import sqlite_utils
 from telegram import Update
 
 from bot import phrases
+from bot.report_cmd import write_report
 from bot.settings import Settings
 from conversations.dialogue.events import E
 from conversations.records import audit, audit_export
 from conversations.records.audit_key import AuditKey
+from conversations.records.audit_verify import VerifyResult
 from conversations.records.db import open_db
 from conversations.records.reassess import reassess
+from conversations.records.report_data import ReportData, verified_report
 from criteria import PROTOCOL_VERSION
 
 from . import anchoring, keyboards, menus, render
@@ -38,6 +41,8 @@ HELP = (
     "/physicians lists the physicians with their referrals, each with a button that revokes them\n"
     "/revoke &lt;user ID&gt; removes a physician\n"
     "/export sends the whole audit trail (JSON lines with transcripts and the head hash)\n"
+    "/report sends the screening report (an HTML page: flow diagram, months, referrals; "
+    "/report contacts with the physicians' details)\n"
     "/reassess lists the referrals whose outcome the current protocol changes (after an amendment)"
 )
 DECISION_NOTES = {
@@ -192,6 +197,47 @@ def _export(settings: Settings, out: Path, coordinator_id: int, key: AuditKey | 
                                      phrase=phrases.text)
         anchoring.after_export(db, settings)  # its head to every coordinator's chat, and the anchors file
         return result
+    finally:
+        db.close()
+
+
+async def report(update: Update, context: BotContext) -> None:
+    """The screening report (`screening-bot report`'s page) as a document; ``/report contacts`` with the
+    referring physicians' details. Built on its own connection in a thread, from a trail that verifies."""
+    s = context.services
+    turn = Turn(update, context)
+    contacts = [a.lower() for a in context.args or ()] == ["contacts"]
+    await turn.end()
+    with tempfile.TemporaryDirectory(prefix="screening-report-") as tmp:
+        path = Path(tmp) / f"screening-report-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.html"
+        data = await asyncio.to_thread(_report, s.settings, path, audit.bound(s.store.db), contacts)
+        turn = Turn(update, context)
+        turn.record_received = False
+        if isinstance(data, VerifyResult):  # no numbers from a trail that does not verify
+            where = data.bad_seq or data.head_seq + 1
+            log.error("report refused: the audit trail is broken at event %s", where)
+            turn.say(f"⚠️ The audit trail does not verify (broken at event {where}), so it gives no report. "
+                     "Please tell the study's data manager; <code>screening-bot audit verify</code> shows where.",
+                     key=f"u{update.update_id}.b")
+            await turn.end()
+            return
+        n = data.log
+        caption = (f"Screening report: {n.started} started, {n.completed} completed, {n.sent} sent; audit trail "
+                   f"up to event {n.head_seq}. No patient identifiers; "
+                   + ("with the referring physicians' details." if contacts else
+                      "physicians' details left out (<code>/report contacts</code> includes them)."))
+        if not await s.sender.send_document(turn.chat_id, path, caption):
+            turn.say("The report could not be sent; please try /report again.", key=f"u{update.update_id}.x")
+            await turn.end()
+
+
+def _report(settings: Settings, out: Path, key: AuditKey | None, contacts: bool) -> ReportData | VerifyResult:
+    db = open_db(settings.db_path)
+    try:
+        data = verified_report(db, key, contacts=contacts)
+        if isinstance(data, ReportData):
+            write_report(data, out)
+        return data
     finally:
         db.close()
 
