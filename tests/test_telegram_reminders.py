@@ -177,6 +177,16 @@ async def test_only_open_telegram_prescreens_of_physicians_remind(tmp_path):
         assert [k.split(":")[1] for k in keys] == [ref]
 
 
+async def test_a_revoked_physician_is_not_reminded(tmp_path):
+    async with Harness(tmp_path) as h:
+        ref, t0 = await idle_prescreen(h)
+        with h.services.store.transaction():
+            h.services.registry.revoke(PHYSICIAN, COORDINATOR, h.services.settings.physician_ids)
+        assert not h.services.registry.is_physician(PHYSICIAN, h.services.settings.physician_ids)
+        assert reminders.look(h.services, now=t0 + 48 * H) == []
+        assert events(h, E.REMINDER_SENT) == []
+
+
 async def test_snooze_moves_the_next_reminder_48_hours_from_the_tap(tmp_path):
     clock = Clock()
     async with Harness(tmp_path, clock=clock) as h:

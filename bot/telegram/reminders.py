@@ -52,6 +52,8 @@ def look(services: Services, now: datetime | None = None) -> list[str]:
     keys: list[str] = []
     with write(services.store.db) as db:
         for r in due.due(db, now, idle):
+            if not services.registry.is_physician(r.physician_id, services.settings.physician_ids):
+                continue  # revoked: the bot no longer talks to them
             seq = due.record_sent(db, r, now)
             key = f"remind:{r.referral_id}:{r.number}:{r.since}"
             services.outbox.enqueue(key, r.physician_id, render.reminder_text(r.kind, r.referral_id, r.since),
