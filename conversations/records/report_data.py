@@ -27,13 +27,15 @@ from conversations.dialogue.events import E
 from . import audit
 from .audit_key import AuditKey
 from .audit_verify import VerifyResult
+from .registry import PROFILE_FIELDS
 from .screening_log import TYPES, ScreeningLog, verified_log
 
 # Of a decision's payload, what a report may show: the decision's reason or the items asked for. A reason's
 # free text was checked for identifiers when it was written; a key not listed here is not shown.
 REASON_KEYS = ("reason_code", "reason", "items")
-# Of the physician directory, the columns that say who a physician is and how to reach them, when it has them.
-CONTACT_COLUMNS = ("name", "institution", "contact")
+# Of the physician directory, the columns that say who a physician is and how to reach them (those it has:
+# a database from before the directory has none).
+CONTACT_COLUMNS = PROFILE_FIELDS
 
 
 @dataclass
