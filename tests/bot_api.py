@@ -24,7 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-TRUE_METHODS = ("deleteWebhook", "setMyCommands", "answerCallbackQuery", "setWebhook", "close", "deleteMessage")
+TRUE_METHODS = ("deleteWebhook", "setMyCommands", "deleteMyCommands", "answerCallbackQuery", "setWebhook", "close",
+                "deleteMessage")
 
 
 @dataclass

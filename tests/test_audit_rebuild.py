@@ -27,6 +27,7 @@ from conversations.records.store import Store
 
 LINK = re.compile(r"\?start=([A-Za-z0-9_-]+)")
 OLD = Path(__file__).parent / "data" / "protocol1.db"
+CONTACT = "+41 44 555 12 34"
 
 
 async def _telegram_run(tmp: Path) -> dict[str, str]:
@@ -36,6 +37,10 @@ async def _telegram_run(tmp: Path) -> dict[str, str]:
         code = LINK.search("\n".join(c.text for c in calls)).group(1)
         await h.say(COORDINATOR, "/invite")  # never used
         await h.say(STRANGER, f"/start {code}")
+        for answer in ("Dr Anna Weber", "Charité Berlin", CONTACT):  # the physician directory (issue 15)
+            await h.say(STRANGER, answer)
+        await h.say(COORDINATOR, "/invite 30")
+        await h.press(COORDINATOR, f"ix:{h.audit('invite_created')[-1]['payload']['invite_id']}")  # cancelled
         accepted = ref_of(await h.say(PHYSICIAN, "/screen"))
         await run_to_end(h, accepted, ELIGIBLE)
         await h.press(PHYSICIAN, f"s:{accepted}")
@@ -113,7 +118,7 @@ def test_a_telegram_run_rebuilds_with_no_difference(telegram_db):
                            (refs["declined"],)).fetchone() == ("accepted", 2), "amended, sent again, accepted"
     db.close()
     assert result.checked == {"prescreens": 3, "referrals": 2, "referral_decisions": 4, "physicians": 2,
-                              "invites": 2}
+                              "invites": 3}
     assert not result.unchecked, "every field is carried by the events of this version"
 
 
@@ -187,6 +192,25 @@ def test_a_revoked_physician_restored_is_caught(tampered):
     assert d.seq is not None
 
 
+@pytest.mark.parametrize(("column", "value"), [("name", "Dr Mallory"), ("institution", "Elsewhere"),
+                                               ("contact", "+41 44 666 66 66"), ("contact_salt", "salt")])
+def test_a_physician_name_or_contact_edited_is_caught(tampered, column, value):
+    """The directory is proven by the trail: the name and institution as recorded, the contact by its salted
+    digest (the trail never holds the contact, and a difference never shows it)."""
+    sql, _ = tampered
+    result = sql(f"UPDATE physicians SET {column} = ? WHERE user_id = ?", value, STRANGER)
+    d = only(result)
+    assert (d.table, d.key, d.field) == ("physicians", str(STRANGER), "contact" if "contact" in column else column)
+    if "contact" in column:
+        assert CONTACT not in rebuild.describe(d) and value not in rebuild.describe(d)
+
+
+def test_a_cancelled_invite_restored_is_caught(tampered):
+    sql, _ = tampered
+    result = sql("UPDATE invites SET cancelled_at = NULL, cancelled_by = NULL WHERE cancelled_at IS NOT NULL")
+    assert {f for _, _, f in fields(result)} == {"cancelled_at", "cancelled_by"}
+
+
 def test_an_inserted_invite_is_caught(tampered):
     sql, _ = tampered
     d = only(sql("INSERT INTO invites (invite_id, code_hash, created_by, created_at, expires_at)"
@@ -197,7 +221,7 @@ def test_an_inserted_invite_is_caught(tampered):
 @pytest.mark.parametrize("column, value", [("code_hash", "f" * 64), ("expires_at", "2099-01-01T00:00:00.000000Z")])
 def test_an_invite_edited_is_caught(tampered, column, value):
     sql, _ = tampered
-    d = only(sql(f"UPDATE invites SET {column} = ? WHERE used_by IS NULL", value))
+    d = only(sql(f"UPDATE invites SET {column} = ? WHERE used_by IS NULL AND cancelled_at IS NULL", value))
     assert (d.table, d.field, d.found) == ("invites", column, value)
     assert d.key.startswith("inv-") and d.seq is not None
 
