@@ -67,9 +67,16 @@ async def test_every_event_of_telegram_is_in_the_catalogue(tmp_path):
         await h.press(COORDINATOR, f"d:{ref}:1:a")
         await h.say(COORDINATOR, "/revoke 4242")
         await h.say(COORDINATOR, f"/revoke {PHYSICIAN}")
+        code = re.search(r"start=([\w-]+)", [c.text for c in await h.say(COORDINATOR, "/invite 3")][-1]).group(1)
+        await h.say(STRANGER + 1, f"/start {code}")
+        for answer in ("Dr Anna Weber", "Charité Berlin", "+41 44 555 12 34"):  # registration (issue 15)
+            await h.say(STRANGER + 1, answer)
+        await h.say(COORDINATOR, "/invite")
+        await h.press(COORDINATOR, f"ix:{h.audit(E.INVITE_CREATED)[-1]['payload']['invite_id']}")
         seen = check([(e["type"], e["payload"]) for e in h.audit()])
     assert {E.ACCESS_REFUSED, E.INVITE_CREATED, E.UPDATE_RECEIVED, E.MESSAGE_SENT, E.REFERRAL_SENT,
-            E.COORDINATOR_DECISION, E.PHYSICIAN_REVOKED} <= seen
+            E.COORDINATOR_DECISION, E.PHYSICIAN_REVOKED, E.PHYSICIAN_REGISTERED, E.PHYSICIAN_PROFILE,
+            E.INVITE_CANCELLED} <= seen
 
 
 def test_no_module_spells_an_event_type_by_hand():
