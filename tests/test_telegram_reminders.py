@@ -7,19 +7,25 @@ around the send: the reminder is delivered after the restart, and made once."""
 from __future__ import annotations
 
 import json
+import shutil
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import steps
+from fake_bot_api import FakeBotAPI
+from live_bot import COORDINATORS, LiveBot
+from live_bot import PHYSICIAN as LIVE_PHYSICIAN
 from telegram_harness import COORDINATOR, ELIGIBLE, PHYSICIAN, Harness, ref_of, run_to_end, texts
 
 from bot.settings import Settings
 from bot.telegram import reminders
 from conversations.dialogue import engine
 from conversations.dialogue.events import E
-from conversations.records import rebuild
+from conversations.records import audit, rebuild
 from conversations.records import reminders as due
+from conversations.records.registry import Registry
 from conversations.records.reminders import add_working_days, next_due, parse_time, working_days
 from conversations.records.store import Store
 
@@ -353,41 +359,55 @@ async def test_need_info_keeps_a_referral_waiting(tmp_path):
 @pytest.fixture(scope="module")
 def idle_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A database holding a Telegram pre-screen of the live bot's physician, asking, with one answer."""
-    from live_bot import PHYSICIAN as LIVE_PHYSICIAN
-
     path = tmp_path_factory.mktemp("idle") / "screening.db"
     store = Store.open(path)
     ref = steps.start(store, "physician", LIVE_PHYSICIAN, channel="telegram").referral_id
     steps.apply(store, ref, engine.Answer("12"), "physician", LIVE_PHYSICIAN)
+    # and a referral sent ten days ago, waiting for a decision: the coordinators' digest is due
+    waiting = steps.start(store, "physician", LIVE_PHYSICIAN, channel="telegram").referral_id
+    while store.load(waiting).phase == "asking":
+        steps.apply(store, waiting, engine.Answer("unknown"), "physician", LIVE_PHYSICIAN)
+    registry = Registry(store.db, lambda: datetime.now(UTC) - timedelta(days=10))
+    with store.transaction() as db:
+        res = store.apply(waiting, engine.Command("send"), "physician", LIVE_PHYSICIAN)
+        outcome = next(o for o in res.outputs if isinstance(o, engine.ReadyToSend)).outcome
+        sent = registry.record_sent(waiting, LIVE_PHYSICIAN, outcome.status, outcome.protocol_version)
+        store.apply(waiting, engine.Sent(sent.sends), "physician", LIVE_PHYSICIAN)
+        audit.append(db, actor_role="physician", actor_id=LIVE_PHYSICIAN, type=E.REFERRAL_SENT, referral_id=waiting,
+                     ts=sent.last_sent_at, payload={"send_no": 1, "outcome_status": outcome.status,
+                                                    "protocol_version": outcome.protocol_version,
+                                                    "criteria": outcome.criteria, "coordinators": list(COORDINATORS)})
     store.close()
+    time.sleep(1.2)  # idle for longer than the live bot's idle time: both are due at its first look
     return path, ref
 
 
-# SCREENING_FAULT: duplicates of the reminder expected (a message Telegram took before its mark is written
-# is sent again, as every message)
-KILLS = {"job_committed:1:remind:": 0, "before_send:1:remind:": 0, "after_send:1:remind:": 1}
+# SCREENING_FAULT: (duplicates of the reminder, of the first coordinator's digest) expected. A message Telegram
+# took before its mark was written is sent again, as every message; the reminder and the digests go out in one
+# delivery round (the reminder first), so a kill after a digest was taken sends the reminder again too.
+KILLS = {"job_committed:1:remind:": (0, 0), "before_send:1:remind:": (0, 0), "after_send:1:remind:": (1, 0),
+         "job_committed:1:digest:": (0, 0), "after_send:1:digest:": (1, 1)}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("fault", list(KILLS))
 def test_kill_around_a_reminder(fault: str, idle_db: tuple[Path, str], tmp_path: Path) -> None:
-    import shutil
-
-    from fake_bot_api import FakeBotAPI
-    from live_bot import PHYSICIAN as LIVE_PHYSICIAN
-    from live_bot import LiveBot
-
     shutil.copy(idle_db[0], tmp_path / "screening.db")
     ref = idle_db[1]
     api = FakeBotAPI()
     api.start()
     bot = LiveBot(api, tmp_path)
     bot.env = {"SCREENING_REMINDER_IDLE_HOURS": "0.0003"}  # about a second; looks every second
+    coordinator = COORDINATORS[0]
+
+    def done() -> bool:
+        return (bot.kills == 1 and bool(bot.events(E.REMINDER_SENT)) and len(bot.events(E.DIGEST_SENT)) == 2
+                and bot.all_sent() and any(REMINDED in c.text for c in api.sent(LIVE_PHYSICIAN))
+                and any(DIGEST in c.text for c in api.sent(coordinator)))
+
     try:
         bot.start(fault)
-        bot.wait(lambda: bot.kills == 1 and bool(bot.events(E.REMINDER_SENT)) and bot.all_sent()
-                 and any("waiting for your next answer" in c.text for c in api.sent(LIVE_PHYSICIAN)),
-                 "the reminder after the restart", timeout=40)
+        bot.wait(done, "the reminder and the digests after the restart", timeout=40)
         assert bot.stop() == 0
     finally:
         bot.cleanup()
@@ -395,7 +415,16 @@ def test_kill_around_a_reminder(fault: str, idle_db: tuple[Path, str], tmp_path:
     assert bot.kills == 1, "the fault fired once"
     [made] = bot.events(E.REMINDER_SENT)
     assert made["number"] == 1 and made["kind"] == "idle"
-    delivered = [c.text for c in api.sent(LIVE_PHYSICIAN) if "waiting for your next answer" in c.text]
-    assert len(delivered) == 1 + KILLS[fault] and all(ref in t for t in delivered)
-    bot.check_deliveries(LIVE_PHYSICIAN, KILLS[fault])
+    assert sorted(e["chat_id"] for e in bot.events(E.DIGEST_SENT)) == sorted(COORDINATORS)
+    reminded = [c.text for c in api.sent(LIVE_PHYSICIAN) if REMINDED in c.text]
+    digested = [c.text for c in api.sent(coordinator) if DIGEST in c.text]
+    dup_reminder, dup_digest = KILLS[fault]
+    assert len(reminded) == 1 + dup_reminder and all(ref in t for t in reminded)
+    assert len(digested) == 1 + dup_digest
+    bot.check_deliveries(LIVE_PHYSICIAN, dup_reminder)
+    bot.check_deliveries(coordinator, dup_digest)
     assert bot.verify().ok
+
+
+REMINDED = "waiting for your next answer"
+DIGEST = "Referrals waiting for a decision"
