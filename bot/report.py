@@ -2,8 +2,11 @@
 
 from typing import Any
 
-from criteria import TITLES, Outcome
+from criteria import TITLES, Facts, Outcome
+from criteria.evaluate import context as criteria_context
 from criteria.labels import FACT_LABELS, Label, fmt_number, label
+from criteria.logic import Context
+from criteria.protocol import BY_ID
 
 STATUS_LINES = {
     "eligible": "ELIGIBLE for screening: no criterion fails and none is unknown.",
@@ -104,3 +107,130 @@ def outcome_text(outcome: Outcome, *, table: bool = True) -> str:
     lines += [f"  {n}" for n in outcome.notes]
     lines.append(f"Protocol {outcome.protocol_version}")
     return "\n".join(lines)
+
+
+# ---- the key facts of a referral (the coordinator's first screen) -------------------------------------
+
+# Values outside these limits are abnormal: above the upper limit of normal for the liver values, below
+# the protocol's limits for LVEF (I4a) and SpO2 (I4d); positive serology. (The eGFR has a line of its own.)
+_ABNORMAL_ABOVE = {"ast_x_uln": 1.0, "alt_x_uln": 1.0, "bilirubin_x_uln": 1.0}
+_ABNORMAL_BELOW = {"lvef_percent": 55.0, "spo2_percent": 92.0}
+_SEROLOGY = ("hbsag", "hbcab", "hbv_dna", "hcv_ab", "hcv_rna", "hiv_ab", "syphilis", "cmv_dna")
+NOT_KNOWN = "not known"
+
+
+def key_facts(facts: Facts) -> dict[str, str]:
+    """The facts a coordinator acts on, each as one line of plain text with its unit, keyed by what it
+    shows: age and sex, SLEDAI-2K and the EULAR/ACR total, nephritis classes, eGFR with how it was obtained,
+    the I2c path, the abnormal labs. Derived values are those the criteria were judged on."""
+    ctx = criteria_context(facts)
+    out = {"patient": _patient(ctx), "activity": _activity(ctx), "kidney": _kidney(facts, ctx),
+           "i2c": _i2c(ctx), "labs": _labs(ctx)}
+    return out
+
+
+def _value(ctx: Context, key: str) -> Any:
+    """A fact's value as judged, or the [low, high] range of a score known only as a range."""
+    value = ctx.get(key)
+    if value is None and (d := ctx.undecided(key)) is not None and d.range is not None:
+        return [d.range[0], d.range[1]]
+    return value
+
+
+def _number(key: str, value: Any) -> str:
+    if value is None:
+        return f"{FACT_LABELS[key].name if key in FACT_LABELS else key} {NOT_KNOWN}"
+    return _calculated_item(key, value)
+
+
+def _patient(ctx: Context) -> str:
+    age, sex = ctx.get("age_years"), ctx.get("sex")
+    age_text = f"age {fmt_number(age)} years" if age is not None else f"age {NOT_KNOWN}"
+    return f"{age_text}, sex {sex if sex is not None else NOT_KNOWN}"
+
+
+def _activity(ctx: Context) -> str:
+    sledai = _number("sledai_2k", _value(ctx, "sledai_2k"))
+    total = _value(ctx, "eular_acr_2019_total")
+    if total is not None:
+        eular = _calculated_item("eular_acr_2019_total", total)
+    elif ctx.get("sle_eular_acr_2019") is not None:
+        eular = ("2019 EULAR/ACR classification met, total not given" if ctx.get("sle_eular_acr_2019")
+                 else "2019 EULAR/ACR classification not met, total not given")
+    else:
+        eular = f"2019 EULAR/ACR total {NOT_KNOWN}"
+    return f"{sledai}; {eular}"
+
+
+def _kidney(facts: Facts, ctx: Context) -> str:
+    classes = ctx.get("ln_classes")
+    if classes is None:
+        nephritis = f"lupus nephritis class {NOT_KNOWN}"
+    elif not classes:
+        nephritis = "no biopsy-proven lupus nephritis"
+    else:
+        nephritis = f"lupus nephritis class {', '.join(classes)}"
+    egfr = ctx.get("egfr")
+    if egfr is None:
+        return f"{nephritis}; eGFR {NOT_KNOWN}"
+    calculated = ctx.decided("egfr")
+    if calculated is not None:
+        source = calculated.why
+    elif facts.derived.get("egfr") is not None:  # both given; the lower, the laboratory's, decides
+        source = (f"laboratory value, the lower of it and the bedside Schwartz "
+                  f"{fmt_number(facts.derived['egfr'].value)}")
+    else:
+        source = "laboratory value as reported"
+    return f"{nephritis}; {_calculated_item('egfr', egfr)} ({source})"
+
+
+def _i2c(ctx: Context) -> str:
+    paths = [(name, expr.value(ctx)) for name, expr in BY_ID["I2c"].paths]
+    met = [name for name, value in paths if value is True]
+    if met:
+        text = f"I2c met through {' and '.join(met)}"
+    elif all(value is False for _, value in paths):
+        text = "I2c not met: neither documented intolerance nor the standard-care path"
+    else:
+        text = "I2c not decided yet"
+    care = []
+    if (months := ctx.get("soc_months")) is not None:
+        care.append(f"{fmt_number(months)} months of standard care")
+    if (dmards := ctx.get("dmards")) is not None:
+        care.append(f"DMARDs: {', '.join(dmards) if dmards else 'none'}")
+    return f"{text} ({'; '.join(care)})" if care else text
+
+
+def _labs(ctx: Context) -> str:
+    found = []
+    for key, limit in _ABNORMAL_ABOVE.items():
+        if (v := ctx.get(key)) is not None and v > limit:
+            found.append(_calculated_item(key, v))
+    for key, limit in _ABNORMAL_BELOW.items():
+        if (v := ctx.get(key)) is not None and v < limit:
+            found.append(_calculated_item(key, v))
+    if ctx.get("ecg_significant_abnormality") is True:
+        found.append("significant ECG abnormality")
+    found += [f"{FACT_LABELS[key].name} positive" for key in _SEROLOGY if ctx.get(key) == "positive"]
+    return f"abnormal labs: {', '.join(found)}" if found else "abnormal labs: none reported"
+
+
+# ---- what happens next, after the outcome (the physician's message in Telegram) -------------------------
+
+NEXT_STEPS = {
+    "eligible": ("What happens next: tap \"Send to coordinator\". The study team reviews the referral and tells "
+                 "you their decision here; the pending items are checked at the screening visit."),
+    "incomplete": ("What happens next: find out what is missing and tap \"Fill in missing items\", or send the "
+                   "pre-screen as it is; the study team decides once the missing items are known."),
+    "ineligible": ("What happens next: as things stand the child cannot take part in the study. You may still "
+                   "send the pre-screen to the study team for their records."),
+    "ineligible_now": ("What happens next: the child cannot take part now but may be re-referred when the "
+                       "re-checks above allow; start a new pre-screen then. You may still send this one to the "
+                       "study team for their records."),
+}
+MISSING_MORE = "… and {n} more: /summary lists them all, with why each is needed."
+PENDING_AT_VISIT = "Checked at the screening visit: {criteria}."
+
+
+def next_steps(outcome: Outcome) -> str:
+    return NEXT_STEPS["ineligible_now" if outcome.ineligible_now else outcome.status]

@@ -115,8 +115,9 @@ def test_kill_restart_finish_and_refer(fake_bot_api: FakeBotAPI, tmp_path: Path)
         last = api.wait_for(lambda: next((c for c in api.sent(COORDINATOR) if ref in c.text and c.buttons()),
                                          None), what="the coordinator's summary")
         summary = "\n".join(c.text for c in api.sent(COORDINATOR) if ref in c.text)
-        assert f"Referral {ref}" in summary and "Audit head" in summary and "Criteria" in summary
-        assert [label for label, _ in last.buttons()] == ["✅ Accept", "❓ Need information", "✖ Decline"]
+        assert f"Referral {ref}" in summary and "Audit head" in summary and "Outcome:" in summary
+        assert [label for label, _ in last.buttons()] == ["✅ Accept", "❓ Need information", "✖ Decline",
+                                                          "📖 Details"]
         bot.send_signal(signal.SIGTERM)
         assert bot.wait(15) == 0
     finally:

@@ -102,19 +102,19 @@ def _summary_to(cid: int):
 
 
 # id: (SCREENING_FAULT or None, fake-API kill (predicate, delivered) or None, duplicates by chat). A
-# summary is sent in two parts (outbox keys summary:<ref>:<send no>:<coordinator>.<part>). The messages of
-# one delivery round are marked sent by one later commit, so a kill in the round sends again every message
-# Telegram took in it so far.
+# summary's first screen is one message (outbox key summary:<ref>:<send no>:<coordinator>; issue 15: at most
+# 1,200 characters, the details behind a button). The messages of one delivery round are marked sent by one
+# later commit, so a kill in the round sends again every message Telegram took in it so far.
 C1, C2 = COORDINATORS
 REFERRING = {
     "press-received-before-store": ("received:1", None, {}),
     "press-stored-before-processing": ("stored:1", None, {}),
     "referral-committed-before-summaries": ("committed:1", None, {}),
-    "between-two-parts-of-a-summary": (f"before_send:1:summary:{{ref}}:1:{C1}.1", None, {C1: 1}),
-    "between-the-two-coordinators": (f"before_send:1:summary:{{ref}}:1:{C2}", None, {C1: 2}),
-    "first-summary-accepted-not-marked": (f"after_send:1:summary:{{ref}}:1:{C1}.0", None, {C1: 1}),
-    "last-summary-part-accepted-not-marked": (f"after_send:1:summary:{{ref}}:1:{C2}.1", None, {C1: 2, C2: 2}),
-    "second-summary-in-flight-delivered": (None, (_summary_to(C2), True), {C1: 2, C2: 1}),
+    "before-the-first-summary": (f"before_send:1:summary:{{ref}}:1:{C1}", None, {}),
+    "between-the-two-coordinators": (f"before_send:1:summary:{{ref}}:1:{C2}", None, {C1: 1}),
+    "first-summary-accepted-not-marked": (f"after_send:1:summary:{{ref}}:1:{C1}", None, {C1: 1}),
+    "last-summary-accepted-not-marked": (f"after_send:1:summary:{{ref}}:1:{C2}", None, {C1: 1, C2: 1}),
+    "second-summary-in-flight-delivered": (None, (_summary_to(C2), True), {C1: 1, C2: 1}),
 }
 
 
@@ -150,10 +150,9 @@ def test_kill_while_referring(case: str, finished_db: tuple[Path, str], fake_bot
     bot.check_updates_applied_once(ids)
     for cid in COORDINATORS:
         texts = bot.check_deliveries(cid, duplicates.get(cid, 0))
-        assert len(set(texts)) == 2 and f"Referral {ref}" in texts[0], "a repeat is the same summary part"
-        assert all(ref in text for text in texts), "every part carries the referral ID"
+        assert len(set(texts)) == 1 and f"Referral {ref}" in texts[0], "a repeat is the same summary"
         assert [label for label, _ in api.sent(cid)[-1].buttons()] == ["✅ Accept", "❓ Need information",
-                                                                       "✖ Decline"]
+                                                                       "✖ Decline", "📖 Details"]
     physician = bot.check_deliveries(PHYSICIAN)
     assert len(physician) == 2 and "was already sent" in physician[1]
     assert bot.verify().ok

@@ -23,13 +23,16 @@ async def test_every_coordinator_receives_the_summary(tmp_path):
         for cid in (COORDINATOR, SECOND):
             parts = h.request.sent(cid)
             text = "\n".join(c.text for c in parts)
-            assert f"Referral {ref}" in text and f"Physician: <code>{PHYSICIAN}</code>" in text
-            assert "ELIGIBLE" in text and "<code>I1</code> met" in text and "Started " in text
-            assert "Sent " in text and "Audit head #" in text
+            # The first screen (issue 15): one message; the criterion list is behind Details.
+            assert len(parts) == 1
+            assert f"Referral {ref}" in text and f'<a href="tg://user?id={PHYSICIAN}">' in text
+            assert "ELIGIBLE" in text and "Sent " in text and "Audit head #" in text
             assert parts[-1].buttons() == [("✅ Accept", f"d:{ref}:1:a"), ("❓ Need information", f"d:{ref}:1:i"),
-                                           ("✖ Decline", f"d:{ref}:1:d")]
+                                           ("✖ Decline", f"d:{ref}:1:d"), ("📖 Details", f"v:{ref}:1:1")]
             assert all(len(c.text) <= 4096 for c in parts)
-            assert all(c.text.startswith(f"<b>{ref}</b> (continued, part ") for c in parts[1:])
+            calls = await h.press(cid, f"v:{ref}:1:1", message_id=parts[0].message_id)
+            details = next(c.text for c in calls if c.method == "editMessageText")
+            assert "<code>I1</code> met" in details and "Started " in details and "Audit head #" in details
         sent = h.audit("referral_sent")[0]
         head = [line for line in text.splitlines() if "Audit head" in line][0]
         seq = sent["seq"]

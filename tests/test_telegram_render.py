@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from bot.telegram import keyboards, render
 from conversations.dialogue import engine, questions
 from conversations.dialogue.messages import M, msg
-from criteria import Note, evaluate
+from criteria import Facts, Note, evaluate
 
 REF = "R-7KQ2-9XPM"
 
@@ -37,7 +37,7 @@ def test_every_keyboard_fits_the_callback_limit_and_parses_back():
 @given(st.text(max_size=80))
 def test_parse_never_raises(data):
     press = keyboards.parse(data)
-    assert press is None or press.action in "atksrcd"
+    assert press is None or press.action in "atksrcdmv"
 
 
 def test_text_is_html_escaped():
@@ -85,10 +85,20 @@ INELIGIBLE_NOW = ("⏱ <b>INELIGIBLE NOW: every failing criterion is time-limite
                   "(see Re-checks).</b>")
 
 
-def summary_of(o):
-    return render.summary(ref=REF, physician_id=101, o=o, send_no=1, started="2026-03-02T09:00:00Z",
+def summary_data(o, facts=None):
+    return render.Summary(ref=REF, send_no=1, physician=render.Physician(101), outcome=o,
+                          facts=Facts.model_validate(facts or {}), started="2026-03-02T09:00:00Z",
                           finished="2026-03-02T09:30:00Z", sent="2026-03-02T09:31:00Z", head_seq=42,
                           head_hash="ab" * 32)
+
+
+def summary_of(o, facts=None):
+    """The coordinator's first screen (issue 15)."""
+    return render.summary(summary_data(o, facts))
+
+
+def details_of(o, facts=None):
+    return "\n".join(render.details(summary_data(o, facts)))
 
 
 def marked(text, mark):
@@ -98,12 +108,16 @@ def marked(text, mark):
 
 
 def test_final_outcome_shows_flags_with_their_criterion_ids():
-    o = evaluate(FLAGGED)
+    o = evaluate({k: v for k, v in FLAGGED.items() if k != "syphilis"})
+    assert o.status == "incomplete"
     text = render.outcome(engine.OutcomeReached(o, final=True), REF)
     assert "<b>Flags for the investigator</b>" in text
     assert marked(text, "⚑") == [(n.criterion, n.text) for n in o.flags]
-    assert [cid for cid, _ in marked(text, "⚑")] == ["I1", "I2c", "E9a", "E9c"]
+    assert [cid for cid, _ in marked(text, "⚑")] == ["I1", "I2c", "E9a"]
     assert "⚑ <b>I2c</b> an unlisted DMARD or biologic was counted as one of the two DMARDs" in text
+    # Issue 15: an ineligible one (E9c fails) lists only what fails; the flags reach the coordinator.
+    text = render.outcome(engine.OutcomeReached(evaluate(FLAGGED), final=True), REF)
+    assert "⚑" not in text and "<b>E9c</b>" in text
 
 
 def test_final_outcome_says_ineligible_now_next_to_the_status_and_lists_the_re_checks():
@@ -113,7 +127,9 @@ def test_final_outcome_says_ineligible_now_next_to_the_status_and_lists_the_re_c
     rechecks = [line for line in text.splitlines() if line.startswith("⏱ <b>") and line != INELIGIBLE_NOW]
     assert rechecks == [f"⏱ <b>{n.criterion}</b> {n.text}" for n in o.recheck]
     assert rechecks[0] == "⏱ <b>I1</b> may be re-referred at 5 years of age"
-    assert text.index("<b>Failing criteria</b>") < text.index("<b>Re-checks</b>") < text.index("<b>Still missing")
+    # Issue 15: an ineligible outcome lists what fails and when it may lift, not what is still missing.
+    assert text.index("<b>Failing criteria</b>") < text.index("<b>Re-checks</b>") < text.index("What happens next")
+    assert "Still missing" not in text
 
 
 def test_a_permanent_failure_is_not_ineligible_now():
@@ -132,32 +148,44 @@ def test_midway_shows_the_re_checks_of_what_fails_and_no_flags():
 def test_coordinator_summary_shows_flags_re_checks_and_ineligible_now():
     o = evaluate({**TIME_LIMITED, **{k: v for k, v in FLAGGED.items() if k != "age_years"}})
     text = summary_of(o)
+    status = f"Outcome: <b>{render.STATUS_LINES['ineligible']}</b> · protocol {o.protocol_version}"
     lines = text.splitlines()
-    assert lines[lines.index(f"Outcome: <b>{render.STATUS_LINES['ineligible']}</b>") + 1] != INELIGIBLE_NOW, \
-        "E9c (syphilis positive) fails and has no re-check"
-    assert [cid for cid, _ in marked(text, "⚑")] == ["I2c", "E9a", "E9c"]
-    assert "⏱ <b>E8</b> may be re-referred 3 months after the transplant" in text
-    assert text.index("<b>Flags for the investigator</b>") < text.index("<b>Criteria</b>")
+    assert lines[lines.index(status) + 1] != INELIGIBLE_NOW, "E9c (syphilis positive) fails and has no re-check"
+    # A crowded first screen (5 failing, 4 re-checks, 3 flags, 19 missing) names every ID, listed or not;
+    # the details list them all.
+    assert render.visible_len(text) <= render.FIRST_SCREEN
+    for cid in ("I2c", "E9a", "E9c", "E8", "E10"):
+        assert cid in text
+    details = details_of(o)
+    assert [cid for cid, _ in marked(details, "⚑")] == ["I2c", "E9a", "E9c"]
+    assert "⏱ <b>E8</b> may be re-referred 3 months after the transplant" in details
+    assert details.index("<b>Criteria</b>") < details.index("<b>Flags for the investigator</b>")
     now = summary_of(evaluate(TIME_LIMITED)).splitlines()
-    assert now[now.index(f"Outcome: <b>{render.STATUS_LINES['ineligible']}</b>") + 1] == INELIGIBLE_NOW
+    assert now[now.index(status) + 1] == INELIGIBLE_NOW
 
 
 def test_flag_and_re_check_texts_are_escaped_and_whole_lines():
     o = evaluate(TIME_LIMITED)
     o = o.model_copy(update={"flags": [Note(criterion="I2c", text="dose < 1 mg/kg & <b>odd</b>")],
                              "recheck": [Note(criterion="E<1>", text="after <i>x</i>")]})
-    for text in (render.outcome(engine.OutcomeReached(o, final=True), REF), summary_of(o)):
-        assert "⚑ <b>I2c</b> dose &lt; 1 mg/kg &amp; &lt;b&gt;odd&lt;/b&gt;" in text
-        assert "⏱ <b>E&lt;1&gt;</b> after &lt;i&gt;x&lt;/i&gt;" in text
+    outcome = render.outcome(engine.OutcomeReached(o, final=True), REF)
+    assert "⏱ <b>E&lt;1&gt;</b> after &lt;i&gt;x&lt;/i&gt;" in outcome
+    for text in (outcome, summary_of(o), details_of(o)):
+        if text is not outcome:  # the physician's ineligible outcome lists what fails, not the flags
+            assert "⚑ <b>I2c</b> dose &lt; 1 mg/kg &amp; &lt;b&gt;odd&lt;/b&gt;" in text
+            assert "E&lt;1&gt;" in text
         # split() cuts at line ends only: every line must be complete HTML on its own.
         for line in text.splitlines():
             assert line.count("<b>") == line.count("</b>"), line
 
 
-def test_a_long_summary_splits_within_the_limit_at_line_ends():
+def test_a_long_summary_keeps_its_first_screen_and_pages_its_details():
     o = evaluate(FLAGGED)
     many = [Note(criterion=n.criterion, text=n.text) for n in o.flags] * 60
-    text = summary_of(o.model_copy(update={"flags": many, "recheck": many}))
-    parts = render.split(text)
-    assert len(text) > render.LIMIT and len(parts) > 1
-    assert all(len(p) <= render.LIMIT for p in parts) and "\n".join(parts) == text
+    o = o.model_copy(update={"flags": many, "recheck": many})
+    assert render.visible_len(summary_of(o)) <= render.FIRST_SCREEN
+    pages = render.details(summary_data(o))
+    assert len(pages) > 1 and all(len(p) <= render.LIMIT - 80 for p in pages)
+    for page in pages:  # every line complete HTML: a page is cut at line ends only
+        for line in page.splitlines():
+            assert line.count("<b>") == line.count("</b>"), line

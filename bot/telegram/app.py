@@ -163,6 +163,7 @@ def add_handlers(app: BotApplication, settings: Settings) -> None:
         CallbackQueryHandler(coordinator.decide, pattern=r"^d:"),
         CallbackQueryHandler(directory.press, pattern=r"^(pv|py|pn|ix|iv):"),
         CallbackQueryHandler(registration.press, pattern=r"^pf:"),
+        CallbackQueryHandler(coordinator.view, pattern=r"^v:"),
         # physicians
         CommandHandler("start", physician.start, filters=phys),
         CommandHandler("help", physician.help_, filters=phys),

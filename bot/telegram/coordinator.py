@@ -23,7 +23,7 @@ from conversations.records.reassess import reassess
 from conversations.records.report_data import ReportData, verified_report
 from criteria import PROTOCOL_VERSION
 
-from . import anchoring, keyboards, menus, render
+from . import anchoring, keyboards, menus, render, summaries
 from .render import esc
 from .services import BotContext
 from .turn import Turn
@@ -138,6 +138,25 @@ async def decide(update: Update, context: BotContext) -> None:
             turn.toast = "Unknown referral; nothing was changed."
 
     turn.do(record)
+    await turn.end()
+
+
+async def view(update: Update, context: BotContext) -> None:
+    """Details / Summary on a summary: the message turned to its full criterion list or back, in place."""
+    turn = Turn(update, context)
+    query = update.callback_query
+    p = keyboards.parse(query.data)
+    if context.role != "coordinator" or p is None or p.action != keyboards.Action.VIEW or query.message is None:
+        turn.toast = "That button is not valid for you; nothing was changed."
+        await turn.end()
+        return
+    turn.referral_id = p.ref
+    try:
+        text, markup = summaries.view(summaries.load(context.services, p.ref, p.number), int(p.arg))
+    except summaries.Unavailable as why:
+        turn.toast = str(why)
+    else:
+        turn.edit(query.message.message_id, text, markup)
     await turn.end()
 
 

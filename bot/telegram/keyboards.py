@@ -10,6 +10,7 @@ Callback data, colon-separated, always naming the referral and, for answers, the
   m:<ref>:<send_no>:<n>        change version send_no, sent, for reason n (1 = the first of AMEND_REASONS)
   d:<ref>:<send_no>:<a|i|d>    a coordinator's decision on summary number send_no
   w:<ref>:<seq>:<c|z|x|y>      a reminder's buttons (reminder event seq), parsed in reminders.py
+  v:<ref>:<send_no>:<page>     a coordinator's view of summary send_no: 0 the first screen, 1… the details
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Action(StrEnum):
     CONTINUE = "c"
     DECIDE = "d"
     AMEND = "m"
+    VIEW = "v"
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class Press:
 
 # How many colon-separated fields each action's data has.
 _SHAPES = {Action.ANSWER: 4, Action.TOGGLE: 4, Action.DONE: 3, Action.SEND: 2, Action.REOPEN: 2,
-           Action.CONTINUE: 2, Action.DECIDE: 4, Action.AMEND: 4}
+           Action.CONTINUE: 2, Action.DECIDE: 4, Action.AMEND: 4, Action.VIEW: 4}
 
 
 def parse(data: str | None) -> Press | None:
@@ -77,6 +79,8 @@ def parse(data: str | None) -> Press | None:
     if action == Action.DECIDE and arg not in DECISION_CODES:
         return None
     if action == Action.AMEND and not 1 <= (_index(arg) or 0) <= len(engine.AMEND_REASONS):
+        return None
+    if action == Action.VIEW and _index(arg) is None:
         return None
     return Press(action, ref, number, arg)
 
@@ -154,12 +158,37 @@ def choose(refs: list[str]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[_button(f"Continue {r}", f"{Action.CONTINUE}:{r}")] for r in refs])
 
 
-def decision(ref: str, send_no: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[
+def _decision_row(ref: str, send_no: int) -> list[InlineKeyboardButton]:
+    return [
         _button(DECISION_LABELS["accept"], f"{Action.DECIDE}:{ref}:{send_no}:a"),
         _button(DECISION_LABELS["need_info"], f"{Action.DECIDE}:{ref}:{send_no}:i"),
         _button(DECISION_LABELS["decline"], f"{Action.DECIDE}:{ref}:{send_no}:d"),
-    ]])
+    ]
+
+
+def decision(ref: str, send_no: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([_decision_row(ref, send_no)])
+
+
+DETAILS_LABEL = "📖 Details"
+SUMMARY_LABEL = "📋 Summary"
+PREVIOUS_LABEL = "◀ Page {page}"
+NEXT_LABEL = "Page {page} ▶"
+
+
+def summary_view(ref: str, send_no: int, page: int = 0, pages: int = 1) -> InlineKeyboardMarkup:
+    """The coordinator's summary ``send_no``: the decision buttons, then the way between its first screen
+    (page 0) and its details (pages 1 to ``pages``), each shown in place of the other."""
+    view = f"{Action.VIEW}:{ref}:{send_no}"
+    if page == 0:
+        nav = [_button(DETAILS_LABEL, f"{view}:1")]
+    else:
+        nav = [_button(SUMMARY_LABEL, f"{view}:0")]
+        if page > 1:
+            nav.append(_button(PREVIOUS_LABEL.format(page=page - 1), f"{view}:{page - 1}"))
+        if page < pages:
+            nav.append(_button(NEXT_LABEL.format(page=page + 1), f"{view}:{page + 1}"))
+    return InlineKeyboardMarkup([_decision_row(ref, send_no), nav])
 
 
 # ---- the physician directory: registration, /profile, /physicians, /invites -------------------------

@@ -17,7 +17,7 @@ from conversations.records import audit
 from conversations.records.store import Prescreen, Recorded
 from criteria import Outcome
 
-from . import keyboards, render
+from . import keyboards, render, summaries
 from .render import esc, phrase
 from .services import BotContext
 from .turn import Turn
@@ -150,7 +150,19 @@ async def cancel(update: Update, context: BotContext) -> None:
 
 
 async def summary(update: Update, context: BotContext) -> None:
-    await command(update, context, "summary")
+    """The answers; for a finished pre-screen, every item still missing too (the outcome lists a few)."""
+    turn = Turn(update, context)
+    if (ref := await _focused(turn)) is None:
+        return
+    fill = _shows(turn)
+
+    def with_missing(res: Recorded) -> None:
+        fill(res)
+        if res.state.phase == "done" and (o := engine.outcome_of(res.state)).missing:
+            turn.say(render.missing_all(o, ref))
+
+    turn.step(ref, engine.Command("summary"), with_missing)
+    await turn.end()
 
 
 async def change(update: Update, context: BotContext) -> None:
@@ -326,13 +338,10 @@ def _summaries(db: sqlite_utils.Database, turn: Turn, ref: str, outcome: Outcome
                  payload={"send_no": referral.sends, "outcome_status": outcome.status,
                           "protocol_version": outcome.protocol_version, "criteria": outcome.criteria,
                           "coordinators": coordinators}, referral_id=ref, ts=referral.last_sent_at)
-    head_seq, head_hash = audit.head(db)
-    text = render.summary(ref=ref, physician_id=turn.user_id, o=outcome, send_no=referral.sends,
-                          started=prescreen.created_at, finished=prescreen.updated_at,
-                          sent=referral.last_sent_at, head_seq=head_seq, head_hash=head_hash)
+    # The first screen, with the decision buttons and Details (summaries.load: the same as a press shows).
+    text, markup = summaries.view(summaries.load(s, ref, referral.sends), 0)
     for cid in coordinators:
-        turn.say(text, keyboards.decision(ref, referral.sends), chat_id=cid,
-                 key=f"summary:{ref}:{referral.sends}:{cid}")
+        turn.say(text, markup, chat_id=cid, key=f"summary:{ref}:{referral.sends}:{cid}")
     turn.say(f"📨 <b>{esc(ref)}</b> was sent to the study coordinators. You will hear their decision here.")
 
 

@@ -5,17 +5,28 @@ Pure functions: no sending, no database.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from html import escape
+from html import escape, unescape
 
 from telegram import InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from bot.phrases import NO_FURTHER_HELP, reason_text, text
-from bot.report import INELIGIBLE_NOW, STATUS_LINES, echo_text
+from bot.report import (
+    INELIGIBLE_NOW,
+    MISSING_MORE,
+    PENDING_AT_VISIT,
+    STATUS_LINES,
+    calculated_text,
+    echo_text,
+    key_facts,
+    next_steps,
+)
 from conversations.dialogue import engine
 from conversations.dialogue.messages import M, Message
-from criteria import TITLES, Note, Outcome
+from criteria import TITLES, Facts, Note, Outcome
+from criteria.labels import label
 
 from . import keyboards
 
@@ -112,17 +123,49 @@ def question(q: engine.Question, ref: str) -> str:
     return "\n".join(lines)
 
 
+# The physician's outcome lists this many missing items; /summary lists them all.
+MISSING_SHOWN = 6
+
+
 def outcome(result: engine.OutcomeReached, ref: str) -> str:
+    """The physician's outcome, short: what fails (ineligible), what is missing (incomplete, the first
+    few), what is checked at the visit (eligible), each with its criterion ID, and what happens next."""
     o = result.outcome
-    head = STATUS_LINES[o.status] if result.final else "INELIGIBLE: a criterion already fails."
-    lines = [f"<b>{esc(ref)}</b> · {esc(head)}"]
-    if result.final:
-        lines += _ineligible_now(o) + _details(o)
-    else:  # mid-way only what fails, and when it may lift: the rest is still to be asked
-        lines += ["", "<b>Failing criteria</b>"] + _failures(o) + _rechecks(o)
-    if not result.final:
-        lines += ["", "You can stop here with /cancel, or go on so that the coordinator sees the whole "
-                  "picture."]
+    if not result.final:  # mid-way only what fails, and when it may lift: the rest is still to be asked
+        lines = [f"<b>{esc(ref)}</b> · {esc('INELIGIBLE: a criterion already fails.')}",
+                 "", "<b>Failing criteria</b>", *_failures(o), *_rechecks(o),
+                 "", "You can stop here with /cancel, or go on so that the coordinator sees the whole picture."]
+        return "\n".join(lines)
+    lines = [f"<b>{esc(ref)}</b> · {esc(STATUS_LINES[o.status])}", *_ineligible_now(o)]
+    if o.status == "ineligible":  # what fails decides: nothing still missing can change it
+        lines += ["", "<b>Failing criteria</b>", *_failures(o), *_rechecks(o)]
+    elif o.status == "incomplete":
+        lines += ["", f"<b>Still missing ({len(o.missing)})</b>"]
+        lines += [f"• <b>{esc(m.criterion)}</b> {esc(_missing_names(m.facts))}" for m in o.missing[:MISSING_SHOWN]]
+        if len(o.missing) > MISSING_SHOWN:
+            lines.append(esc(MISSING_MORE.format(n=len(o.missing) - MISSING_SHOWN)))
+        lines += _flags(o)
+    else:
+        if o.pending:
+            lines += ["", "⏳ " + esc(PENDING_AT_VISIT.format(criteria=", ".join(o.pending)))]
+        lines += _flags(o)
+    return "\n".join([*lines, "", esc(next_steps(o))])
+
+
+def _missing_names(facts: list[str]) -> str:
+    names = []
+    for key in facts:
+        try:
+            names.append(label(key))
+        except KeyError:
+            names.append(key)
+    return ", ".join(names)
+
+
+def missing_all(o: Outcome, ref: str) -> str:
+    """Every item still missing with why it is needed (/summary of a finished pre-screen)."""
+    lines = [f"<b>{esc(ref)}</b> · <b>Still missing ({len(o.missing)})</b>"]
+    lines += [f"• <b>{esc(m.criterion)}</b> {esc(m.reason)}" for m in o.missing]
     return "\n".join(lines)
 
 
@@ -148,21 +191,6 @@ def _rechecks(o: Outcome) -> list[str]:
 
 def _flags(o: Outcome) -> list[str]:
     return _notes("Flags for the investigator", "⚑", o.flags)
-
-
-def _details(o: Outcome) -> list[str]:
-    lines: list[str] = []
-    if o.failures:
-        lines += ["", "<b>Failing criteria</b>"]
-        lines += _failures(o)
-    lines += _rechecks(o)
-    if o.missing:
-        lines += ["", "<b>Still missing</b>"]
-        lines += [f"• <b>{esc(m.criterion)}</b> {esc(m.reason)}" for m in o.missing]
-    if o.pending_details:
-        lines += ["", "<b>Pending for the screening visit</b>"]
-        lines += [f"• <b>{esc(p.criterion)}</b> {esc(p.reason)}" for p in o.pending_details]
-    return lines + _flags(o)
 
 
 def outputs(result_outputs: list[engine.Output], ref: str, edit_seq: int | None = None) -> list[Reply]:
@@ -198,6 +226,9 @@ def outputs(result_outputs: list[engine.Output], ref: str, edit_seq: int | None 
             emit(question(out.question, ref), keyboards.question(out.question, ref), seq=out.question.seq)
         elif isinstance(out, engine.OutcomeReached):
             markup = keyboards.outcome(ref, can_reopen=bool(out.outcome.missing)) if out.final else None
+            if out.final and notes:  # the review of the answers before it: the outcome is a message of its own
+                replies.append(Reply("\n\n".join(notes)))
+                notes.clear()
             emit(outcome(out, ref), markup)
         elif isinstance(out, engine.Cancelled):
             emit(f"<b>{esc(ref)}</b> cancelled. Nothing was sent. /screen starts a new pre-screen.")
@@ -228,23 +259,167 @@ def answered(q: engine.Question, ref: str, answer_label: str) -> str:
 
 # ---- for the coordinators ----------------------------------------------------------------------------
 
+FIRST_SCREEN = 1200  # the coordinator's first screen, counted as Telegram counts: the text without its tags
+DETAILS_PAGE = 3600  # characters of HTML a page of details holds (an edit must fit one message)
+_TAG = re.compile(r"<[^>]*>")
+_FIELD = 80  # a directory field shown at most this long
+
+
+def visible_len(html: str) -> int:
+    """The length Telegram counts: the message's text once its HTML is parsed (tags gone, entities one
+    character each)."""
+    return len(unescape(_TAG.sub("", html)))
+
+
+@dataclass(frozen=True)
+class Physician:
+    """The referring physician as the directory knows them (only the user ID until they registered)."""
+
+    user_id: int
+    name: str | None = None
+    institution: str | None = None
+    contact: str | None = None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Everything a coordinator's summary shows: version ``send_no`` of a referral as sent."""
+
+    ref: str
+    send_no: int
+    physician: Physician
+    outcome: Outcome
+    facts: Facts
+    started: str
+    finished: str
+    sent: str
+    head_seq: int
+    head_hash: str
+
+
+def _short(value: str) -> str:
+    value = " ".join(value.split())
+    return value if len(value) <= _FIELD else value[:_FIELD - 1] + "…"
+
+
+def physician_line(p: Physician) -> str:
+    """A tap on the link opens the physician's Telegram account."""
+    link = f'<a href="tg://user?id={p.user_id}">{esc(_short(p.name)) if p.name else f"Telegram user {p.user_id}"}</a>'
+    known = [esc(_short(v)) for v in (p.institution, p.contact) if v]
+    if not p.name and not known:
+        return f"👤 Physician {link} (not registered in the directory: no name or contact)"
+    return "👤 Physician " + " · ".join([link, *known])
+
+
+def _title(s: Summary, what: str = "") -> list[str]:
+    o = s.outcome
+    update = f" · version {s.send_no}, replaces the earlier summary" if s.send_no > 1 else ""
+    return [f"📋 <b>Referral {esc(s.ref)}</b>{esc(what)}{update}",
+            f"Outcome: <b>{esc(STATUS_LINES[o.status])}</b> · protocol {esc(o.protocol_version)}",
+            *_ineligible_now(o)]
+
+
+def _head(s: Summary) -> str:
+    return f"Sent {esc(s.sent)} · Audit head #{s.head_seq} <code>{esc(s.head_hash)}</code>"
+
+
+def _sections(o: Outcome) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """The first screen's lists in the order they matter, each item (mark, criterion, plain text)."""
+    return [
+        ("Failing", [("❌", f.criterion, "; ".join(f.reasons) or f.text) for f in o.failures]),  # the ID names it
+        ("Re-checks", [("⏱", n.criterion, n.text) for n in o.recheck]),
+        ("Missing", [("❔", m.criterion, _missing_names(m.facts)) for m in o.missing]),
+        ("Pending for the screening visit",
+         [("⏳", p.criterion, TITLES.get(p.criterion, "")) for p in o.pending_details]),
+        ("Flags for the investigator", [("⚑", n.criterion, n.text) for n in o.flags]),
+    ]
+
+
+# Where _sections' lists are, as they give way when the first screen is full.
+_MISSING = 2
+_CUT_BY_TURNS = (4, 1, 0)  # flags, re-checks, what fails
+
+
+def _section_lines(title: str, items: list[tuple[str, str, str]], shown: int | None) -> list[str]:
+    """A list with its first ``shown`` items (all when None); 0: only the criterion IDs, on one line."""
+    if not items:
+        return []
+    head = f"<b>{esc(title)} ({len(items)})</b>"
+    if shown == 0:
+        return [f"{head}: {esc(', '.join(dict.fromkeys(cid for _, cid, _ in items)))}"]
+    keep = items if shown is None else items[:shown]
+    lines = [head, *(f"{mark} <b>{esc(cid)}</b> {esc(text)}" for mark, cid, text in keep)]
+    if len(keep) < len(items):
+        lines.append(esc(f"… and {len(items) - len(keep)} more: {', '.join(cid for _, cid, _ in items[len(keep):])} "
+                         "(Details lists them all)"))
+    return lines
+
+
+def summary(s: Summary) -> str:
+    """The coordinator's first screen (at most FIRST_SCREEN characters as Telegram counts them): who
+    refers, the key facts with their units, then what fails, re-checks, what is missing, what is pending
+    and the flags, each naming its criterion ID; lists too long for the screen are cut, Details has all."""
+    facts = key_facts(s.facts)
+    top = [*_title(s), physician_line(s.physician),
+           f"🧒 {esc(facts['patient'])} · {esc(facts['activity'])}",
+           f"🩺 {esc(facts['kidney'])}", f"💊 {esc(facts['i2c'])}", f"🧪 {esc(facts['labs'])}"]
+    bottom = ["", _head(s)]
+    sections = _sections(s.outcome)
+    # Every item while it fits; then fewer items, and the IDs alone.
+    # The same few items are pending for nearly every referral: their IDs say enough here.
+    caps: list[int | None] = [0 if title.startswith("Pending") else None for title, _ in sections]
+
+    def build() -> str:
+        body: list[str] = []
+        for (title, items), cap in zip(sections, caps, strict=True):
+            if items:
+                body += ["", *_section_lines(title, items, cap)]
+        return "\n".join([*top, *body, *bottom])
+
+    text = build()
+    # Missing items give way first (an ineligible referral's rarely matter, and an incomplete one has the
+    # room); then the others by turns, an item at a time, down to their IDs alone.
+    for order in ((_MISSING,), _CUT_BY_TURNS):
+        while visible_len(text) > FIRST_SCREEN and any(caps[i] != 0 for i in order):
+            for i in order:
+                if caps[i] != 0:
+                    size = len(sections[i][1]) if caps[i] is None else caps[i]
+                    caps[i] = size - 1 if size > 1 else 0
+                    text = build()
+                    if visible_len(text) <= FIRST_SCREEN:
+                        break
+    return text
+
+
 def criteria_table(o: Outcome) -> list[str]:
-    return [f"{VERDICT_MARKS.get(v, '')} <code>{esc(cid)}</code> {esc(v)} · {esc(TITLES[cid])}"
-            for cid, v in o.criteria.items()]
+    """Every criterion, its verdict and title, and for one that does not pass why: what fails, what is
+    missing and why it is needed, what the screening visit decides."""
+    failures = {f.criterion: f.text for f in o.failures}
+    missing = {m.criterion: m.reason for m in o.missing}
+    pending = {p.criterion: p.reason for p in o.pending_details}
+    lines = []
+    for cid, v in o.criteria.items():
+        head = f"{VERDICT_MARKS.get(v, '')} <code>{esc(cid)}</code> {esc(v)}"
+        if cid in failures or cid in missing:  # their texts name the criterion's title already
+            lines.append(f"{head}: {esc(failures.get(cid) or missing[cid])}")
+        else:
+            lines.append(f"{head} · {esc(TITLES[cid])}" + (f": {esc(pending[cid])}" if cid in pending else ""))
+    return lines
 
 
-def summary(*, ref: str, physician_id: int, o: Outcome, send_no: int, started: str, finished: str,
-            sent: str, head_seq: int, head_hash: str) -> str:
-    lines = [f"📋 <b>Referral {esc(ref)}</b>" + (f" (update {send_no}: replaces the earlier summary)"
-                                                    if send_no > 1 else ""),
-             f"Physician: <code>{physician_id}</code>",
-             f"Outcome: <b>{esc(STATUS_LINES[o.status])}</b>", *_ineligible_now(o)]
-    lines += _details(o)
-    lines += ["", "<b>Criteria</b>", *criteria_table(o), ""]
-    lines += [f"Started {esc(started)}", f"Finished {esc(finished)}", f"Sent {esc(sent)}",
-              f"Audit head #{head_seq} <code>{esc(head_hash)}</code>",
-              f"Protocol {esc(o.protocol_version)}"]
-    return "\n".join(lines)
+def details(s: Summary) -> list[str]:
+    """The full criterion list behind the Details button, as pages that each fit one message."""
+    o = s.outcome
+    body = ["<b>Criteria</b>", *criteria_table(o), *_rechecks(o), *_flags(o)]
+    if o.calculated:
+        body += ["", f"Calculated: {esc(calculated_text(o.calculated))}"]
+    body += ["", f"Started {esc(s.started)}", f"Finished {esc(s.finished)}", _head(s)]
+    chunks = split("\n".join(body), DETAILS_PAGE)
+    pages = []
+    for n, chunk in enumerate(chunks, 1):
+        of = f" (page {n} of {len(chunks)})" if len(chunks) > 1 else ""
+        pages.append("\n".join([*_title(s, f" · details{of}"), "", chunk.strip("\n")]))
+    return pages
 
 
 DECISION_WORDS = {"accept": "accepted", "need_info": "needs more information", "decline": "declined"}
