@@ -24,7 +24,9 @@ def test_a_midway_ineligibility_shows_only_what_fails():
     assert "I1" in text and "age 4 years &lt; 5 years" in text
     assert "Still missing" not in text and "Pending" not in text
     final = render.outcome(engine.OutcomeReached(o, final=True), "R-TEST-0001")
-    assert "Still missing" in final and "Pending for the screening visit" in final
+    # Issue 15: the final ineligible outcome lists what fails and what happens next, not what is missing.
+    assert "<b>I1</b> age 5 to 18 years: age 4 years &lt; 5 years" in final and "What happens next" in final
+    assert "Still missing" not in final and "Pending" not in final
 
 
 # ---- protocol 2: flags, re-checks, "ineligible now", calculated values ----------------------------------

@@ -168,7 +168,7 @@ async def test_incomplete_prescreen_is_reopened_filled_and_sent_again(tmp_path):
         assert "ELIGIBLE for screening" in texts(calls)[-1]
         calls = await h.press(PHYSICIAN, f"s:{ref}")
         summary = [c for c in calls if c.chat_id == COORDINATOR]
-        assert "update 2: replaces the earlier summary" in summary[0].text
+        assert "version 2, replaces the earlier summary" in summary[0].text
         assert summary[-1].buttons()[0][1] == f"d:{ref}:2:a"
 
 
