@@ -194,7 +194,7 @@ async def test_the_directory_is_shown_when_it_knows_the_physician(tmp_path):
         assert card == render.Physician(PHYSICIAN, "Dr <Ada> Lovelace", "Children's Hospital", "ward 3, ext 41")
         line = render.physician_line(card)
         assert line == (f'👤 Physician <a href="tg://user?id={PHYSICIAN}">Dr &lt;Ada&gt; Lovelace</a> · '
-                        "Children's Hospital · ward 3, ext 41")
+                        "Children's Hospital · \u2063ward 3, ext 41\u2063"), "the contact marked for the trail"
         assert render.physician_line(render.Physician(7)).startswith('👤 Physician <a href="tg://user?id=7">')
 
 

@@ -31,6 +31,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot import faults
+from bot.telegram import contact
 from conversations.dialogue.events import E
 from conversations.records import audit
 from conversations.records.db import write
@@ -104,7 +105,7 @@ class Outbox:
             db.conn.execute(
                 "UPDATE telegram_outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?,"
                 " message_id = ?, last_error = NULL WHERE id = ?", (mark.sent_at, mark.message_id, row.id))
-            type_, payload = E.MESSAGE_SENT, {"chat_id": row.chat_id, "text": row.text}
+            type_, payload = E.MESSAGE_SENT, {"chat_id": row.chat_id, "text": contact.for_the_trail(row.text)}
             if row.edit_message_id is not None:
                 payload["edited_message_id"] = row.edit_message_id
             if row.delete_message_id is not None:

@@ -28,7 +28,7 @@ from conversations.dialogue.messages import M, Message
 from criteria import TITLES, Facts, Note, Outcome
 from criteria.labels import label
 
-from . import keyboards
+from . import contact, keyboards
 
 LIMIT = MessageLimit.MAX_TEXT_LENGTH
 VERDICT_MARKS = {"met": "✅", "clear": "✅", "not_met": "❌", "excluded": "❌", "unknown": "❔",
@@ -305,7 +305,9 @@ def _short(value: str) -> str:
 def physician_line(p: Physician) -> str:
     """A tap on the link opens the physician's Telegram account."""
     link = f'<a href="tg://user?id={p.user_id}">{esc(_short(p.name)) if p.name else f"Telegram user {p.user_id}"}</a>'
-    known = [esc(_short(v)) for v in (p.institution, p.contact) if v]
+    # The contact is marked: the trail's copy of this message keeps a placeholder instead (contact.py).
+    known = [v for v in (esc(_short(p.institution)) if p.institution else "",
+                         contact.marked(esc(_short(p.contact))) if p.contact else "") if v]
     if not p.name and not known:
         return f"👤 Physician {link} (not registered in the directory: no name or contact)"
     return "👤 Physician " + " · ".join([link, *known])
