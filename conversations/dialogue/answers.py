@@ -8,6 +8,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from .chinese import has_chinese, to_english
 from .messages import M, Message, msg
 
 UNKNOWN_WORDS = frozenset({
@@ -23,7 +24,7 @@ YES_WORDS = frozenset({"yes", "y", "yeah", "yep", "true", "present", "positive",
 NO_WORDS = frozenset({"no", "n", "nope", "false", "absent", "negative", "neg", "-"})
 NONE_WORDS = frozenset({"none", "no", "nil", "nothing", "none of these", "none of them", "-", "0"})
 # Typed as the answer, these ask for the question's help: "?" is a question, never "unknown".
-HELP_WORDS = frozenset({"?", "??", "help", "help?", "what?"})
+HELP_WORDS = frozenset({"?", "??", "help", "help?", "what?", "帮助", "帮助?", "说明"})
 MAX_ANSWER_CHARS = 500
 
 
@@ -64,7 +65,10 @@ def normalise(text: str) -> str:
 
 
 def is_unknown(text: str) -> bool:
-    return normalise(text).strip(" .!") in UNKNOWN_WORDS
+    """The whole answer says "not known", in English or in Chinese ("不知道", "未查", "待查")."""
+    if normalise(text).strip(" .!") in UNKNOWN_WORDS:
+        return True
+    return has_chinese(text) and normalise(to_english(text)).strip(" .!") in UNKNOWN_WORDS
 
 
 def asks_for_help(text: str) -> bool:

@@ -350,6 +350,7 @@ def read_sledai(text: str, *, example: str = "10") -> int:
         if name in t:
             t, named = t.replace(name, " "), True
     t = re.sub(r"\s*(?:/\s*105|of 105|out of 105)(?![\w])", " ", t)
+    t = re.sub(r"(?<=\d)\s*(?:points?|pts?)\s*$", "", t)  # "11 points", "11分"
     if named or t.startswith(("score", "total")):
         t = " ".join(w for w in t.replace("(", " ( ").replace(")", " ) ").split() if w not in SLEDAI_FILLERS)
     return read_measure(Measure({}, ""), t, integer=True, example=example)  # type: ignore[return-value]

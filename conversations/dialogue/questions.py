@@ -20,7 +20,7 @@ from criteria.codes import (
 )
 from criteria.labels import FACT_LABELS, label
 
-from . import answers, quantities
+from . import answers, chinese, quantities
 from .answers import Choice
 from .messages import M, msg
 from .words import read_checklist, read_choice, read_list, read_yes_no
@@ -406,6 +406,7 @@ def block_answer(question: QuestionDef, text: str) -> answers.Reading | None:
 def read(question: QuestionDef, text: str) -> Any:
     """Parse an answer (not "unknown", which the engine handles first) into the question's value."""
     answers.check_length(text)
+    text = chinese.to_english(text)  # Chinese forms as the English readers take them (issue 16)
     if (block := block_answer(question, text)) is not None:
         return block
     r = question.reader

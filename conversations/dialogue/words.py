@@ -115,6 +115,7 @@ _LLDAS_IN = re.compile(
 
 _MENARCHE_NO = re.compile(
     r"pre-?menarch\w*|pre-?pubert\w*|no (?:periods?|menses|menarche)|not (?:yet )?(?:menstruating|started)|"
+    r"not (?:yet )?(?:had |reached )?(?:her )?(?:menarche|periods?|menses)|"
     r"(?:periods?|menses|menarche) (?:has |have )?not (?:yet )?(?:started|begun|reached|occurred)|"
     r"(?:has|have)n't (?:started|begun|had)")
 _MENARCHE_YES = re.compile(
