@@ -227,3 +227,39 @@ def test_a_referral_id_is_never_taken_for_an_identifier():
         for text in (rid, rid.lower(), f"/status {rid.lower()}", f"{rid} please"):
             assert identifier_kind(text) is None, text
     assert identifier_kind("R-94Q9-3JW1 MRN 4711") is not None, "an identifier beside it is still found"
+
+
+# Issue 16: the Chinese forms. Mainland mobile numbers with or without spaces or dashes, the resident ID
+# (18 characters, or the old 15 digits) however it is grouped, and dates with a two-digit year.
+CHINESE_FORMS = [
+    ("138 1234 5678", NUMBER), ("138-1234-5678", NUMBER), ("13812345678", NUMBER), ("+86 138 1234 5678", NUMBER),
+    ("１３８１２３４５６７８", NUMBER), ("手机 159 0000 1111", NUMBER), ("11010519491231002X", NUMBER),
+    ("11010519491231002x", NUMBER), ("110105 19491231 002X", NUMBER), ("1101 0519 4912 3100 2X", NUMBER),
+    ("110105-19491231-0021", NUMBER), ("110105491231002", NUMBER), ("110105 491231 002", NUMBER),
+    ("身份证 110105 19491231 002X", NUMBER), ("2012年3月4日", DATE), ("2012年3月4号", DATE), ("12年3月4日", DATE),
+    ("２０１２年３月４日", DATE), ("出生日期：2012年3月", DATE),
+]
+
+
+@pytest.mark.parametrize(("text", "kind"), CHINESE_FORMS)
+def test_chinese_identifiers_are_refused(text, kind):
+    assert identifier_kind(text) == kind
+
+
+# Chinese answers the questions take (tests/test_answers_zh.py reads each): none is an identifier.
+CHINESE_ANSWERS = [
+    "12岁", "12 岁", "十二岁", "１２岁", "12岁10个月",
+    "1.5年", "18个月", "3个月2周", "体重35公斤", "147厘米",
+    "1.47米", "2.5毫克/公斤/天", "0.6毫克/公斤/天", "15mg，每日4次", "750毫克",
+    "40毫克/天", "肌酐 50 微摩尔/升", "0.7毫克/分升", "52（上限34）", "52 U/L，正常上限40",
+    "1.5倍", "活动指数6，慢性指数1", "IV型+V型", "Ⅳ型", "3、6",
+    "SLEDAI-2K评分11分", "蛋白尿1g/天，低C4，脱发；dsDNA未复查", "94%，鼻导管吸氧1L",
+    "血氧饱和度98%", "左室射血分数 65%",
+    "ANA强阳性，1:2560", "乙肝表面抗体 120 mIU/mL", "10天前接种水痘疫苗", "3月4日开始", "MMF、HCQ、贝利尤单抗",
+    "12, 13, 14",
+]
+
+
+@pytest.mark.parametrize("text", CHINESE_ANSWERS)
+def test_chinese_answers_are_no_identifiers(text):
+    assert identifier_kind(text) is None

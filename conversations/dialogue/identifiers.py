@@ -101,6 +101,12 @@ def _phone(m: re.Match[str]) -> bool:
     return (10 <= digits <= 15 or ssn) and (groups >= 3 or "(" in m.group(0))
 
 
+def _resident_id(m: re.Match[str]) -> bool:
+    """15 or 18 digits, or 17 and an X: a mainland resident ID number however it is grouped."""
+    digits = sum(c.isdigit() for c in m.group(0))
+    return digits in (15, 18) or (digits == 17 and m.group(0)[-1] in "Xx")
+
+
 _SEP = r"( {0,2}[./-] {0,2}| {1,2})"
 _PATTERNS: tuple[tuple[str, re.Pattern[str], Callable[[re.Match[str]], bool] | None], ...] = (
     # 12.03.2014, 12/3/14, 4. 3. 2012, 04 03 2012, 03-12-2014 (either order); not "3/12" nor "1.5.5".
@@ -122,7 +128,9 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str], Callable[[re.Match[str]], bool] | N
     # 2012年3月4日, 平成24年3月4日, 令和元年5月, 二〇一二年三月, 2012년 3월
     (DATE, re.compile(r"(?:(?:19|20)\d\d|(?:明治|大正|昭和|平成|令和) {0,2}(?:\d{1,2}|元)|[〇零一二三四五六七八九]{4})"
                       r" {0,2}年 {0,2}(?:\d{1,2}|[一二三四五六七八九十]{1,3}) {0,2}月"
-                      r"|(?:19|20)\d\d {0,2}년 {0,2}\d{1,2} {0,2}월"), None),
+                      r"|(?:19|20)\d\d {0,2}년 {0,2}\d{1,2} {0,2}월"
+                      # 12年3月4日: a two-digit year, with the day
+                      r"|(?<!\d)\d\d {0,2}年 {0,2}\d{1,2} {0,2}月 {0,2}\d{1,2} {0,2}[日号]"), None),
     # H24.3.4, R2/5/1: a Japanese era's initial and the year in it
     (DATE, re.compile(r"(?<![A-Za-z])([MTSHR]) {0,1}\d{1,2}([./-])(\d{1,2})\2(\d{1,2})(?!\d)"), _era_initial),
     # jane@example.org, jane (at) example.org
@@ -135,6 +143,11 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str], Callable[[re.Match[str]], bool] | N
     # 138 1234 5678, (555) 123-4567, 555.123.4567, 06 12 34 56 78, 123-45-6789, 943 476 5919
     (NUMBER, re.compile(r"(?<![\d.,/-])(?:\(\d{2,5}\) ?|\d{2,5}[ .-])(?:\d{2,5}[ .-]){0,5}\d{2,5}" + _AFTER),
      _phone),
+    # A mainland mobile number, with or without spaces or dashes: 138 1234 5678, 138-1234-5678, 13812345678.
+    (NUMBER, re.compile(r"(?<![\d.,/-])1[3-9]\d[ -]{0,2}\d{4}[ -]{0,2}\d{4}(?!\d|[.,/-]\d)"), None),
+    # A resident ID (18 characters: 17 digits and a digit or X; the old ones 15 digits), in groups:
+    # 110105 19491231 002X, 1101 0519 4912 3100 2X.
+    (NUMBER, re.compile(r"(?<![\w.,/-])\d{3,8}(?:[ -]{1,2}\d{2,8}){1,6}(?:[ -]{0,2}[Xx])?(?![\w])"), _resident_id),
     # ZY2012-0345, A12B34C56, AB-123-456: a code of letters and digits, at least five of them digits.
     (NUMBER, re.compile(r"(?<![\w-])[^\W\d_][^\W_]{0,29}(?:[-/][^\W_]{1,30}){0,6}(?<=\d)(?![\w])"
                         r"|(?<![\w-])[^\W\d_][^\W_]{0,29}(?:[-/][^\W_]{1,30}){0,6}\d[^\W\d_](?![\w])"), _digits(5)),
