@@ -78,9 +78,9 @@ EXPECTED: dict[tuple[str, str], Any] = {
 DRUG_DOSE = "gc_drug_mg_day"
 
 
-def sample_lines() -> list[tuple[str, str]]:
+def sample_lines(sample: Path = SAMPLE) -> list[tuple[str, str]]:
     rows = []
-    for line in SAMPLE.read_text(encoding="utf-8").splitlines():
+    for line in sample.read_text(encoding="utf-8").splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) != 3 or not cells[1].startswith("`"):
             continue
@@ -116,6 +116,13 @@ def test_every_line_of_the_sample_is_expected():
 
 @pytest.mark.parametrize(("key", "typed"), list(EXPECTED), ids=[f"{k}:{t}" for k, t in EXPECTED])
 def test_the_sample_through_chat_jsonl(tmp_path, key, typed):
+    read_through_chat(tmp_path, key, typed, EXPECTED[(key, typed)])
+
+
+def read_through_chat(tmp_path: Path, key: str, typed: str, expected: Any) -> None:
+    """``typed`` answered to the question ``key`` in ``chat --jsonl``, read as ``expected`` says (the facts,
+    NOT_KNOWN, ASKED_BACK, "0-1", or None for an item checklist checked by its items); tests/test_answers_zh.py
+    reads the Chinese sample with it."""
     prefix = path_to(key)
     store = Store.open(tmp_path / "s.db")
     out = io.StringIO()
@@ -127,7 +134,6 @@ def test_the_sample_through_chat_jsonl(tmp_path, key, typed):
     accepted = [x for x in lines if x["type"] == "accepted"]
     reply = next(x for x in reversed(lines) if x["type"] in ("accepted", "reprompt", "info")
                  and (x["type"] != "info" or x is lines[-1]))
-    expected = EXPECTED[(key, typed)]
     if expected == ASKED_BACK:
         assert lines[-1]["type"] == "reprompt" and lines[-1]["error"], lines[-1]
         assert len(history) == len(prefix), "nothing recorded"

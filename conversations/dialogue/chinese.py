@@ -45,6 +45,8 @@ DRUGS = {
     "阿尼鲁单抗": "anifrolumab", "奥妥珠单抗": "obinutuzumab", "伏环孢素": "voclosporin", "阿巴西普": "abatacept",
     "硼替佐米": "bortezomib", "达雷妥尤单抗": "daratumumab", "托法替布": "tofacitinib", "巴瑞替尼": "baricitinib",
     "咪唑立宾": "mizoribine", "柳氮磺吡啶": "sulfasalazine",
+    "其他改善病情抗风湿药或生物制剂": "other dmard or biologic", "改善病情抗风湿药": "dmard",
+    "生物制剂": "biologic",
     # asked on its own
     "羟氯喹": "hcq", "硫酸羟氯喹": "hcq",
 }
@@ -94,7 +96,7 @@ ITEMS = {
     "血小板减少症": "thrombocytopenia", "血小板减少": "thrombocytopenia", "血小板降低": "thrombocytopenia",
     "自身免疫性溶血": "autoimmune hemolysis", "自身免疫性溶血性贫血": "aiha", "溶血性贫血": "hemolytic anemia",
     "谵妄": "delirium", "精神异常": "psychosis", "精神病": "psychosis", "精神症状": "psychosis",
-    "癫痫发作": "seizure", "癫痫": "seizure", "抽搐": "seizure", "非瘢痕性脱发": "non scarring alopecia",
+    "癫痫发作": "seizure", "癫痫": "seizure", "抽搐": "seizure", "非瘢痕性脱发": "non-scarring alopecia",
     "脱发": "alopecia", "口腔溃疡": "oral ulcers", "黏膜溃疡": "mucosal ulcers", "粘膜溃疡": "mucosal ulcers",
     "亚急性皮肤狼疮或盘状狼疮": "subacute cutaneous or discoid lupus", "亚急性皮肤型狼疮": "subacute cutaneous lupus",
     "亚急性皮肤狼疮": "subacute cutaneous lupus", "盘状狼疮": "discoid lupus", "盘状红斑": "discoid rash",
@@ -252,12 +254,12 @@ def chinese_number(run: str) -> int | None:
         return int("".join(str(_NUMERALS[ch]) for ch in run)) if len(run) <= 3 else None
     total, digit = 0, None
     for ch in run:
+        if ch in "零〇" and total and digit is None:
+            continue  # "一百零一": the zero holds the tens' place
         if ch in _NUMERALS:
             if digit is not None:
                 return None
             digit = _NUMERALS[ch]
-        elif ch in "零〇" and total:
-            continue
         elif ch in ("十", "百"):
             size = 10 if ch == "十" else 100
             if size == 100 and total:
