@@ -7,7 +7,7 @@ from conversations.dialogue import identifiers
 from conversations.records.db import open_db
 from conversations.records.store import Store
 
-from . import audit_keys, terminal
+from . import audit_keys, i18n, terminal
 from .settings import add_db_argument, settings_for
 
 
@@ -21,6 +21,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_db_argument(p)
     p.add_argument("--jsonl", action="store_true", help="read one answer per line, write one JSON object per line")
     p.add_argument("--resume", metavar="REFERRAL_ID", help="continue an open pre-screen")
+    p.add_argument("--lang", metavar="LANG", help="the language of the texts: zh (Simplified Chinese) or en "
+                   "(default: the system locale)")
     p.add_argument("--as", dest="operator", metavar="NAME",
                    help="who is screening, for the audit trail (default: the system's user name)")
 
@@ -40,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
         db.close()
         raise
     operator = terminal.Operator.here(getattr(args, "operator", None))
+    lang = getattr(args, "lang", None)
+    i18n.set_current(i18n.negotiate(lang) if lang else i18n.system_language())
     try:
         if getattr(args, "jsonl", False):
             # Bytes, so that a line that is not UTF-8 is refused by itself rather than read as a guess.

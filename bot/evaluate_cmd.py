@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from criteria import Facts, evaluate
 
+from . import i18n
 from .report import outcome_text
 from .settings import clip
 
@@ -19,6 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="evaluate a facts file (JSON object; '-' for standard input)")
     p.add_argument("file", help="path of a JSON facts file, or - for standard input")
     p.add_argument("--json", action="store_true", help="print the machine-readable outcome")
+    p.add_argument("--lang", metavar="LANG", help="the language of the text: zh or en (default: the system locale)")
     p.set_defaults(func=run)
 
 
@@ -104,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
         return 2
     outcome = evaluate(facts)
+    lang = getattr(args, "lang", None)  # the text only: --json is language-neutral
+    i18n.set_current(i18n.negotiate(lang) if lang else i18n.system_language())
     if args.json:
         print(json.dumps(outcome.model_dump(mode="json"), ensure_ascii=False, indent=2))
     else:

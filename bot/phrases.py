@@ -11,7 +11,8 @@ from typing import Any
 from conversations.dialogue.messages import M, Message
 from criteria.labels import label
 
-from .report import calculated_text
+from .i18n import Plural, _, number, plural
+from .report import CALCULATED, LIST_SEP, calculated_text
 
 SENTENCES: dict[M, str] = {
     M.STARTED: ("New pre-screen {referral_id}. Please give no names, dates of birth or record numbers: the "
@@ -151,7 +152,13 @@ HELP = ("Answer each question in a few words: numbers like \"12\" or \"1.2\", ye
         "status, summary, change N, reopen, cancel, help; amend (a pre-screen already sent to the study team "
         "changes only with a reason: amend lists them, amend N [a few words] gives one).")
 NO_FURTHER_HELP = "No further help for this question."
-DROPPED_NOTE = " {dropped} answer(s) no longer apply and may be asked again."
+DROPPED_NOTE = Plural(" {dropped} answer no longer applies and may be asked again.",
+                      " {dropped} answers no longer apply and may be asked again.")
+# The words of an answer's description (M.VALUE_ITEMS): the items not sure of (facts) or not assessed.
+VALUE_WORDS = {"not_sure": "{items}; not sure: {unsure}", "not_assessed": "{items}; not assessed: {unsure}"}
+SUMMARY_LINE = "{n}. {question}: {answer}"
+AMEND_REASON_LINE = "  {n}. {label}"
+QUOTED = "\"{text}\""
 # The reasons for a change to a pre-screen already sent (conversations/dialogue/inputs.AMEND_REASONS).
 AMEND_REASON_LABELS = {
     "new_result": "a new test or examination result",
@@ -177,35 +184,43 @@ def _params(message: Message, overrides: Mapping[M, str]) -> dict[str, Any]:
     p = dict(message.params)
     code = message.code
     if code in (M.SUMMARY, M.REVIEW):
-        p["lines"] = "\n".join(f"{n}. {q}: {text(v, overrides)}" for n, q, v in p["lines"])
+        p["lines"] = "\n".join(_(SUMMARY_LINE).format(n=n, question=_(q), answer=text(v, overrides))
+                               for n, q, v in p["lines"])
         if p.get("calculated"):
-            p["lines"] += f"\nCalculated: {calculated_text(p['calculated'])}"
+            p["lines"] += "\n" + _(CALCULATED).format(calculated=calculated_text(p["calculated"]))
     elif code in (M.TAKEN_BACK, M.CHANGING):
         p["answer"] = text(p["answer"], overrides)
+        p["question"] = _(p["question"])
     elif code is M.PROTOCOL_CHANGED:
-        p["dropped_note"] = DROPPED_NOTE.format(dropped=p["dropped"]) if p.get("dropped") else ""
+        p["dropped_note"] = plural(DROPPED_NOTE, p["dropped"]).format(dropped=number(p["dropped"])) \
+            if p.get("dropped") else ""
     elif code in (M.AMEND_NEEDS_REASON, M.AMEND_NEEDS_TEXT):
-        p["reasons"] = "\n".join(f"  {n}. {AMEND_REASON_LABELS.get(c, c)}" for n, c in p["reasons"])
+        p["reasons"] = "\n".join(_(AMEND_REASON_LINE).format(n=n, label=_(AMEND_REASON_LABELS.get(c, c)))
+                                 for n, c in p["reasons"])
     elif code is M.AMENDING:
         p["reason_text"] = reason_text(p.get("reason_code"), p.get("reason", ""))
     elif code in (M.CHOICE_EXPECTED, M.LIST_ITEMS_UNKNOWN, M.LIST_PARTLY_READ):
-        p["choices"] = ", ".join(f"{n} {label}" for n, label in p["choices"])
+        p["choices"] = _(LIST_SEP).join(f"{n} {_(label)}" for n, label in p["choices"])
     if code in (M.LIST_ITEMS_UNKNOWN, M.CHECKLIST_ITEMS_UNKNOWN, M.LIST_PARTLY_READ, M.CHECKLIST_PARTLY_READ):
-        p["items"] = ", ".join(f"\"{t}\"" for t in p["items"])
+        p["items"] = _(LIST_SEP).join(_(QUOTED).format(text=t) for t in p["items"])
     if code in (M.LIST_PARTLY_READ, M.CHECKLIST_PARTLY_READ):
-        p["read"] = ", ".join(p["read"])
+        p["read"] = _(LIST_SEP).join(_(r) for r in p["read"])
     elif code is M.READ_AS_OTHER:
-        p["drugs"] = ", ".join(p["drugs"])
+        p["drugs"] = _(LIST_SEP).join(p["drugs"])
     elif code is M.CHECKLIST_OUTSIDE_WINDOW:
-        p["item"] = label(p["item"])
+        p["item"] = _(label(p["item"]))
     if code in (M.SEROLOGY_OTHER_TEST, M.SEROLOGY_WHICH_TEST, M.SEROLOGY_MIXED,
                 M.SEROLOGY_NUMBER, M.SEROLOGY_EQUIVOCAL):  # the serology readers name tests by code
-        p["test"] = TEST_NAMES.get(p["test"], p["test"])
-        p["named"] = TEST_NAMES.get(p.get("named", ""), p.get("named", ""))
+        p["test"] = _(TEST_NAMES.get(p["test"], p["test"]))
+        p["named"] = _(TEST_NAMES.get(p.get("named", ""), p.get("named", "")))
+    elif code is M.VALUE_TEXT:  # a choice's label, or a number as the readers wrote it
+        p["text"] = _(p["text"])
     elif code is M.VALUE_ITEMS:
-        word = "not sure" if p["facts"] else "not assessed"
-        p["unsure_note"] = f"; {word}: {', '.join(p['unsure'])}" if p["unsure"] else ""
-        p["items"] = ", ".join(p["items"]) if p["items"] else "none"
+        items = _(LIST_SEP).join(_(i) for i in p["items"]) if p["items"] else _(SENTENCES[M.VALUE_NONE])
+        if p["unsure"]:  # the whole description, one sentence: "{items}; not sure: {unsure}"
+            words = VALUE_WORDS["not_sure" if p["facts"] else "not_assessed"]
+            items = _(words).format(items=items, unsure=_(LIST_SEP).join(_(u) for u in p["unsure"]))
+        p["items"], p["unsure_note"] = items, ""
     return p
 
 
@@ -214,15 +229,16 @@ def reason_text(code: str | None, reason: str) -> str:
     "other" reason is its words; a reason recorded before codes were kept is ``other``)."""
     code = code or "other"
     if code == "other" or code not in AMEND_REASON_LABELS:
-        return AMEND_REASON_CHOSEN["text"].format(text=reason) if reason else AMEND_REASON_LABELS["other"]
+        return _(AMEND_REASON_CHOSEN["text"]).format(text=reason) if reason else _(AMEND_REASON_LABELS["other"])
     if reason:
-        return AMEND_REASON_CHOSEN["label_and_text"].format(label=AMEND_REASON_LABELS[code], text=reason)
-    return AMEND_REASON_CHOSEN["label"].format(label=AMEND_REASON_LABELS[code])
+        return _(AMEND_REASON_CHOSEN["label_and_text"]).format(label=_(AMEND_REASON_LABELS[code]), text=reason)
+    return _(AMEND_REASON_CHOSEN["label"]).format(label=_(AMEND_REASON_LABELS[code]))
 
 
 def text(message: Message | tuple, overrides: Mapping[M, str] | None = None) -> str:
-    """The sentence for ``message`` (an edge's own where it has one)."""
+    """The sentence for ``message`` (an edge's own where it has one), in the current language: the
+    template is translated, then filled."""
     message = Message(M(message[0]), dict(message[1]))  # also a message read back from JSON as a pair
     overrides = overrides or {}
-    sentence = overrides.get(message.code, SENTENCES[message.code])
+    sentence = _(overrides.get(message.code, SENTENCES[message.code]))
     return sentence.format(**_params(message, overrides))

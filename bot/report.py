@@ -8,6 +8,8 @@ from criteria.labels import FACT_LABELS, Label, fmt_number, label
 from criteria.logic import Context
 from criteria.protocol import BY_ID
 
+from .i18n import Plural, _, number, plural
+
 STATUS_LINES = {
     "eligible": "ELIGIBLE for screening: no criterion fails and none is unknown.",
     "ineligible": "INELIGIBLE: at least one criterion fails.",
@@ -16,6 +18,25 @@ STATUS_LINES = {
 INELIGIBLE_NOW = ("INELIGIBLE NOW: every failing criterion is time-limited; the child may be re-referred "
                   "(see Re-checks).")
 
+# The words of the outcome and of an answer's echo (each translated whole, then filled).
+LIST_SEP = ", "
+CALCULATED = "Calculated: {calculated}"
+READ_AS = "Read as: {parts}."
+READ_AS_NOTHING = "Read as: nothing new."
+READ_AS_CALCULATED = "Calculated: {calculated}."
+ECHO_NONE_OF = Plural("none of the {n} item", "none of the {n} items")
+ECHO_NOT_KNOWN = "not known: {facts}"
+FACT_VALUE = "{name}: {value}"
+VALUE_YES, VALUE_NO, VALUE_NONE = "yes", "no", "none"
+SECTION_TITLES = {
+    "failing": "Failing criteria", "rechecks": "Re-checks", "missing": "Still missing",
+    "pending": "Pending for the screening visit", "flags": "Flags for the investigator",
+}
+SECTION_HEAD = "{title}:"
+CRITERIA_HEAD = "Criteria:"
+NOTES_HEAD = "Readings of the registry listing:"
+PROTOCOL_LINE = "Protocol {version}"
+
 # Calculator results that are not facts of their own, so FACT_LABELS does not name them.
 _CALCULATED_LABELS = {"eular_acr_2019_total": Label("2019 EULAR/ACR total")}
 # A classification known only as a range is the range of its score: shown once, under the score.
@@ -23,9 +44,9 @@ _SCORE_OF = {"sle_eular_acr_2019": "eular_acr_2019_total"}
 
 
 def status_lines(outcome: Outcome) -> list[str]:
-    lines = [STATUS_LINES[outcome.status]]
+    lines = [_(STATUS_LINES[outcome.status])]
     if outcome.ineligible_now:
-        lines.append(INELIGIBLE_NOW)
+        lines.append(_(INELIGIBLE_NOW))
     return lines
 
 
@@ -33,19 +54,20 @@ def calculated_text(calculated: dict[str, Any]) -> str:
     """Labels and units, not the internal keys: "SLEDAI-2K 6–10, eGFR 72.5 mL/min/1.73 m²"."""
     shown = [_calculated_item(k, v) for k, v in calculated.items()
              if not (isinstance(v, list) and _SCORE_OF.get(k) in calculated)]
-    return ", ".join(shown)
+    return _(LIST_SEP).join(shown)
 
 
 def _calculated_item(key: str, value: Any) -> str:
     name, unit = _CALCULATED_LABELS.get(key) or FACT_LABELS.get(key) or Label(key)
+    name, unit = _(name), _(unit) if unit else unit
     if isinstance(value, bool):
-        return f"{name}: {'yes' if value else 'no'}"
+        return _(FACT_VALUE).format(name=name, value=_(VALUE_YES if value else VALUE_NO))
     if isinstance(value, list):  # [low, high] from a partial item list
         number = f"{fmt_number(value[0])}–{fmt_number(value[1])}"
     elif isinstance(value, int | float):
         number = fmt_number(value)
     else:
-        return f"{name}: {value}"
+        return _(FACT_VALUE).format(name=name, value=_(str(value)))
     if not unit:
         return f"{name} {number}"
     return f"{name} {number}{'' if unit.startswith('/') else ' '}{unit}"
@@ -53,17 +75,18 @@ def _calculated_item(key: str, value: Any) -> str:
 
 def fact_text(key: str, value: Any) -> str:
     """One fact as the physician reads it: its label, its value in the spec's unit."""
-    name = (FACT_LABELS.get(key) or Label(key)).name
+    name = _((FACT_LABELS.get(key) or Label(key)).name)
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return f"{name}: {', '.join(value) if value else 'none'}"
+        shown = _(LIST_SEP).join(_(v) for v in value) if value else _(VALUE_NONE)
+        return _(FACT_VALUE).format(name=name, value=shown)
     if isinstance(value, str):
-        return f"{name}: {value}"
+        return _(FACT_VALUE).format(name=name, value=_(value))
     return _calculated_item(key, value)
 
 
 def _label_of(key: str) -> str:
     try:
-        return label(key)
+        return _(label(key))
     except KeyError:
         return key
 
@@ -73,39 +96,53 @@ def echo_text(accepted: Any) -> str:
     facts = accepted.facts
     parts = []
     if len(facts) > 2 and all(v is False for v in facts.values()):
-        parts.append(f"none of the {len(facts)} items")
+        parts.append(plural(ECHO_NONE_OF, len(facts)).format(n=number(len(facts))))
     else:
         parts += [fact_text(k, v) for k, v in facts.items()]
     if accepted.unknown:
-        parts.append(f"not known: {', '.join(_label_of(k) for k in accepted.unknown)}")
-    text = "Read as: " + ("; ".join(parts) if parts else "nothing new") + "."
+        parts.append(_(ECHO_NOT_KNOWN).format(facts=_(LIST_SEP).join(_label_of(k) for k in accepted.unknown)))
+    text = _(READ_AS).format(parts="; ".join(parts)) if parts else _(READ_AS_NOTHING)
     if accepted.calculated:
-        text += f" Calculated: {calculated_text(accepted.calculated)}."
+        text += " " + _(READ_AS_CALCULATED).format(calculated=calculated_text(accepted.calculated))
     return text
 
 
 def _section(title: str, items: list[tuple[str, str]]) -> list[str]:
     if not items:
         return []
-    return [f"{title}:", *(f"  {cid} {text}" for cid, text in items), ""]
+    return [_(SECTION_HEAD).format(title=_(SECTION_TITLES[title])), *(f"  {cid} {text}" for cid, text in items), ""]
+
+
+# The criteria's own sentences (what fails, why an item is needed, a flag) are built by the rules from the
+# facts (criteria/), in English; in another language the criterion's title, translated, comes first.
+CRITERION_TEXT = "{title}: {text}"
+
+
+def criterion_text(criterion: str, text: str) -> str:
+    """A criterion's sentence as the current language gives it: English as it is, else its title first."""
+    translated = _(text)
+    if translated != text or _(CRITERION_TEXT) == CRITERION_TEXT or criterion not in TITLES:
+        return translated
+    return _(CRITERION_TEXT).format(title=_(TITLES[criterion]), text=text)
 
 
 def outcome_text(outcome: Outcome, *, table: bool = True) -> str:
     lines = [*status_lines(outcome), ""]
-    lines += _section("Failing criteria", [(f.criterion, f.text) for f in outcome.failures])
-    lines += _section("Re-checks", [(n.criterion, n.text) for n in outcome.recheck])
-    lines += _section("Still missing", [(m.criterion, m.reason) for m in outcome.missing])
-    lines += _section("Pending for the screening visit", [(p.criterion, p.reason) for p in outcome.pending_details])
-    lines += _section("Flags for the investigator", [(n.criterion, n.text) for n in outcome.flags])
+    lines += _section("failing", [(f.criterion, criterion_text(f.criterion, f.text)) for f in outcome.failures])
+    lines += _section("rechecks", [(n.criterion, criterion_text(n.criterion, n.text)) for n in outcome.recheck])
+    lines += _section("missing", [(m.criterion, criterion_text(m.criterion, m.reason)) for m in outcome.missing])
+    lines += _section("pending", [(p.criterion, criterion_text(p.criterion, p.reason))
+                                  for p in outcome.pending_details])
+    lines += _section("flags", [(n.criterion, criterion_text(n.criterion, n.text)) for n in outcome.flags])
     if outcome.calculated:
-        lines += [f"Calculated: {calculated_text(outcome.calculated)}", ""]
+        lines += [_(CALCULATED).format(calculated=calculated_text(outcome.calculated)), ""]
     if table:
-        lines.append("Criteria:")
-        lines += [f"  {cid:<4} {verdict:<8} {TITLES[cid]}" for cid, verdict in outcome.criteria.items()]
+        lines.append(_(CRITERIA_HEAD))
+        lines += [f"  {cid:<4} {verdict:<8} {_(TITLES[cid])}" for cid, verdict in outcome.criteria.items()]
         lines.append("")
-    lines.append("Readings of the registry listing:")
+    lines.append(_(NOTES_HEAD))
     lines += [f"  {n}" for n in outcome.notes]
-    lines.append(f"Protocol {outcome.protocol_version}")
+    lines.append(_(PROTOCOL_LINE).format(version=outcome.protocol_version))
     return "\n".join(lines)
 
 
@@ -233,4 +270,4 @@ PENDING_AT_VISIT = "Checked at the screening visit: {criteria}."
 
 
 def next_steps(outcome: Outcome) -> str:
-    return NEXT_STEPS["ineligible_now" if outcome.ineligible_now else outcome.status]
+    return _(NEXT_STEPS["ineligible_now" if outcome.ineligible_now else outcome.status])

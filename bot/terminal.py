@@ -22,8 +22,9 @@ from conversations.records import audit
 from conversations.records.store import Recorded, Store
 
 from . import session_lock
+from .i18n import _, number
 from .phrases import HELP, NO_FURTHER_HELP, text
-from .report import echo_text, outcome_text
+from .report import criterion_text, echo_text, outcome_text
 from .settings import clip
 
 # The terminal user is a physician at this machine; they have no Telegram ID. Who they are is recorded
@@ -80,18 +81,31 @@ def to_input(line: str) -> engine.Input:
     return engine.Answer(line)
 
 
+# The terminal's own sentences (translated whole when shown: bot.i18n).
+QUESTION_LINE = "[question {number} of at most {most}] {text}"
+YES_NO_HINT = "  (yes / no / unknown)"
+GREETING = ("Pre-screen {ref}. Commands: back, skip, status, summary, help, cancel; quit pauses (resume later with "
+            "--resume).")
+PAUSED = "Paused. Resume with: screening-bot chat --resume {ref}"
+ALREADY_FAILS = "Ineligibility is already certain:"
+STOP_OR_GO_ON = "You may stop here (cancel) or go on answering."
+OUTCOME_HEAD = "Pre-screen {ref}: "
+THIS_PRESCREEN = "this pre-screen"
+CANCELLED = "Pre-screen cancelled."
+
+
 def question_text(q: engine.Question) -> str:
-    lines = [f"[question {q.number} of at most {q.number + q.remaining}] {q.text}"]
-    lines += [f"  {i}. {c.label}" for i, c in enumerate(q.choices, 1)]
+    lines = [_(QUESTION_LINE).format(number=number(q.number), most=number(q.number + q.remaining), text=_(q.text))]
+    lines += [f"  {i}. {_(c.label)}" for i, c in enumerate(q.choices, 1)]
     if q.kind == "yes_no":
-        lines.append("  (yes / no / unknown)")
+        lines.append(_(YES_NO_HINT))
     return "\n".join(lines)
 
 
 def help_text(output: engine.Help) -> str:
     if output.question is None:
-        return HELP
-    return output.question.help or NO_FURTHER_HELP
+        return _(HELP)
+    return _(output.question.help or NO_FURTHER_HELP)
 
 
 # What happens after the outcome, in the terminal (Telegram has its buttons).
@@ -113,14 +127,16 @@ def render(output: engine.Output, ref: str | None = None) -> str:
         case engine.Help():
             return help_text(output)
         case engine.OutcomeReached(final=False):
-            return ("Ineligibility is already certain:\n"
-                    + "\n".join(f"  {f.criterion} {f.text}" for f in output.outcome.failures)
-                    + "\nYou may stop here (cancel) or go on answering.")
+            return (_(ALREADY_FAILS) + "\n"
+                    + "\n".join(f"  {f.criterion} {criterion_text(f.criterion, f.text)}"
+                                for f in output.outcome.failures)
+                    + "\n" + _(STOP_OR_GO_ON))
         case engine.OutcomeReached():
-            head = f"\nPre-screen {ref}: " if ref else "\n"
-            return head + outcome_text(output.outcome) + "\n\n" + NEXT_STEPS.format(ref=ref or "this pre-screen")
+            head = "\n" + (_(OUTCOME_HEAD).format(ref=ref) if ref else "")
+            return (head + outcome_text(output.outcome) + "\n\n"
+                    + _(NEXT_STEPS).format(ref=ref or _(THIS_PRESCREEN)))
         case engine.Cancelled():
-            return "Pre-screen cancelled."
+            return _(CANCELLED)
     raise AssertionError(output)
 
 
@@ -142,8 +158,7 @@ def interactive(store: Store, resume: str | None, read: Callable[[str], str] = i
     result = _begin(store, resume, read, write, operator)
     if result is None:
         return 2
-    write(f"Pre-screen {result.referral_id}. Commands: back, skip, status, summary, help, cancel; quit pauses "
-          "(resume later with --resume).")
+    write(_(GREETING).format(ref=result.referral_id))
     for out in result.outputs:
         write(render(out, result.referral_id))
     state = result.state
@@ -152,7 +167,7 @@ def interactive(store: Store, resume: str | None, read: Callable[[str], str] = i
             line = decoded(read("> "))
         except (EOFError, KeyboardInterrupt):
             _paused(store, state, operator)
-            write(f"\nPaused. Resume with: screening-bot chat --resume {state.referral_id}")
+            write("\n" + _(PAUSED).format(ref=state.referral_id))
             return 0
         except UnicodeDecodeError:  # a terminal whose input is decoded strictly
             line = None
@@ -161,7 +176,7 @@ def interactive(store: Store, resume: str | None, read: Callable[[str], str] = i
             continue
         if line.strip().lower() in QUIT_WORDS:
             _paused(store, state, operator)
-            write(f"Paused. Resume with: screening-bot chat --resume {state.referral_id}")
+            write(_(PAUSED).format(ref=state.referral_id))
             return 0
         try:
             result = _step(store, state.referral_id, to_input(line))
@@ -323,12 +338,13 @@ def jsonl(store: Store, resume: str | None, lines: Iterator[str | bytes], out: T
 
 
 def to_json(output: engine.Output) -> dict[str, Any]:
-    """One output as a JSON line of ``chat --jsonl``: language-neutral keys, the text in English."""
+    """One output as a JSON line of ``chat --jsonl``: language-neutral keys and codes, the texts in the
+    session's language (``--lang``)."""
     match output:
         case engine.Question():
             q = output
-            return {"type": "question", "fact": q.fact, "kind": q.kind, "text": q.text,
-                    "choices": [c.value for c in q.choices], "labels": [c.label for c in q.choices],
+            return {"type": "question", "fact": q.fact, "kind": q.kind, "text": _(q.text),
+                    "choices": [c.value for c in q.choices], "labels": [_(c.label) for c in q.choices],
                     "checklist": q.checklist, "number": q.number, "remaining": q.remaining}
         case engine.Reprompt():
             return {"type": "reprompt", "fact": output.fact, "error": text(output.error)}

@@ -11,6 +11,7 @@ Callback data, colon-separated, always naming the referral and, for answers, the
   d:<ref>:<send_no>:<a|i|d>    a coordinator's decision on summary number send_no
   w:<ref>:<seq>:<c|z|x|y>      a reminder's buttons (reminder event seq), parsed in reminders.py
   v:<ref>:<send_no>:<page>     a coordinator's view of summary send_no: 0 the first screen, 1… the details
+  lg:<language>                /language: the language chosen (bot/i18n.LANGUAGES)
 """
 
 from __future__ import annotations
@@ -21,12 +22,16 @@ from enum import StrEnum
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.i18n import LANGUAGES, NAMES, _
 from conversations.dialogue import engine
 
 MAX_DATA = 64
 _REF = re.compile(r"[A-Za-z0-9-]{1,24}")
 # How a toggle mark shows on its button.
 MARKS = {"yes": "☑", "unknown": "❔", None: "☐"}
+# The physician's buttons (translated when shown: bot.i18n).
+QUESTION_LABELS = {"yes": "Yes", "no": "No", "unknown": "Unknown", "done": "Done ✓", "none": "None of these ✓"}
+OUTCOME_LABELS = {"send": "📨 Send to coordinator", "reopen": "✏️ Fill in missing items", "continue": "Continue {ref}"}
 DECISION_CODES = {"a": "accept", "i": "need_info", "d": "decline"}
 DECISION_LABELS = {"accept": "✅ Accept", "need_info": "❓ Need information", "decline": "✖ Decline"}
 
@@ -100,18 +105,19 @@ def question(q: engine.Question, ref: str) -> InlineKeyboardMarkup:
     base = f"{ref}:{q.seq}"
     rows: list[list[InlineKeyboardButton]] = []
     if q.kind == "yes_no":
-        rows.append([_button("Yes", f"{Action.ANSWER}:{base}:y"), _button("No", f"{Action.ANSWER}:{base}:n"),
-                     _button("Unknown", f"{Action.ANSWER}:{base}:u")])
+        rows.append([_button(_(QUESTION_LABELS["yes"]), f"{Action.ANSWER}:{base}:y"),
+                     _button(_(QUESTION_LABELS["no"]), f"{Action.ANSWER}:{base}:n"),
+                     _button(_(QUESTION_LABELS["unknown"]), f"{Action.ANSWER}:{base}:u")])
         return InlineKeyboardMarkup(rows)
     if q.kind == "choice":
-        rows += [[_button(c.label, f"{Action.ANSWER}:{base}:{i}")] for i, c in enumerate(q.choices)]
+        rows += [[_button(_(c.label), f"{Action.ANSWER}:{base}:{i}")] for i, c in enumerate(q.choices)]
     elif q.kind == "multi_choice":
-        rows += [[_button(f"{MARKS[q.draft.get(c.value)]} {c.label}", f"{Action.TOGGLE}:{base}:{i}")]
+        rows += [[_button(f"{MARKS[q.draft.get(c.value)]} {_(c.label)}", f"{Action.TOGGLE}:{base}:{i}")]
                  for i, c in enumerate(q.choices)]
-        rows.append([_button("Done ✓" if q.draft else "None of these ✓", f"{Action.DONE}:{base}"),
-                     _button("Unknown", f"{Action.ANSWER}:{base}:u")])
+        rows.append([_button(_(QUESTION_LABELS["done" if q.draft else "none"]), f"{Action.DONE}:{base}"),
+                     _button(_(QUESTION_LABELS["unknown"]), f"{Action.ANSWER}:{base}:u")])
         return InlineKeyboardMarkup(rows)
-    rows.append([_button("Unknown", f"{Action.ANSWER}:{base}:u")])
+    rows.append([_button(_(QUESTION_LABELS["unknown"]), f"{Action.ANSWER}:{base}:u")])
     return InlineKeyboardMarkup(rows)
 
 
@@ -136,9 +142,9 @@ def toggle_choice(q: engine.Question | None, press: Press) -> str | None:
 
 
 def outcome(ref: str, can_reopen: bool) -> InlineKeyboardMarkup:
-    rows = [[_button("📨 Send to coordinator", f"{Action.SEND}:{ref}")]]
+    rows = [[_button(_(OUTCOME_LABELS["send"]), f"{Action.SEND}:{ref}")]]
     if can_reopen:
-        rows.append([_button("✏️ Fill in missing items", f"{Action.REOPEN}:{ref}")])
+        rows.append([_button(_(OUTCOME_LABELS["reopen"]), f"{Action.REOPEN}:{ref}")])
     return InlineKeyboardMarkup(rows)
 
 
@@ -155,7 +161,17 @@ def amend_reasons(ref: str, send_no: int, reasons: list[tuple[int, str]]) -> Inl
 
 
 def choose(refs: list[str]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[_button(f"Continue {r}", f"{Action.CONTINUE}:{r}")] for r in refs])
+    return InlineKeyboardMarkup([[_button(_(OUTCOME_LABELS["continue"]).format(ref=r), f"{Action.CONTINUE}:{r}")]
+                                 for r in refs])
+
+
+LANGUAGE_PREFIX = "lg"
+
+
+def languages(current: str) -> InlineKeyboardMarkup:
+    """/language: one button per language, each named in its own language, the current one marked."""
+    return InlineKeyboardMarkup([[_button(("✓ " if lang == current else "") + NAMES[lang], f"{LANGUAGE_PREFIX}:{lang}")]
+                                 for lang in LANGUAGES])
 
 
 def _decision_row(ref: str, send_no: int) -> list[InlineKeyboardButton]:

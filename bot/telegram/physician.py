@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlite_utils
 from telegram import Update
 
+from bot.i18n import _
+from bot.report import LIST_SEP
 from conversations.dialogue import engine
 from conversations.dialogue.events import E
 from conversations.dialogue.messages import M
@@ -39,6 +41,20 @@ HELP = (
 NOTHING_OPEN = "No pre-screen is open. /screen starts one."
 NOT_YOURS = "That button does not belong to any of your pre-screens."
 INVALID = "That button is not valid any more; nothing was changed."
+ALREADY_REGISTERED = "You are already registered as a referring physician. /help explains how I work."
+NOT_OPEN_ONE = "{wanted} is not one of your open pre-screens."
+NOT_OPEN_ONE_OPEN = "{wanted} is not one of your open pre-screens. Open: {refs}."
+OTHER_OPEN = "Your other open pre-screens:"
+CHANGE_USAGE = "Usage: /change &lt;number&gt;, the number of the answer in /summary."
+ALREADY_SENT_TOAST = "Already sent; nothing has changed since."
+ALREADY_SENT = "<b>{ref}</b> was already sent to the coordinators ({at}); nothing has changed since."
+SENT_TOAST = "Sent to the coordinators."
+SENT = "📨 <b>{ref}</b> was sent to the study coordinators. You will hear their decision here."
+NO_EDITS = ("I do not read edited messages. To change an answer, use /back or send the corrected answer when the "
+            "question is asked again.")
+NOT_UNDERSTOOD = "I did not understand that. /help lists what I can do."
+DRAFT_NONE = "none"
+DRAFT_UNSURE = "{items}; {unsure}: {unsure_items}"
 
 
 def _open_refs(context: BotContext, user_id: int) -> list[str]:
@@ -65,7 +81,7 @@ def _shows(turn: Turn, edit_seq: int | None = None, edit_message_id: int | None 
 async def start(update: Update, context: BotContext) -> None:
     turn = Turn(update, context)
     if context.args:
-        turn.say("You are already registered as a referring physician. /help explains how I work.")
+        turn.say(_(ALREADY_REGISTERED))
     else:
         refs = _open_refs(context, turn.user_id)
         text = "Welcome back. /screen starts a pre-screen; /help explains the rest."
@@ -76,7 +92,7 @@ async def start(update: Update, context: BotContext) -> None:
 
 async def help_(update: Update, context: BotContext) -> None:
     turn = Turn(update, context)
-    turn.say(HELP)
+    turn.say(_(HELP))
     ref = context.services.focus.current(context.services.store, turn.user_id)
     if ref is not None:  # the help of the question on screen, if one is
         turn.referral_id = ref
@@ -96,13 +112,13 @@ async def status(update: Update, context: BotContext) -> None:
     refs = _open_refs(context, turn.user_id)
     wanted = context.args[0].upper() if context.args else None
     if wanted is not None and wanted not in refs:
-        turn.say(f"{esc(wanted[:24])} is not one of your open pre-screens."
-                 + (f" Open: {esc(', '.join(refs))}." if refs else ""))
+        turn.say(_(NOT_OPEN_ONE_OPEN).format(wanted=esc(wanted[:24]), refs=esc(", ".join(refs))) if refs
+                 else _(NOT_OPEN_ONE).format(wanted=esc(wanted[:24])))
         await turn.end()
         return
     ref = wanted or s.focus.current(s.store, turn.user_id)
     if ref is None:
-        turn.say(NOTHING_OPEN)
+        turn.say(_(NOTHING_OPEN))
         await turn.end()
         return
     turn.referral_id = ref
@@ -111,7 +127,7 @@ async def status(update: Update, context: BotContext) -> None:
 
     def with_others(res: Recorded) -> None:
         if others:  # first, so that the question on screen stays the last message
-            turn.say("Your other open pre-screens:", keyboards.choose(others[:8]))
+            turn.say(_(OTHER_OPEN), keyboards.choose(others[:8]))
         fill(res)
 
     turn.step(ref, engine.Command("status"), with_others)
@@ -123,7 +139,7 @@ async def _focused(turn: Turn) -> str | None:
     s = turn.services
     ref = s.focus.current(s.store, turn.user_id)
     if ref is None:
-        turn.say(NOTHING_OPEN)
+        turn.say(_(NOTHING_OPEN))
         await turn.end()
     turn.referral_id = ref
     return ref
@@ -170,7 +186,7 @@ async def change(update: Update, context: BotContext) -> None:
     arg = context.args[0] if context.args else ""
     if len(context.args or []) != 1 or not arg.isascii() or not arg.isdigit() or len(arg) > 3:
         turn = Turn(update, context)
-        turn.say("Usage: /change &lt;number&gt;, the number of the answer in /summary.")
+        turn.say(_(CHANGE_USAGE))
         await turn.end()
         return
     turn = Turn(update, context)
@@ -213,7 +229,7 @@ def _amend(turn: Turn, ref: str, inp: engine.Amend, message_id: int | None = Non
 def _amend_press(turn: Turn, p: keyboards.Press, message_id: int | None) -> None:
     """A reason tapped under the reasons' message: for the version it was shown for, only."""
     if turn.services.store.load(p.ref).sent != p.number:
-        turn.toast = INVALID
+        turn.toast = _(INVALID)
         return
     _amend(turn, p.ref, engine.Amend(code=keyboards.amend_reason(p)), message_id)
 
@@ -240,11 +256,11 @@ async def press(update: Update, context: BotContext) -> None:
     p = keyboards.parse(query.data)
     prescreen = s.store.get(p.ref) if p is not None else None
     if p is None or p.action == keyboards.Action.DECIDE:
-        turn.toast = INVALID
+        turn.toast = _(INVALID)
         await turn.end()
         return
     if prescreen is None or prescreen.owner_role != "physician" or prescreen.owner_id != turn.user_id:
-        turn.toast = NOT_YOURS
+        turn.toast = _(NOT_YOURS)
         await turn.end()
         return
     turn.referral_id = p.ref
@@ -275,7 +291,7 @@ def _answer_press(turn: Turn, p: keyboards.Press, message_id: int | None) -> Non
     else:
         text = keyboards.answer_text(q, p)
         if text is None and q is not None:  # the question is current, the index is not one of its choices
-            turn.toast = INVALID
+            turn.toast = _(INVALID)
             return
         inp = engine.Answer(text or "unknown", seq=p.number)
         label = _choice_label(q, text) if q is not None and text is not None else None
@@ -291,15 +307,17 @@ def _answer_press(turn: Turn, p: keyboards.Press, message_id: int | None) -> Non
 
 
 def _choice_label(q: engine.Question, value: str) -> str:
-    return next((c.label for c in q.choices if c.value == value), value)
+    return _(next((c.label for c in q.choices if c.value == value), value))
 
 
 def _draft_label(q: engine.Question) -> str:
-    labels = {c.value: c.label for c in q.choices}
+    labels = {c.value: _(c.label) for c in q.choices}
     yes = [labels.get(k, k) for k, v in q.draft.items() if v == "yes"]
     unsure = [labels.get(k, k) for k, v in q.draft.items() if v == "unknown"]
-    text = ", ".join(yes) if yes else "none"
-    return text + (f"; {q.unsure}: {', '.join(unsure)}" if unsure else "")
+    text = _(LIST_SEP).join(yes) if yes else _(DRAFT_NONE)
+    if unsure:
+        return _(DRAFT_UNSURE).format(items=text, unsure=_(q.unsure), unsure_items=_(LIST_SEP).join(unsure))
+    return text
 
 
 def send_to_coordinators(turn: Turn, ref: str) -> None:
@@ -318,11 +336,10 @@ def send_to_coordinators(turn: Turn, ref: str) -> None:
         # The engine knows the versions it sent; for a pre-screen sent before it kept them, the registry.
         unchanged = again or (res.state.sent == 0 and sent is not None and sent.last_sent_at >= prescreen.updated_at)
         if unchanged and sent is not None:
-            turn.toast = "Already sent; nothing has changed since."
-            turn.say(f"<b>{esc(ref)}</b> was already sent to the coordinators ({esc(sent.last_sent_at)}); "
-                     "nothing has changed since.")
+            turn.toast = _(ALREADY_SENT_TOAST)
+            turn.say(_(ALREADY_SENT).format(ref=esc(ref), at=esc(sent.last_sent_at)))
             return
-        turn.toast = "Sent to the coordinators."
+        turn.toast = _(SENT_TOAST)
         turn.then(lambda db: _summaries(db, turn, ref, ready.outcome, prescreen))
 
     turn.step(ref, engine.Command("send"), on_ready, refused=render.send_refused)
@@ -342,24 +359,23 @@ def _summaries(db: sqlite_utils.Database, turn: Turn, ref: str, outcome: Outcome
     text, markup = summaries.view(summaries.load(s, ref, referral.sends), 0)
     for cid in coordinators:
         turn.say(text, markup, chat_id=cid, key=f"summary:{ref}:{referral.sends}:{cid}")
-    turn.say(f"📨 <b>{esc(ref)}</b> was sent to the study coordinators. You will hear their decision here.")
+    turn.say(_(SENT).format(ref=esc(ref)))
 
 
 async def attachment(update: Update, context: BotContext) -> None:
     """Photos, files, stickers, voice, contacts, locations, from anyone: refused, never downloaded."""
     turn = Turn(update, context)
-    turn.say(render.NO_IDENTIFIERS)
+    turn.say(_(render.NO_IDENTIFIERS))
     await turn.end()
 
 
 async def edited(update: Update, context: BotContext) -> None:
     turn = Turn(update, context)
-    turn.say("I do not read edited messages. To change an answer, use /back or send the corrected answer "
-             "when the question is asked again.")
+    turn.say(_(NO_EDITS))
     await turn.end()
 
 
 async def unknown(update: Update, context: BotContext) -> None:
     turn = Turn(update, context)
-    turn.say("I did not understand that. /help lists what I can do.")
+    turn.say(_(NOT_UNDERSTOOD))
     await turn.end()

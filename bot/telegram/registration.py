@@ -16,6 +16,7 @@ from __future__ import annotations
 import sqlite_utils
 from telegram import Update
 
+from bot.i18n import _
 from conversations.dialogue import identifiers
 from conversations.dialogue.events import E
 from conversations.records.db import write
@@ -42,7 +43,7 @@ def _value(field: str, text: str) -> str | None:
 
 
 def question(field: str, registering: bool) -> str:
-    return esc(render.PROFILE_QUESTIONS[field])
+    return esc(_(render.PROFILE_QUESTIONS[field]))
 
 
 async def intercept(update: Update, context: BotContext, turn: Turn) -> bool:
@@ -63,9 +64,9 @@ async def intercept(update: Update, context: BotContext, turn: Turn) -> bool:
         if turn.withheld is not None or command == "/help":
             turn.say(question(field, registering))
         elif command == "/start":
-            turn.say(f"{esc(render.ALREADY_REGISTERING)}\n\n{question(field, registering)}")
+            turn.say(f"{esc(_(render.ALREADY_REGISTERING))}\n\n{question(field, registering)}")
         else:
-            turn.say(f"{esc(render.FINISH_REGISTERING)}\n\n{question(field, registering)}")
+            turn.say(f"{esc(_(render.FINISH_REGISTERING))}\n\n{question(field, registering)}")
         await turn.end()
         return True
     if turn.withheld is not None:  # a name or institution that looks like a date or a record number
@@ -74,7 +75,7 @@ async def intercept(update: Update, context: BotContext, turn: Turn) -> bool:
         return True
     value = _value(field, message.text)
     if value is None:
-        turn.say(f"{esc(render.PROFILE_BAD[field])}\n\n{question(field, registering)}")
+        turn.say(f"{esc(_(render.PROFILE_BAD[field]))}\n\n{question(field, registering)}")
         await turn.end()
         return True
     if field == "contact":  # the trail never holds the contact: what was typed is recorded as kept elsewhere
@@ -92,14 +93,14 @@ async def intercept(update: Update, context: BotContext, turn: Turn) -> bool:
             turn.say(question(following, registering))
         elif registering:
             entry = s.registry.physician(turn.user_id, s.settings.physician_ids)
-            turn.say(render.REGISTERED.format(name=esc(entry.name or "")))
+            turn.say(_(render.REGISTERED).format(name=esc(entry.name or "")))
             for cid in sorted(s.settings.coordinator_ids):
                 turn.say(render.REGISTERED_NOTICE.format(
                     link=render.user_link(turn.user_id), invite_id=esc(entry.invite_id or "allow-list"),
                     name=esc(entry.name or ""), institution=esc(entry.institution or "")), chat_id=cid)
             done.append(True)
         else:
-            turn.say(esc(render.PROFILE_SAVED))
+            turn.say(esc(_(render.PROFILE_SAVED)))
 
     turn.do(save)
     await turn.end()
@@ -119,8 +120,8 @@ async def profile(update: Update, context: BotContext) -> None:
     entry = s.registry.physician(turn.user_id, s.settings.physician_ids)
 
     def text(contact: str | None) -> str:
-        none = esc(render.PROFILE_NONE)
-        return render.PROFILE_TEXT.format(name=esc(entry.name) if entry and entry.name else none,
+        none = esc(_(render.PROFILE_NONE))
+        return _(render.PROFILE_TEXT).format(name=esc(entry.name) if entry and entry.name else none,
                                           institution=esc(entry.institution) if entry and entry.institution else none,
                                           contact=esc(contact) if contact else none)
 
@@ -141,7 +142,7 @@ async def press(update: Update, context: BotContext) -> None:
     field = p[1]
     asking = s.registry.asking(turn.user_id)
     if asking is not None and asking[1]:  # still registering: the registration's question comes first
-        turn.toast = render.FINISH_REGISTERING
+        turn.toast = _(render.FINISH_REGISTERING)
         turn.say(question(asking[0], True))
     else:
         turn.do(lambda db: s.registry.ask(turn.user_id, field, False))

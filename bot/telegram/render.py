@@ -12,13 +12,16 @@ from html import escape, unescape
 from telegram import InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
+from bot.i18n import ENGLISH, _, number, using
 from bot.phrases import NO_FURTHER_HELP, reason_text, text
 from bot.report import (
     INELIGIBLE_NOW,
+    LIST_SEP,
     MISSING_MORE,
     PENDING_AT_VISIT,
     STATUS_LINES,
     calculated_text,
+    criterion_text,
     echo_text,
     key_facts,
     next_steps,
@@ -62,12 +65,26 @@ AMEND_NOTICE = ("<b>{ref}</b> is being changed by its physician: {reason}. Your 
                 "longer stands; the new version will come as a new summary.")
 FINISHED_AGAIN = ("<b>{ref}</b> is finished; here is its outcome again. \"Fill in missing items\" asks what was "
                   "unknown, /back changes the last answer, /screen starts a new pre-screen.")
+# The physician's messages around the questions and the outcome (HTML: tags stay as they are in translation).
+SENTENCE_END = "{note}."
+QUESTION_HEAD = "<b>{ref}</b> · question {number} of at most {most}"
+TAP_ITEMS = "<i>Tap each item that applies, then Done.</i>"
+TAP_ITEMS_UNSURE = "<i>Tap each item that applies (tap again for ❔ {unsure}), then Done.</i>"
+TYPE_ANSWER = "<i>Type the answer, or tap Unknown.</i>"
+UNSURE_WORDS = ("not sure", "not assessed")
+ALREADY_FAILS = "INELIGIBLE: a criterion already fails."
+STOP_OR_GO_ON = "You can stop here with /cancel, or go on so that the coordinator sees the whole picture."
+OUTCOME_TITLES = {
+    "failing": "Failing criteria", "rechecks": "Re-checks", "flags": "Flags for the investigator",
+    "missing": "Still missing ({n})",
+}
+CANCELLED = "<b>{ref}</b> cancelled. Nothing was sent. /screen starts a new pre-screen."
 
 
 def send_refused(message: Message) -> str:
     """Why "Send to coordinator" did nothing, on the pressed button."""
     note = text(message, OVERRIDES)
-    return f"{note[:1].upper()}{note[1:]}."
+    return _(SENTENCE_END).format(note=f"{note[:1].upper()}{note[1:]}")
 
 
 def esc(text: str) -> str:
@@ -113,13 +130,12 @@ def split(text: str, limit: int = LIMIT) -> list[str]:
 
 
 def question(q: engine.Question, ref: str) -> str:
-    lines = [f"<b>{esc(ref)}</b> · question {q.number} of at most {q.number + q.remaining}",
-             "", f"<b>{esc(q.text)}</b>"]
+    lines = [_(QUESTION_HEAD).format(ref=esc(ref), number=number(q.number), most=number(q.number + q.remaining)),
+             "", f"<b>{esc(_(q.text))}</b>"]
     if q.kind == "multi_choice":
-        lines.append("<i>Tap each item that applies"
-                     + (f" (tap again for ❔ {q.unsure})" if q.checklist else "") + ", then Done.</i>")
+        lines.append(_(TAP_ITEMS_UNSURE).format(unsure=esc(_(q.unsure))) if q.checklist else _(TAP_ITEMS))
     elif q.kind in ("number", "text"):
-        lines.append("<i>Type the answer, or tap Unknown.</i>")
+        lines.append(_(TYPE_ANSWER))
     return "\n".join(lines)
 
 
@@ -132,22 +148,22 @@ def outcome(result: engine.OutcomeReached, ref: str) -> str:
     few), what is checked at the visit (eligible), each with its criterion ID, and what happens next."""
     o = result.outcome
     if not result.final:  # mid-way only what fails, and when it may lift: the rest is still to be asked
-        lines = [f"<b>{esc(ref)}</b> · {esc('INELIGIBLE: a criterion already fails.')}",
-                 "", "<b>Failing criteria</b>", *_failures(o), *_rechecks(o),
-                 "", "You can stop here with /cancel, or go on so that the coordinator sees the whole picture."]
+        lines = [f"<b>{esc(ref)}</b> · {esc(_(ALREADY_FAILS))}",
+                 "", f"<b>{esc(_(OUTCOME_TITLES['failing']))}</b>", *_failures(o), *_rechecks(o),
+                 "", esc(_(STOP_OR_GO_ON))]
         return "\n".join(lines)
-    lines = [f"<b>{esc(ref)}</b> · {esc(STATUS_LINES[o.status])}", *_ineligible_now(o)]
+    lines = [f"<b>{esc(ref)}</b> · {esc(_(STATUS_LINES[o.status]))}", *_ineligible_now(o)]
     if o.status == "ineligible":  # what fails decides: nothing still missing can change it
-        lines += ["", "<b>Failing criteria</b>", *_failures(o), *_rechecks(o)]
+        lines += ["", f"<b>{esc(_(OUTCOME_TITLES['failing']))}</b>", *_failures(o), *_rechecks(o)]
     elif o.status == "incomplete":
-        lines += ["", f"<b>Still missing ({len(o.missing)})</b>"]
+        lines += ["", f"<b>{esc(_(OUTCOME_TITLES['missing']).format(n=number(len(o.missing))))}</b>"]
         lines += [f"• <b>{esc(m.criterion)}</b> {esc(_missing_names(m.facts))}" for m in o.missing[:MISSING_SHOWN]]
         if len(o.missing) > MISSING_SHOWN:
-            lines.append(esc(MISSING_MORE.format(n=len(o.missing) - MISSING_SHOWN)))
+            lines.append(esc(_(MISSING_MORE).format(n=number(len(o.missing) - MISSING_SHOWN))))
         lines += _flags(o)
     else:
         if o.pending:
-            lines += ["", "⏳ " + esc(PENDING_AT_VISIT.format(criteria=", ".join(o.pending)))]
+            lines += ["", "⏳ " + esc(_(PENDING_AT_VISIT).format(criteria=_(LIST_SEP).join(o.pending)))]
         lines += _flags(o)
     return "\n".join([*lines, "", esc(next_steps(o))])
 
@@ -156,41 +172,42 @@ def _missing_names(facts: list[str]) -> str:
     names = []
     for key in facts:
         try:
-            names.append(label(key))
+            names.append(_(label(key)))
         except KeyError:
             names.append(key)
-    return ", ".join(names)
+    return _(LIST_SEP).join(names)
 
 
 def missing_all(o: Outcome, ref: str) -> str:
     """Every item still missing with why it is needed (/summary of a finished pre-screen)."""
-    lines = [f"<b>{esc(ref)}</b> · <b>Still missing ({len(o.missing)})</b>"]
-    lines += [f"• <b>{esc(m.criterion)}</b> {esc(m.reason)}" for m in o.missing]
+    lines = [f"<b>{esc(ref)}</b> · <b>{esc(_(OUTCOME_TITLES['missing']).format(n=number(len(o.missing))))}</b>"]
+    lines += [f"• <b>{esc(m.criterion)}</b> {esc(criterion_text(m.criterion, m.reason))}" for m in o.missing]
     return "\n".join(lines)
 
 
 def _failures(o: Outcome) -> list[str]:
-    return [f"• <b>{esc(f.criterion)}</b> {esc(f.text)}" for f in o.failures]
+    return [f"• <b>{esc(f.criterion)}</b> {esc(criterion_text(f.criterion, f.text))}" for f in o.failures]
 
 
 def _ineligible_now(o: Outcome) -> list[str]:
     # Said next to the status: "ineligible" alone would read as final to a physician or coordinator.
-    return [f"⏱ <b>{esc(INELIGIBLE_NOW)}</b>"] if o.ineligible_now else []
+    return [f"⏱ <b>{esc(_(INELIGIBLE_NOW))}</b>"] if o.ineligible_now else []
 
 
 def _notes(title: str, mark: str, notes: list[Note]) -> list[str]:
     # One line per note: split() cuts messages at line ends only, so each line stays whole HTML.
     if not notes:
         return []
-    return ["", f"<b>{esc(title)}</b>", *(f"{mark} <b>{esc(n.criterion)}</b> {esc(n.text)}" for n in notes)]
+    return ["", f"<b>{esc(_(title))}</b>",
+            *(f"{mark} <b>{esc(n.criterion)}</b> {esc(criterion_text(n.criterion, n.text))}" for n in notes)]
 
 
 def _rechecks(o: Outcome) -> list[str]:
-    return _notes("Re-checks", "⏱", o.recheck)
+    return _notes(OUTCOME_TITLES["rechecks"], "⏱", o.recheck)
 
 
 def _flags(o: Outcome) -> list[str]:
-    return _notes("Flags for the investigator", "⚑", o.flags)
+    return _notes(OUTCOME_TITLES["flags"], "⚑", o.flags)
 
 
 def outputs(result_outputs: list[engine.Output], ref: str, edit_seq: int | None = None) -> list[Reply]:
@@ -208,9 +225,9 @@ def outputs(result_outputs: list[engine.Output], ref: str, edit_seq: int | None 
 
     for out in result_outputs:
         if isinstance(out, engine.Info) and out.message.code is M.FINISHED_OUTCOME_AGAIN:
-            replies.append(Reply(FINISHED_AGAIN.format(ref=esc(ref))))  # a message of its own, before the outcome
+            replies.append(Reply(_(FINISHED_AGAIN).format(ref=esc(ref))))  # a message of its own, before the outcome
         elif isinstance(out, engine.Info) and out.message.code is M.AMEND_NEEDS_REASON:
-            reasons = [(n, AMEND_REASON_BUTTONS.get(code, code)) for n, code in out.message.params["reasons"]]
+            reasons = [(n, _(AMEND_REASON_BUTTONS.get(code, code))) for n, code in out.message.params["reasons"]]
             emit(esc(phrase(out.message)), keyboards.amend_reasons(ref, out.message.params["send_no"], reasons))
         elif isinstance(out, engine.Info):
             notes.append(esc(phrase(out.message)))
@@ -218,7 +235,7 @@ def outputs(result_outputs: list[engine.Output], ref: str, edit_seq: int | None 
             notes.append("✓ " + esc(" ".join([echo_text(out), *(phrase(n) for n in out.notes)])))
         elif isinstance(out, engine.Help):
             if out.question is not None:  # the commands are in the handler's help
-                notes.append(esc(out.question.help or NO_FURTHER_HELP))
+                notes.append(esc(_(out.question.help or NO_FURTHER_HELP)))
         elif isinstance(out, engine.Question):
             emit(question(out, ref), keyboards.question(out, ref), edit=out.seq == edit_seq, seq=out.seq)
         elif isinstance(out, engine.Reprompt):
@@ -231,7 +248,7 @@ def outputs(result_outputs: list[engine.Output], ref: str, edit_seq: int | None 
                 notes.clear()
             emit(outcome(out, ref), markup)
         elif isinstance(out, engine.Cancelled):
-            emit(f"<b>{esc(ref)}</b> cancelled. Nothing was sent. /screen starts a new pre-screen.")
+            emit(_(CANCELLED).format(ref=esc(ref)))
         elif isinstance(out, engine.Stale):
             notes.append(esc(phrase(out.message)))
     if notes:
@@ -241,13 +258,19 @@ def outputs(result_outputs: list[engine.Output], ref: str, edit_seq: int | None 
 
 def amend_chosen(ref: str, payload: dict) -> str:
     """The reasons' message once a reason was tapped: the reason taken, the buttons gone."""
-    return AMEND_CHOSEN.format(ref=esc(ref), reason=esc(reason_text(payload.get("reason_code"),
-                                                                    payload.get("reason", ""))))
+    return _(AMEND_CHOSEN).format(ref=esc(ref), reason=esc(reason_text(payload.get("reason_code"),
+                                                                       payload.get("reason", ""))))
 
 
 def amend_notice(ref: str, payload: dict) -> str:
     """What the coordinators are told when a pre-screen they have is opened for a change (a referral_amended
-    event's payload): the reason's phrase with the physician's words."""
+    event's payload): the reason's phrase with the physician's words. In English: the coordinators' texts
+    are not translated yet, whatever the physician's language."""
+    with using(ENGLISH):
+        return _amend_notice(ref, payload)
+
+
+def _amend_notice(ref: str, payload: dict) -> str:
     return AMEND_NOTICE.format(ref=esc(ref), send_no=payload["send_no"],
                                reason=esc(reason_text(payload.get("reason_code"), payload.get("reason", ""))))
 
@@ -358,6 +381,12 @@ def _section_lines(title: str, items: list[tuple[str, str, str]], shown: int | N
 
 
 def summary(s: Summary) -> str:
+    """In English (the coordinators' texts are not translated yet): see ``_summary``."""
+    with using(ENGLISH):
+        return _summary(s)
+
+
+def _summary(s: Summary) -> str:
     """The coordinator's first screen (at most FIRST_SCREEN characters as Telegram counts them): who
     refers, the key facts with their units, then what fails, re-checks, what is missing, what is pending
     and the flags, each naming its criterion ID; lists too long for the screen are cut, Details has all."""
@@ -410,6 +439,12 @@ def criteria_table(o: Outcome) -> list[str]:
 
 
 def details(s: Summary) -> list[str]:
+    """In English (the coordinators' texts are not translated yet): see ``_details``."""
+    with using(ENGLISH):
+        return _details(s)
+
+
+def _details(s: Summary) -> list[str]:
     """The full criterion list behind the Details button, as pages that each fit one message."""
     o = s.outcome
     body = ["<b>Criteria</b>", *criteria_table(o), *_rechecks(o), *_flags(o)]
