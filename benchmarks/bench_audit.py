@@ -199,10 +199,11 @@ class Builder:
 
     def decide(self, uid: int, ref: str, send_no: int, decision: str, coordinator: int) -> None:
         def work(db: Any) -> None:
-            result, referral = self.registry.decide(ref, send_no, coordinator, decision)
+            result, referral, decision_id = self.registry.decide(ref, send_no, coordinator, decision)
             assert result == "decided", result
             audit.append(db, actor_role="coordinator", actor_id=coordinator, type=E.COORDINATOR_DECISION,
-                         payload={"decision": decision, "send_no": send_no}, referral_id=ref,
+                         payload={"decision": decision, "send_no": send_no, "reason_code": None, "reason": "",
+                                  "items": [], "decision_id": decision_id}, referral_id=ref,
                          ts=referral.decided_at)
             for cid in COORDINATORS:
                 say(db, cid, [f"<b>{ref}</b>: {decision} by {coordinator}."], ref)

@@ -40,6 +40,9 @@ SENTENCES: dict[M, str] = {
     M.CHANGING: "Changing answer {number} (\"{question}: {answer}\"); the other answers stay.",
     M.NO_SUCH_ANSWER: "There is no answer {number}: the summary numbers the answers 1 to {count}.",
     M.REOPENED: "Reopened: I will ask again what was unknown.",
+    M.REOPENED_AT: "Reopened at what the study team asked for: {questions}. I will ask these again.",
+    M.NOTHING_REQUESTED_LEFT: ("What the study team asked for has been answered since; there is nothing to fill in. "
+                               "Send the pre-screen again when it is ready."),
     M.NOTHING_TO_FILL_IN: "Nothing was answered \"unknown\"; there is nothing to fill in.",
     M.FINISHED_OUTCOME_AGAIN: ("{referral_id} is finished; here is its outcome again. Use back to change the last "
                                "answer, or reopen to fill in what was unknown."),
@@ -197,6 +200,8 @@ def _params(message: Message, overrides: Mapping[M, str]) -> dict[str, Any]:
     elif code in (M.AMEND_NEEDS_REASON, M.AMEND_NEEDS_TEXT):
         p["reasons"] = "\n".join(_(AMEND_REASON_LINE).format(n=n, label=_(AMEND_REASON_LABELS.get(c, c)))
                                  for n, c in p["reasons"])
+    elif code is M.REOPENED_AT:
+        p["questions"] = "; ".join(p["questions"])
     elif code is M.AMENDING:
         p["reason_text"] = reason_text(p.get("reason_code"), p.get("reason", ""))
     elif code in (M.CHOICE_EXPECTED, M.LIST_ITEMS_UNKNOWN, M.LIST_PARTLY_READ):

@@ -172,6 +172,9 @@ def diagram(data: ReportData) -> Diagram:
         connectors.append((decision_boxes[0].cx, split_y, decision_boxes[-1].cx, split_y))
     for b in decision_boxes:
         arrows.append((b.cx, split_y, b.cx, b.y))
+    # Every decision made counts above, an undone one too; how many were taken back, beneath them.
+    undone_y = max((b.bottom for b in decision_boxes), default=sent.bottom) + GAP / 2
+    boxes.append(Box(main_x, undone_y, main_w, _counted("Decisions undone", "undone", log.undone, main_w), "side"))
     height = max(b.bottom for b in boxes) + 10
     return Diagram(WIDTH, height, boxes, arrows, connectors)
 

@@ -230,6 +230,30 @@ class Harness:
     async def press(self, uid: int, data: str, message_id: int = 1, **kw: Any) -> list[Call]:
         return await self.feed(callback(uid, data, message_id=message_id, **kw))
 
+    async def decide(self, uid: int, ref: str, send_no: int, code: str, *, items: list[int] | None = None,
+                     reason: int = 0, note: str | None = None) -> list[Call]:
+        """A decision as a coordinator makes it (a: accept, i: need information, d: decline): the summary's
+        button, then on the confirmation ``items`` (the indexes of the items to ask for; all offered when
+        None) or ``reason`` (the index of the decline reason), an optional typed ``note``, then "Yes". The
+        calls of every step."""
+        calls = await self.press(uid, f"d:{ref}:{send_no}:{code}")
+        confirm = [c for c in calls if c.chat_id == uid and any(d.startswith("dc:") for _, d in c.buttons())]
+        assert confirm, f"no confirmation for {ref}: {[c.text for c in calls]}"
+        buttons = confirm[-1].buttons()
+        base = f"dc:{ref}:{send_no}"
+        message_id = 7000 + send_no
+        if code == "i":
+            offered = [d for _, d in buttons if d.startswith(f"{base}:t")]
+            for i in range(len(offered)) if items is None else items:
+                calls += await self.press(uid, f"{base}:t{i}", message_id=message_id)
+            if not offered and note is None:
+                note = "Please send the missing results."
+        elif code == "d":
+            calls += await self.press(uid, f"{base}:r{reason}", message_id=message_id)
+        if note is not None:
+            calls += await self.say(uid, note)
+        return calls + await self.press(uid, f"{base}:y", message_id=message_id)
+
     async def deliver(self) -> int:
         """One round of the sender, its marks written as the idle timer would; the rows still pending."""
         await self.services.sender.deliver_due()

@@ -44,20 +44,22 @@ async def _telegram_run(tmp: Path) -> dict[str, str]:
         accepted = ref_of(await h.say(PHYSICIAN, "/screen"))
         await run_to_end(h, accepted, ELIGIBLE)
         await h.press(PHYSICIAN, f"s:{accepted}")
-        await h.press(COORDINATOR, f"d:{accepted}:1:i")
-        await h.press(COORDINATOR, f"d:{accepted}:1:a")
+        await h.decide(COORDINATOR, accepted, 1, "i")  # with a note: nothing of an eligible one is missing
+        await h.decide(COORDINATOR, accepted, 1, "a")
         declined = ref_of(await h.say(PHYSICIAN, "/screen"))
         await h.say(PHYSICIAN, "13")
         await h.say(PHYSICIAN, "/back")
         await run_to_end(h, declined, ELIGIBLE)
         await h.press(PHYSICIAN, f"s:{declined}")
-        await h.press(COORDINATOR, f"d:{declined}:1:d")
+        await h.decide(COORDINATOR, declined, 1, "a")  # accepted, then undone (issue 15)
+        await h.press(COORDINATOR, f"du:{h.audit('coordinator_decision')[-1]['payload']['decision_id']}")
+        await h.decide(COORDINATOR, declined, 1, "d", reason=4, note="not a candidate now")
         await h.say(PHYSICIAN, "/amend the age was typed wrongly")  # a new version, sent and decided again
         await h.say(PHYSICIAN, "/change 1")
         await h.say(PHYSICIAN, "13")
         await run_to_end(h, declined, ELIGIBLE)
         await h.press(PHYSICIAN, f"s:{declined}")
-        await h.press(COORDINATOR, f"d:{declined}:2:a")
+        await h.decide(COORDINATOR, declined, 2, "a")
         cancelled = ref_of(await h.say(PHYSICIAN, "/screen"))
         await h.say(PHYSICIAN, "14")
         await h.say(PHYSICIAN, "/cancel")
@@ -117,7 +119,7 @@ def test_a_telegram_run_rebuilds_with_no_difference(telegram_db):
     assert db.conn.execute("SELECT status, sends FROM referrals WHERE referral_id = ?",
                            (refs["declined"],)).fetchone() == ("accepted", 2), "amended, sent again, accepted"
     db.close()
-    assert result.checked == {"prescreens": 3, "referrals": 2, "referral_decisions": 4, "physicians": 2,
+    assert result.checked == {"prescreens": 3, "referrals": 2, "referral_decisions": 5, "physicians": 2,
                               "invites": 3}
     assert not result.unchecked, "every field is carried by the events of this version"
 
@@ -296,8 +298,8 @@ def test_a_decision_inserted_edited_or_deleted_is_caught(tampered):
     sql("UPDATE referral_decisions SET decision = 'accept' WHERE id = 2")
     d = only(sql("INSERT INTO referral_decisions (referral_id, send_no, coordinator_id, decision, decided_at)"
                  " VALUES (?, 1, ?, 'accept', '2026-01-01')", ref, COORDINATOR))
-    assert (d.table, d.key, d.field, d.seq) == ("referral_decisions", f"{ref}#5", "row", None)
-    sql("DELETE FROM referral_decisions WHERE id = 5")
+    assert (d.table, d.key, d.field, d.seq) == ("referral_decisions", f"{ref}#6", "row", None)
+    sql("DELETE FROM referral_decisions WHERE id = 6")
     d = only(sql("DELETE FROM referral_decisions WHERE id = 3"))
     assert (d.table, d.key, d.field, d.found) == ("referral_decisions", f"{refs['declined']}#3", "row", "missing")
     assert d.seq is not None
@@ -336,3 +338,27 @@ def test_a_database_not_yet_migrated_rebuilds_as_far_as_its_events_go():
     db.close()
     assert result.ok, [rebuild.describe(d) for d in result.differences]
     assert result.unchecked["referrals.protocol_version"] == 3 and result.unchecked["prescreens.state"] == 7
+
+
+# ---- decisions with reasons (issue 15) ---------------------------------------------------------------
+
+def test_a_decision_reason_edited_is_caught(tampered):
+    sql, _ = tampered
+    d = only(sql("UPDATE referral_decisions SET reason = 'the family declined' WHERE decision = 'decline'"))
+    assert (d.table, d.field, d.expected, d.found) == ("referral_decisions", "reason", "not a candidate now",
+                                                        "the family declined")
+    assert d.seq is not None
+
+
+@pytest.mark.parametrize(("column", "value"), [("reason_code", "age_range"), ("items", '["lvef_percent"]')])
+def test_a_decision_reason_code_or_items_edited_is_caught(tampered, column, value):
+    sql, _ = tampered
+    d = only(sql(f"UPDATE referral_decisions SET {column} = ? WHERE decision = 'decline'", value))
+    assert (d.table, d.field) == ("referral_decisions", column)
+
+
+def test_an_undo_hidden_is_caught(tampered):
+    """The undone decision made to stand again: the row's undo fields differ from the trail's."""
+    sql, _ = tampered
+    result = sql("UPDATE referral_decisions SET undone_at = NULL, undone_by = NULL WHERE undone_at IS NOT NULL")
+    assert {f for _, _, f in fields(result)} == {"undone_at", "undone_by"}

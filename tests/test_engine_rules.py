@@ -42,6 +42,8 @@ def inputs(state: State) -> dict[str, list[engine.Input]]:
         "amend": [engine.Amend("the LVEF was remeasured"), engine.Amend(""), engine.Amend(code="entry_error"),
                   engine.Amend(code="other"), engine.Amend("x", code="no_such_reason")],
         "sent": [engine.Sent(1)],
+        "reopen": [engine.Reopen(("lvef_percent",)), engine.Reopen(("lvef_percent",), code="team_request"),
+                   engine.Reopen(())],
         **{f"command:{c}": [engine.Command(c)] for c in CommandName},
     }
 

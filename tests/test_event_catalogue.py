@@ -64,7 +64,7 @@ async def test_every_event_of_telegram_is_in_the_catalogue(tmp_path):
             await h.say(PHYSICIAN, answer)
         await h.say(PHYSICIAN, "born 04.03.2012")
         await h.press(PHYSICIAN, f"s:{ref}")
-        await h.press(COORDINATOR, f"d:{ref}:1:a")
+        await h.decide(COORDINATOR, ref, 1, "a")
         await h.say(COORDINATOR, "/revoke 4242")
         await h.say(COORDINATOR, f"/revoke {PHYSICIAN}")
         code = re.search(r"start=([\w-]+)", [c.text for c in await h.say(COORDINATOR, "/invite 3")][-1]).group(1)

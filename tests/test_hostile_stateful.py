@@ -342,7 +342,7 @@ class HostileChat(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def coordinator(self, data: st.DataObject) -> None:
-        decisions = [d for d in self.buttons_for(COORDINATOR) if d.startswith("d:")]
+        decisions = [d for d in self.buttons_for(COORDINATOR) if d.startswith(("d:", "dc:", "du:"))]
         if decisions and data.draw(st.booleans()):
             self.feed(callback(COORDINATOR, data.draw(st.sampled_from(decisions))))
         else:

@@ -78,11 +78,12 @@ def test_the_numbers_on_the_page_are_those_of_log_json(copy, tmp_path, capsys, m
     assert numbers["by_outcome"] == {"eligible": 3, "ineligible": 1, "incomplete": 1}
     assert (numbers["started"], numbers["cancelled"], numbers["in_progress"], numbers["sent"]) == (7, 1, 1, 5)
     assert numbers["ineligible_now"] == 1 and "I1" in numbers["by_failing_criterion"]
-    assert numbers["by_decision"]["accept"] == 2 and numbers["by_decision"]["awaiting"] == 3
+    assert numbers["by_decision"]["accept"] == 3 and numbers["by_decision"]["awaiting"] == 3, "an undone one too"
     # The months add up to the same numbers.
     for key in ("started", "cancelled", "completed", "sent"):
         assert int(page.totals[key]) == numbers[key], key
-    assert int(page.totals["decisions"]) == 4, "every decision made: need_info, accept, decline, accept"
+    assert int(page.totals["decisions"]) == 5, "every decision: need_info, accept, accept (undone), decline, accept"
+    assert numbers["undone"] == 1
 
 
 def test_every_referral_has_its_row_and_outcome(run_db, tmp_path, capsys, monkeypatch):
@@ -99,7 +100,9 @@ def test_every_referral_has_its_row_and_outcome(run_db, tmp_path, capsys, monkey
     assert row[refs["ineligible"]].failed == ["I1"] and row[refs["ineligible"]].ineligible_now
     assert row[refs["incomplete"]].missing and not row[refs["incomplete"]].failed, "LVEF unknown"
     assert [d.decision for d in row[refs["accepted"]].decisions] == ["need_info", "accept"]
-    assert [(d.decision, d.send_no) for d in row[refs["declined"]].decisions] == [("decline", 1), ("accept", 2)]
+    assert [(d.decision, d.send_no, d.undone) for d in row[refs["declined"]].decisions] == [
+        ("accept", 1, True), ("decline", 1, False), ("accept", 2, False)]
+    assert row[refs["declined"]].decisions[1].reason == {"reason_code": "other", "reason": "not a candidate now"}
     assert row[refs["declined"]].sends == 2 and row[refs["waiting"]].decisions == []
     assert all(r.physician_id is None for r in data.referrals), "nobody's ID unless contacts are asked for"
 

@@ -46,6 +46,8 @@ def written_at(version: int, path: Path) -> Path:
     old = tables(OLD)
     for table, columns in tables(path).items():
         shared = ", ".join(f"[{c}]" for c in columns if c in old.get(table, []))
+        if not shared:  # a table protocol 1 did not have (a registration under way, since version 7)
+            continue
         db.conn.execute(f"INSERT INTO main.[{table}] ({shared}) SELECT {shared} FROM old.[{table}]")
     if "protocol_version" in tables(path)["referrals"]:  # as the code of that version wrote them
         db.conn.execute("UPDATE referrals SET protocol_version = ? WHERE protocol_version IS NULL",

@@ -30,7 +30,7 @@ def test_empty_trail(tmp_path):
     assert sum(log.by_outcome.values()) == 0 and log.by_failing_criterion == {}
 
 
-def test_latest_final_outcome_and_latest_decision_count(db):
+def test_latest_final_outcome_and_every_decision_count(db):
     clock = Clock(start=datetime(2026, 3, 3, 9, 0))
     # The ineligible referral is corrected (age) and completed again: now it fails E9a only.
     c = Conversation(db, clock, INELIGIBLE, 102, facts={"age_years": 4, "hbsag": "positive",
@@ -39,12 +39,26 @@ def test_latest_final_outcome_and_latest_decision_count(db):
     c.outcome(final=False)  # a provisional outcome does not replace the final one...
     assert screening_log(db).by_failing_criterion == {"I1": 1, "E9a": 1}
     c.outcome(final=True)  # ...a new final one does
-    # The coordinator changes their mind on the eligible referral.
+    # The coordinator changes their mind on the eligible referral: both decisions were made, both count
+    # (issue 15: the log counted only each referral's latest, "need_info 0" after one was made).
     Conversation(db, clock, ELIGIBLE, 101).decide(201, "decline")
     log = screening_log(db)
     assert log.completed == 3 and log.by_outcome["ineligible"] == 1
     assert log.by_failing_criterion == {"E9a": 1}
-    assert log.by_decision == {"accept": 0, "need_info": 1, "decline": 1, "awaiting": 0}
+    assert log.by_decision == {"accept": 1, "need_info": 1, "decline": 1, "awaiting": 0}
+
+
+def test_an_undone_decision_still_counts_and_the_referral_awaits_again(db):
+    clock = Clock(start=datetime(2026, 3, 3, 9, 0))
+    c = Conversation(db, clock, ELIGIBLE, 101)
+    c._rec("coordinator", 201, "decision_undone", {"decision_id": 1, "decision": "accept", "send_no": 1,
+                                                   "status": "sent"})
+    log = screening_log(db)
+    assert log.by_decision == {"accept": 1, "need_info": 1, "decline": 0, "awaiting": 1}
+    assert log.undone == 1
+    c.decide(201, "decline")
+    log = screening_log(db)
+    assert log.by_decision == {"accept": 1, "need_info": 1, "decline": 1, "awaiting": 0}
 
 
 def test_sent_without_decision_is_awaiting(tmp_path):
@@ -65,7 +79,7 @@ def test_text_is_in_consort_order(db):
              "Completed (final outcome)", "eligible", "ineligible", "ineligible now, may be re-referred",
              "failing I1", "failing E9a", "incomplete",
              "Sent to coordinators", "decision: accept", "decision: need_info", "decision: decline",
-             "awaiting a decision"]
+             "awaiting a decision", "decisions undone"]
     positions = [text.index(label) for label in order]
     assert positions == sorted(positions)
     assert text.splitlines()[1].split()[-1] == "5"

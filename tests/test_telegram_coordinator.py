@@ -1,5 +1,6 @@
-"""The coordinators' side: every coordinator receives each referral, decides with a button, the physician
-is told; /referrals lists what is open; stale, superseded and forged decisions change nothing."""
+"""The coordinators' side: every coordinator receives each referral, decides with a button (confirmed
+first: tests/test_telegram_decisions.py), the physician is told; /referrals lists what is open; stale,
+superseded and forged decisions change nothing."""
 
 from __future__ import annotations
 
@@ -48,8 +49,9 @@ async def test_decisions_reach_the_physician_and_close_the_referral(tmp_path):
         calls = await h.say(COORDINATOR, "/referrals")
         assert ref in calls[-1].text and "awaiting a decision" in calls[-1].text
 
-        calls = await h.press(COORDINATOR, f"d:{ref}:1:i")
-        assert calls[0].params["text"] == "Recorded: needs more information."
+        calls = await h.decide(COORDINATOR, ref, 1, "i")
+        assert [c.params.get("text") for c in calls if c.method == "answerCallbackQuery"][-1] == \
+            "Recorded: needs more information."
         to_physician = [c.text for c in calls if c.chat_id == PHYSICIAN]
         assert to_physician and "needs more information" in to_physician[0]
         assert any(f"{ref}</b>: needs more information by <code>{COORDINATOR}</code>" in c.text
@@ -57,7 +59,7 @@ async def test_decisions_reach_the_physician_and_close_the_referral(tmp_path):
         calls = await h.say(COORDINATOR, "/referrals")
         assert "needs information" in calls[-1].text
 
-        calls = await h.press(SECOND, f"d:{ref}:1:a")
+        calls = await h.decide(SECOND, ref, 1, "a")
         assert any("accepted this referral" in c.text for c in calls if c.chat_id == PHYSICIAN)
         calls = await h.press(COORDINATOR, f"d:{ref}:1:d")
         assert calls[0].params["text"].startswith("Already accepted by 9002")
@@ -77,7 +79,7 @@ async def test_a_decision_on_an_older_summary_is_superseded(tmp_path):
         await h.press(PHYSICIAN, f"s:{ref}")
         calls = await h.press(COORDINATOR, f"d:{ref}:1:a")
         assert calls[0].params["text"].startswith("A newer summary")
-        calls = await h.press(COORDINATOR, f"d:{ref}:2:d")
+        calls = await h.decide(COORDINATOR, ref, 2, "d")
         assert any("declined" in c.text for c in calls if c.chat_id == PHYSICIAN)
 
 
@@ -106,7 +108,7 @@ async def test_a_change_after_a_decision_needs_a_reason_and_supersedes_the_decis
     read ineligible while the referral still read accepted and eligible."""
     async with Harness(tmp_path) as h:
         ref = await referred(h)
-        await h.press(COORDINATOR, f"d:{ref}:1:a")
+        await h.decide(COORDINATOR, ref, 1, "a")
         before = h.services.store.load(ref)
         calls = await h.say(PHYSICIAN, "/back")
         assert "first say why: /amend" in calls[0].text
@@ -132,7 +134,7 @@ async def test_a_revoked_physician_is_not_told_decisions(tmp_path):
     async with Harness(tmp_path) as h:
         ref = await referred(h)
         await h.say(COORDINATOR, f"/revoke {PHYSICIAN}")
-        calls = await h.press(COORDINATOR, f"d:{ref}:1:a")
+        calls = await h.decide(COORDINATOR, ref, 1, "a")
         assert not [c for c in calls if c.chat_id == PHYSICIAN]
         assert any("was removed from this bot and was not told" in c.text for c in calls if c.chat_id == COORDINATOR)
         assert [e["payload"]["decision"] for e in h.audit("coordinator_decision")] == ["accept"]

@@ -167,8 +167,10 @@ async def test_incomplete_prescreen_is_reopened_filled_and_sent_again(tmp_path):
         calls = await h.say(PHYSICIAN, "62")
         assert "ELIGIBLE for screening" in texts(calls)[-1]
         calls = await h.press(PHYSICIAN, f"s:{ref}")
-        summary = [c for c in calls if c.chat_id == COORDINATOR]
+        summary = [c for c in calls if c.chat_id == COORDINATOR and c.method == "sendMessage"]
         assert "version 2, replaces the earlier summary" in summary[0].text
+        [stripped] = [c for c in calls if c.chat_id == COORDINATOR and c.method == "editMessageText"]
+        assert stripped.buttons() == [], "the summary of version 1 lost its buttons"
         assert summary[-1].buttons()[0][1] == f"d:{ref}:2:a"
 
 
@@ -216,7 +218,7 @@ async def test_decided_referrals_leave_the_list_of_open_prescreens(tmp_path):
         asking = ref_of(await h.say(PHYSICIAN, "/screen"))
         calls = await h.say(PHYSICIAN, "/start")
         assert done in calls[0].text and asking in calls[0].text
-        await h.press(COORDINATOR, f"d:{done}:1:a")
+        await h.decide(COORDINATOR, done, 1, "a")
         calls = await h.say(PHYSICIAN, "/start")
         assert done not in calls[0].text and asking in calls[0].text
 

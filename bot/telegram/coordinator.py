@@ -23,7 +23,7 @@ from conversations.records.reassess import reassess
 from conversations.records.report_data import ReportData, verified_report
 from criteria import PROTOCOL_VERSION
 
-from . import anchoring, keyboards, menus, render, summaries
+from . import anchoring, keyboards, menus, summaries
 from .render import esc
 from .services import BotContext
 from .turn import Turn
@@ -33,7 +33,9 @@ log = logging.getLogger(__name__)
 HELP = (
     "<b>Study coordinator</b>\n"
     "Every referral a physician sends reaches you with its outcome, criteria, missing and pending items, "
-    "and buttons Accept / Need information / Decline; the physician is told your decision.\n"
+    "and buttons Accept / Need information / Decline: each asks first (the items to ask for, or the reason to "
+    "decline, and a note you may type), the physician is told your decision with it, and you can undo it for "
+    "10 minutes.\n"
     "/referrals lists the open referrals\n"
     "/invite makes a single-use invitation link for a physician (valid 7 days; /invite 3 for three days, or "
     "the link's buttons for 1 or 30)\n"
@@ -45,12 +47,6 @@ HELP = (
     "/report contacts with the physicians' details)\n"
     "/reassess lists the referrals whose outcome the current protocol changes (after an amendment)"
 )
-DECISION_NOTES = {
-    "accept": "The study team accepted this referral and will contact you about the screening visit.",
-    "need_info": "The study team needs more information about this referral and will contact you. You "
-                 "can reopen an incomplete pre-screen to fill in what was unknown, and send it again.",
-    "decline": "The study team declined this referral.",
-}
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -100,44 +96,6 @@ async def referrals(update: Update, context: BotContext) -> None:
                          f"{esc(r.outcome_status)} · summary {r.sends}, sent {esc(r.last_sent_at)} · "
                          f"{state}")
         turn.say("\n".join(lines))
-    await turn.end()
-
-
-async def decide(update: Update, context: BotContext) -> None:
-    """Accept / Need information / Decline on a summary. Closed referrals and older summaries refuse."""
-    s = context.services
-    turn = Turn(update, context)
-    p = keyboards.parse(update.callback_query.data)
-    if context.role != "coordinator" or p is None or p.action != keyboards.Action.DECIDE:
-        turn.toast = "That button is not valid for you; nothing was changed."
-        await turn.end()
-        return
-    turn.referral_id = p.ref
-    decision = keyboards.DECISION_CODES[p.arg]
-
-    def record(db: sqlite_utils.Database) -> None:
-        result, referral = s.registry.decide(p.ref, p.number, turn.user_id, decision)
-        if result == "decided":
-            words = render.DECISION_WORDS[decision]
-            turn.event(E.COORDINATOR_DECISION, {"decision": decision, "send_no": p.number}, ts=referral.decided_at)
-            turn.toast = f"Recorded: {words}."
-            for cid in sorted(s.settings.coordinator_ids):
-                by = "you" if cid == turn.user_id else f"<code>{turn.user_id}</code>"
-                turn.say(f"<b>{esc(p.ref)}</b>: {words} by {by}.", chat_id=cid)
-            if s.role_of(referral.physician_id) == "physician":
-                turn.say(f"Referral <b>{esc(p.ref)}</b>: {DECISION_NOTES[decision]}",
-                         chat_id=referral.physician_id)
-            else:  # revoked since: the bot no longer talks to that account (issue 13)
-                turn.say(f"<b>{esc(p.ref)}</b>: its physician <code>{referral.physician_id}</code> was removed "
-                         "from this bot and was not told; please reach them another way.")
-        elif result == "superseded":
-            turn.toast = "A newer summary of this referral exists; please decide on that one."
-        elif result == "closed":
-            turn.toast = (f"Already {referral.status} by {referral.decided_by}; nothing was changed.")
-        else:
-            turn.toast = "Unknown referral; nothing was changed."
-
-    turn.do(record)
     await turn.end()
 
 

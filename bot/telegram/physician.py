@@ -357,6 +357,9 @@ def _summaries(db: sqlite_utils.Database, turn: Turn, ref: str, outcome: Outcome
                           "coordinators": coordinators}, referral_id=ref, ts=referral.last_sent_at)
     # The first screen, with the decision buttons and Details (summaries.load: the same as a press shows).
     text, markup = summaries.view(summaries.load(s, ref, referral.sends), 0)
+    if referral.sends > 1:  # the version before is superseded: its summaries lose their buttons
+        from . import decisions  # (decisions.py uses this module's rendering)
+        decisions.strip_summaries(turn, db, ref, referral.sends - 1)
     for cid in coordinators:
         turn.say(text, markup, chat_id=cid, key=f"summary:{ref}:{referral.sends}:{cid}")
     turn.say(_(SENT).format(ref=esc(ref)))

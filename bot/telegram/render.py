@@ -586,3 +586,105 @@ def user_link(user_id: int, name: str | None = None) -> str:
 def when(t: str) -> str:
     """A record's ISO time (UTC) to the minute."""
     return t[:16].replace("T", " ")
+
+
+# ---- decisions with reasons (decisions.py) ----------------------------------------------------------
+DECLINE_REASON_LABELS = {
+    "age_range": "outside the age range (5 to 18 years)",
+    "not_refractory": "the disease is not refractory",
+    "exclusion": "an exclusion criterion is present",
+    "incomplete": "the information is incomplete",
+    "other": "other (type a few words)",
+}
+CONFIRM_ASK = {
+    "accept": ("Accept referral <b>{ref}</b> (version {send_no})? Its physician will be told that the study team "
+               "will contact them about the screening visit."),
+    "need_info": ("Ask the physician of <b>{ref}</b> (version {send_no}) for more information? Tap the items they "
+                  "should give (what is missing or pending); you may also type a note for them, without patient "
+                  "identifiers."),
+    "decline": ("Decline referral <b>{ref}</b> (version {send_no})? Choose the reason; you may also type a note for "
+                "the physician, without patient identifiers."),
+}
+CONFIRM_NO_ITEMS = "Nothing is missing or pending in this referral: please type a note saying what is needed."
+CONFIRM_ITEMS = "Asked for: {items}."
+CONFIRM_REASON = "Reason: {reason}."
+CONFIRM_NOTE = "Your note: “{note}”"
+CONFIRM_LABELS = {"accept": "✅ Yes, accept", "need_info": "❓ Ask for this", "decline": "✖ Yes, decline"}
+CONFIRM_CANCEL_LABEL = "Cancel"
+CONFIRM_CANCELLED = "Nothing was decided on <b>{ref}</b>; its summary keeps its buttons."
+CONFIRM_NOT_OPEN = "This confirmation is no longer open; tap the decision on the summary again."
+CONFIRM_NEEDS_ITEMS = "Please choose at least one item, or type a note saying what is needed."
+CONFIRM_NEEDS_REASON = "Please choose a reason first."
+CONFIRM_NEEDS_TEXT = "Please type a few words saying why (the reason \"other\")."
+NOTE_TAKEN = "Your note for <b>{ref}</b> was taken; it goes to the physician with your decision."
+NOTE_TOO_LONG = "Please keep the note to {most} characters; it was not taken."
+DECIDED_BY_YOU = "Recorded: <b>{ref}</b> {words} by you{detail}. You can undo it for 10 minutes."
+DECIDED_NOTICE = "<b>{ref}</b>: {words} by {by}{detail}."
+UNDO_LABEL = "↩ Undo"
+TOO_LATE_LABEL = "⏱ Too late to undo (over 10 minutes)"
+UNDO_TOO_LATE = "Too late to undo: a decision can be undone for 10 minutes after it was made."
+UNDO_NOT_YOURS = "Only the coordinator who made the decision can undo it."
+UNDO_MOVED_ON = "This decision can no longer be undone: the referral has moved on since."
+UNDONE_BY_YOU = ("Undone: your decision on <b>{ref}</b> ({words}) no longer stands; the referral waits for a decision "
+                 "again.")
+UNDONE_NOTICE = "<b>{ref}</b>: the decision ({words}) was undone by {by}; the referral waits for a decision again."
+PHYSICIAN_DECISION = {
+    "accept": "Referral <b>{ref}</b>: the study team accepted this referral and will contact you about the screening "
+              "visit.",
+    "need_info": "Referral <b>{ref}</b>: the study team needs more information.{items}{note} Tap the button below to "
+                 "answer these items again, then send the pre-screen again.",
+    "decline": "Referral <b>{ref}</b>: the study team declined this referral. Reason: {reason}.{note}",
+}
+PHYSICIAN_NEED_INFO_NOTE_ONLY = ("Referral <b>{ref}</b>: the study team needs more information.{note} /amend opens the "
+                                 "pre-screen for a change; then send it again.")
+PHYSICIAN_ITEMS = " They ask for: {items}."
+PHYSICIAN_NOTE = " Their note: “{note}”"
+PHYSICIAN_UNDONE = ("Referral <b>{ref}</b>: the study team took back its decision ({words}); the referral waits for "
+                    "their decision again.")
+REOPEN_ITEMS_LABEL = "✏️ Answer the requested items"
+REOPEN_NOT_STANDING = "That request no longer stands; nothing was changed."
+PHYSICIAN_REMOVED = ("<b>{ref}</b>: its physician <code>{uid}</code> was removed from this bot and was not told; "
+                     "please reach them another way.")
+
+
+def decline_reason(code: str | None, note: str = "") -> str:
+    """A decline's reason as chosen: its label, or the coordinator's words for "other"."""
+    if code == "other" and note:
+        return esc(note)
+    return esc(DECLINE_REASON_LABELS.get(code or "", code or ""))
+
+
+def confirm_text(ref: str, send_no: int, decision: str, items: list[str], reason_code: str | None, note: str,
+                 offered: int) -> str:
+    """The confirmation of a decision being made: what it does, and what was chosen so far."""
+    lines = [CONFIRM_ASK[decision].format(ref=esc(ref), send_no=send_no)]
+    if decision == "need_info":
+        if not offered:
+            lines.append(CONFIRM_NO_ITEMS)
+        if items:
+            lines.append(CONFIRM_ITEMS.format(items=esc("; ".join(items))))
+    if decision == "decline" and reason_code:
+        lines.append(CONFIRM_REASON.format(reason=esc(DECLINE_REASON_LABELS.get(reason_code, reason_code))))
+    if note:
+        lines.append(CONFIRM_NOTE.format(note=esc(note)))
+    return "\n".join(lines)
+
+
+def decision_detail(decision: str, reason_code: str | None, note: str, items: list[str]) -> str:
+    """What the coordinators read after the decision's words: the reason, or the items asked for."""
+    if decision == "decline":
+        return f" ({decline_reason(reason_code, note)})"
+    if decision == "need_info" and items:
+        return f" ({esc('; '.join(items))})"
+    return ""
+
+
+def physician_decision(ref: str, decision: str, reason_code: str | None, note: str, items: list[str]) -> str:
+    """The physician's notice of a decision, with its reason or the items asked for."""
+    said = PHYSICIAN_NOTE.format(note=esc(note)) if note and not (decision == "decline" and reason_code == "other") \
+        else ""
+    if decision == "need_info" and not items:
+        return PHYSICIAN_NEED_INFO_NOTE_ONLY.format(ref=esc(ref), note=said)
+    listed = PHYSICIAN_ITEMS.format(items=esc("; ".join(items))) if items else ""
+    return PHYSICIAN_DECISION[decision].format(ref=esc(ref), items=listed, note=said,
+                                               reason=decline_reason(reason_code, note))

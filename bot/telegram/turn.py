@@ -92,8 +92,9 @@ class Turn:
                               referral_id or self.referral_id, None, key))
 
     def edit(self, message_id: int, text: str, markup: InlineKeyboardMarkup | None = None,
-             question_seq: int | None = None) -> None:
-        self.outs.append(_Out(self.chat_id, Reply(text, markup, edit=True, question_seq=question_seq),
+             question_seq: int | None = None, *, chat_id: int | None = None) -> None:
+        """Edit a message of the turn's chat (or of ``chat_id``: a coordinator's summary, say)."""
+        self.outs.append(_Out(chat_id or self.chat_id, Reply(text, markup, edit=True, question_seq=question_seq),
                               self.referral_id, message_id, None))
 
     def replies(self, replies: list[Reply], edit_message_id: int | None = None) -> None:

@@ -35,6 +35,7 @@ from .inputs import (
     Command,
     CommandName,
     Input,
+    Reopen,
     Sent,
     Submit,
     Toggle,
@@ -60,7 +61,7 @@ from .questions import BY_ID, QuestionDef, read
 from .state import Entry, Phase, State
 
 __all__ = [
-    "AMEND_REASONS", "Amend", "AmendReason", "Sent", "amend_from_text",
+    "AMEND_REASONS", "Amend", "AmendReason", "Reopen", "Sent", "amend_from_text", "open_items",
     "COMMANDS", "KINDS", "RULES", "Accepted", "Answer", "Cancelled", "Change", "Choice", "Command", "CommandName",
     "Event", "Help",
     "IllegalStep", "Info", "Input", "OutcomeReached", "Output", "Question", "ReadyToSend", "Reprompt", "Result",
@@ -342,6 +343,44 @@ def _reopen(state: State, inp: Command) -> Result:
                            **_amendment(state))])
 
 
+def open_items(state: State) -> list[tuple[str, str]]:
+    """What the study team may ask a finished pre-screen for: the questions answered "unknown" (wholly or in
+    part) that serve the outcome's missing facts or its pending criteria, as (question ID, short name), in
+    the order they were answered; every question answered "unknown" when none of them serves."""
+    unknown = [e.q for e in state.history if e.has_unknown_part() and e.q in BY_ID]
+    wanted = planner.relevant_facts(outcome_of(state))
+    serving = [q for q in unknown if set(BY_ID[q].serves) & wanted or q in wanted]
+    return [(q, BY_ID[q].short) for q in dict.fromkeys(serving or unknown)]
+
+
+def _reopen_at(state: State, inp: Reopen) -> Result:
+    """Reopened at the questions the study team asked for (those still answered "unknown"): they are taken
+    out and asked first, the other answers kept. Once sent, it needs a reason: ``inp.code`` opens the change
+    (audited as ``amend`` is) when none is open."""
+    if state.sent and state.amend_reason is None and inp.code not in AMEND_REASONS:
+        raise IllegalStep(msg(M.CHANGE_NEEDS_REASON, referral_id=state.referral_id, send_no=state.sent))
+    wanted = set(inp.questions)
+    taken = [e.q for e in state.history if e.q in wanted and e.has_unknown_part()]
+    if not taken:
+        return Result(state, [Info(msg(M.NOTHING_REQUESTED_LEFT))], [])
+    events: list[Event] = []
+    outputs: list[Output] = []
+    if state.sent and state.amend_reason is None:
+        code = str(inp.code)
+        state = state.model_copy(update={"amend_reason": "", "amend_code": code})
+        events.append(event(E.REFERRAL_AMENDED, send_no=state.sent, reason_code=code, reason=""))
+        outputs.append(Info(msg(M.AMENDING, referral_id=state.referral_id, send_no=state.sent, reason_code=code,
+                                reason="")))
+    kept = [e for e in state.history if e.q not in taken]
+    new = state.model_copy(update={"history": kept, "phase": "asking", "draft": {}})
+    plan = planner.plan_for(kept)
+    first = [q for q in plan.asks if q.id in taken]
+    plan = plan._replace(asks=[*first, *(q for q in plan.asks if q.id not in taken)])
+    outputs.append(Info(msg(M.REOPENED_AT, questions=[BY_ID[q].short for q in taken])))
+    events.append(event(E.PRESCREEN_REOPENED, questions=taken, requested=True, **_amendment(new)))
+    return _advance(new, plan, outputs, events)
+
+
 def _summary(state: State, inp: Command) -> Result:
     return Result(state, [Info(summary_message(state))], [])
 
@@ -368,14 +407,14 @@ def _send(state: State, inp: Command) -> Result:
 
 _ASKING: dict[str, Rule] = {
     "typed": _typed, "pressed": _pressed, "toggle": _toggle, "submit": _submit, "change": _change_answer,
-    "amend": _illegal(M.FINISH_FIRST), "sent": _illegal(M.FINISH_FIRST),
+    "amend": _illegal(M.FINISH_FIRST), "sent": _illegal(M.FINISH_FIRST), "reopen": _illegal(M.ONLY_FINISHED_REOPENS),
     "command:back": _back, "command:skip": _skip, "command:status": _status, "command:summary": _summary,
     "command:cancel": _cancel, "command:help": _help,
     "command:reopen": _illegal(M.ONLY_FINISHED_REOPENS), "command:send": _illegal(M.FINISH_FIRST),
 }
 _DONE: dict[str, Rule] = {
     "typed": _finished, "pressed": _stale, "toggle": _stale, "submit": _stale,
-    "change": _needs_reason(_change_answer), "amend": _amend, "sent": _sent,
+    "change": _needs_reason(_change_answer), "amend": _amend, "sent": _sent, "reopen": _reopen_at,
     "command:back": _needs_reason(_back), "command:skip": _illegal(M.NO_QUESTION_TO_SKIP), "command:status": _status,
     "command:summary": _summary, "command:cancel": _illegal(M.ONLY_OPEN_CANCELS), "command:help": _help,
     "command:reopen": _needs_reason(_reopen), "command:send": _send,

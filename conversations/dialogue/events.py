@@ -41,6 +41,7 @@ class E(StrEnum):
     REFERRAL_SENT = "referral_sent"
     REFERRAL_AMENDED = "referral_amended"
     COORDINATOR_DECISION = "coordinator_decision"
+    DECISION_UNDONE = "decision_undone"  # a coordinator took their decision back (within 10 minutes)
     # the records
     EXPORT = "export"
     AUDIT_KEYED = "audit_keyed"  # the chain is an HMAC under the key named from this event on
@@ -76,7 +77,12 @@ PAYLOAD_KEYS: dict[E, frozenset[str]] = {
     E.PHYSICIAN_PROFILE: frozenset({"field", "value", "registration", "existed"}),
     E.INVITE_CANCELLED: frozenset({"invite_id"}),
     E.REFERRAL_SENT: frozenset({"send_no", "outcome_status", "protocol_version", "criteria", "coordinators"}),
-    E.COORDINATOR_DECISION: frozenset({"decision", "send_no"}),
+    # ``reason_code``: why a referral was declined (registry.DECLINE_REASONS; None for the others); ``reason``:
+    # the coordinator's words ("" when none); ``items``: the questions a "need information" asks for (else []);
+    # ``decision_id``: the registry's row (the n-th decision event is row n).
+    E.COORDINATOR_DECISION: frozenset({"decision", "send_no", "reason_code", "reason", "items", "decision_id"}),
+    # ``status``: the referral's status after the undo (the decision before it, or "sent").
+    E.DECISION_UNDONE: frozenset({"decision_id", "decision", "send_no", "status"}),
     E.REFERRAL_AMENDED: frozenset({"send_no", "reason_code", "reason"}),
     E.EXPORT: frozenset({"format", "referral_id", "since", "events", "head"}),
     E.AUDIT_KEYED: frozenset({"key_id", "from_seq", "plain_head"}),

@@ -92,6 +92,16 @@ class Sent:
 
 
 @dataclass(frozen=True)
+class Reopen:
+    """Reopen a finished pre-screen at ``questions`` (the items the study team asked for): their answers
+    are taken out and they are asked first. A pre-screen already sent changes only with a reason: ``code``
+    (``team_request`` when the study team's request opens it), recorded as any amendment's."""
+
+    questions: tuple[str, ...]
+    code: str | None = None
+
+
+@dataclass(frozen=True)
 class Toggle:
     seq: int
     choice: str
@@ -102,7 +112,7 @@ class Submit:
     seq: int
 
 
-Input = Answer | Command | Change | Amend | Sent | Toggle | Submit
+Input = Answer | Command | Change | Amend | Sent | Reopen | Toggle | Submit
 
 
 def kind(inp: Input) -> str:
@@ -117,8 +127,10 @@ def kind(inp: Input) -> str:
         return "amend"
     if isinstance(inp, Sent):
         return "sent"
+    if isinstance(inp, Reopen):
+        return "reopen"
     return "toggle" if isinstance(inp, Toggle) else "submit"
 
 
-KINDS: tuple[str, ...] = ("typed", "pressed", "toggle", "submit", "change", "amend", "sent",
+KINDS: tuple[str, ...] = ("typed", "pressed", "toggle", "submit", "change", "amend", "sent", "reopen",
                           *(f"command:{c}" for c in CommandName))

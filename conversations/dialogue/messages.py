@@ -39,6 +39,8 @@ class M(StrEnum):
     NO_SUCH_ANSWER = "no_such_answer"        # number, count
     REOPENED = "reopened"
     NOTHING_TO_FILL_IN = "nothing_to_fill_in"
+    REOPENED_AT = "reopened_at"              # questions: the short names of the questions asked again
+    NOTHING_REQUESTED_LEFT = "nothing_requested_left"  # what the study team asked for is answered since
     FINISHED_OUTCOME_AGAIN = "finished_outcome_again"  # referral_id
     PROTOCOL_CHANGED = "protocol_changed"    # version, before, after, dropped (count)
     # buttons

@@ -69,6 +69,10 @@ def check(conn: sqlite3.Connection, path: str | Path) -> None:
     not the indexes' contents), read before anything is written into it."""
     if path not in IN_MEMORY and 0 < os.path.getsize(path) < HEADER_BYTES:
         raise damaged(path)
+    # A database file is whole pages: one cut short inside a page is damaged even where the bytes lost were
+    # only text, which no check of SQLite's can see (the page reads as zeros to its end).
+    if path not in IN_MEMORY and os.path.getsize(path) % conn.execute("PRAGMA page_size").fetchone()[0]:
+        raise damaged(path)
     if conn.execute("PRAGMA quick_check(1)").fetchone()[0] != "ok":
         raise damaged(path)
 

@@ -15,7 +15,9 @@ What the events carry:
   ``physician_profile`` (a name or institution as given, a contact only as the SHA-256 of the row's salt and
   the contact: the row's contact is proven by hashing it with its salt), ``invite_cancelled``;
 - ``referral_sent`` (physician, outcome, send number, protocol), ``coordinator_decision`` (decision, send
-  number, coordinator, when: the referral's status and a ``referral_decisions`` row), ``referral_amended``;
+  number, coordinator, when, the reason's code and words and the items asked for: the referral's status and
+  a ``referral_decisions`` row), ``decision_undone`` (the row's ``undone_at`` and ``undone_by``; the
+  referral back at the decision before it on that version, or "sent"), ``referral_amended``;
 - the pre-screen's ``prescreen_started`` (owner, channel, ``created_at``), and on the last event of every
   step that changed its row the SHA-256 of the state JSON and the outcome column (store.py): the row's
   ``updated_at`` is that event's ts, its ``state`` must hash to it, its ``phase`` and ``current`` must be
@@ -46,7 +48,8 @@ TABLES = ("prescreens", "referrals", "referral_decisions", "physicians", "invite
 _READ = frozenset({E.PRESCREEN_STARTED, E.ANSWER_ACCEPTED, E.ANSWER_WITHDRAWN, E.ANSWER_CORRECTED, E.OUTCOME,
                    E.PRESCREEN_CANCELLED, E.PRESCREEN_REOPENED, E.PROTOCOL_CHANGED, E.PRESCREEN_SAVED,
                    E.PHYSICIAN_REGISTERED, E.INVITE_CREATED, E.PHYSICIAN_REVOKED, E.REFERRAL_SENT,
-                   E.REFERRAL_AMENDED, E.COORDINATOR_DECISION, E.PHYSICIAN_PROFILE, E.INVITE_CANCELLED})
+                   E.REFERRAL_AMENDED, E.COORDINATOR_DECISION, E.PHYSICIAN_PROFILE, E.INVITE_CANCELLED,
+                   E.DECISION_UNDONE})
 _UNCHECKED = object()  # a field whose events predate what they now carry
 
 
@@ -117,6 +120,7 @@ def compare(db: sqlite_utils.Database) -> RebuildResult:
     physicians: dict[int, _Physician] = {}
     invites: dict[str, _Row] = {}
     sent: Counter[str] = Counter()
+    standing: dict[str, list[_Row]] = {}  # the decisions of each referral's current version not undone
     aligned = False
     result = RebuildResult()
     read = {str(t) for t in _READ}
@@ -197,15 +201,34 @@ def compare(db: sqlite_utils.Database) -> RebuildResult:
             row.set(seq, status="sent", sends=p.get("send_no", sent[rid]), outcome_status=_get(p, "outcome_status"),
                     last_sent_at=at,
                     decided_by=None, decided_at=None, protocol_version=_get(p, "protocol_version"))
+            standing[rid] = []
         elif type_ == E.COORDINATOR_DECISION and rid in referrals:
             decision = p.get("decision")
             referrals[rid].set(seq, status=STATUS_AFTER.get(decision, _UNCHECKED), decided_by=actor, decided_at=at)
             d = _Row(seq)
             d.set(seq, referral_id=rid, send_no=_get(p, "send_no"), coordinator_id=actor, decision=decision,
                   decided_at=at)
+            if "items" in p:  # recorded with its reason since decisions have one
+                d.set(seq, reason_code=p.get("reason_code"), reason=p.get("reason"), items=json.dumps(p["items"]),
+                      undone_at=None, undone_by=None)
             decisions.append((rid, d))
+            standing.setdefault(rid, []).append(d)
+        elif type_ == E.DECISION_UNDONE and rid in referrals:
+            i = p.get("decision_id")
+            if isinstance(i, int) and 1 <= i <= len(decisions) and decisions[i - 1][0] == rid:
+                d = decisions[i - 1][1]
+                d.set(seq, undone_at=at, undone_by=actor)
+                left = [x for x in standing.get(rid, []) if x is not d]
+                standing[rid] = left
+                if left:
+                    before = left[-1].fields
+                    referrals[rid].set(seq, status=STATUS_AFTER.get(before["decision"][0], _UNCHECKED),
+                                       decided_by=before["coordinator_id"][0], decided_at=before["decided_at"][0])
+                else:
+                    referrals[rid].set(seq, status="sent", decided_by=None, decided_at=None)
         elif type_ == E.REFERRAL_AMENDED and rid in referrals:
             referrals[rid].set(seq, status="amending")
+            standing[rid] = []
     result.events = n
 
     _compare_prescreens(db, prescreens, result)

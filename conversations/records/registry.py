@@ -10,6 +10,7 @@ stored only as its SHA-256: the code itself exists in the coordinator's message 
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +36,11 @@ OPEN_STATUSES = ("sent", "need_info")
 
 RedeemResult = Literal["registered", "already_registered", "unknown", "used", "expired", "cancelled"]
 DecideResult = Literal["decided", "unknown", "superseded", "closed"]
+UndoResult = Literal["undone", "unknown", "not_yours", "too_late", "moved_on"]
+# How long the coordinator who made a decision may take it back.
+UNDO_WINDOW = timedelta(minutes=10)
+# Why a referral is declined, offered in this order; "other" needs a few words.
+DECLINE_REASONS = ("age_range", "not_refractory", "exclusion", "incomplete", "other")
 
 
 def code_hash(code: str) -> str:
@@ -71,6 +77,35 @@ class Physician:
     @property
     def registered(self) -> bool:
         return all((self.name, self.institution, self.contact))
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    """One decision made (``items``: the question IDs a "need information" asks for)."""
+
+    id: int
+    referral_id: str
+    send_no: int
+    coordinator_id: int
+    decision: str
+    decided_at: str
+    reason_code: str | None
+    reason: str
+    items: tuple[str, ...]
+    undone_at: str | None
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A decision a coordinator is confirming: what they chose so far."""
+
+    coordinator_id: int
+    referral_id: str
+    send_no: int
+    decision: str
+    items: tuple[str, ...]
+    reason_code: str | None
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -304,26 +339,94 @@ class Registry:
         assert ref is not None
         return ref
 
-    def decide(self, referral_id: str, send_no: int, coordinator_id: int,
-               decision: Decision, *, ts: str | None = None) -> tuple[DecideResult, Referral | None]:
-        """Record a coordinator's decision on the summary numbered ``send_no`` (at ``decided_at``). Accepted
-        and declined referrals are closed; a decision on an older summary is superseded."""
+    def decide(self, referral_id: str, send_no: int, coordinator_id: int, decision: Decision, *,
+               reason_code: str | None = None, reason: str = "", items: tuple[str, ...] = (),
+               ts: str | None = None) -> tuple[DecideResult, Referral | None, int | None]:
+        """Record a coordinator's decision on the summary numbered ``send_no`` (at ``decided_at``), with its
+        reason or the items asked for: (result, the referral, the decision's row ID). Accepted and declined
+        referrals are closed; a decision on an older summary is superseded."""
         self._in_tx()
         ref = self.referral(referral_id)
         if ref is None:
-            return "unknown", None
+            return "unknown", None, None
         if send_no != ref.sends or ref.status == "amending":  # a new version is on its way
-            return "superseded", ref
+            return "superseded", ref, None
         if ref.status not in OPEN_STATUSES:
-            return "closed", ref
+            return "closed", ref, None
         now = ts or self.now()
-        self.db.conn.execute(
-            "INSERT INTO referral_decisions (referral_id, send_no, coordinator_id, decision, decided_at)"
-            " VALUES (?, ?, ?, ?, ?)", (referral_id, send_no, coordinator_id, decision, now))
+        cur = self.db.conn.execute(
+            "INSERT INTO referral_decisions (referral_id, send_no, coordinator_id, decision, decided_at, reason_code,"
+            " reason, items) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (referral_id, send_no, coordinator_id, decision, now, reason_code, reason, json.dumps(list(items))))
         self.db.conn.execute(
             "UPDATE referrals SET status = ?, decided_by = ?, decided_at = ? WHERE referral_id = ?",
             (STATUS_AFTER[decision], coordinator_id, now, referral_id))
-        return "decided", self.referral(referral_id)
+        return "decided", self.referral(referral_id), cur.lastrowid
+
+    def decisions(self, referral_id: str) -> list[DecisionRow]:
+        """Every decision made on the referral, in order (undone ones too)."""
+        rows = self.db.conn.execute(
+            f"SELECT {_DECISION_COLS} FROM referral_decisions WHERE referral_id = ? ORDER BY id", (referral_id,))
+        return [_decision_row(r) for r in rows]
+
+    def decision(self, decision_id: int) -> DecisionRow | None:
+        row = self.db.conn.execute(f"SELECT {_DECISION_COLS} FROM referral_decisions WHERE id = ?",
+                                   (decision_id,)).fetchone()
+        return _decision_row(row) if row else None
+
+    def undo(self, decision_id: int, coordinator_id: int, *,
+             ts: str | None = None) -> tuple[UndoResult, DecisionRow | None, Referral | None]:
+        """Take back decision ``decision_id``: only its coordinator, within ``UNDO_WINDOW``, and only while it
+        is the referral's standing decision on the version it was made on (nothing happened since). The
+        referral returns to the decision before it on that version, or to "sent"."""
+        self._in_tx()
+        d = self.decision(decision_id)
+        if d is None:
+            return "unknown", None, None
+        ref = self.referral(d.referral_id)
+        if d.coordinator_id != coordinator_id:
+            return "not_yours", d, ref
+        now = ts or self.now()
+        if d.undone_at is not None or ref is None:
+            return "moved_on", d, ref
+        if _parse(now) - _parse(d.decided_at) > UNDO_WINDOW:
+            return "too_late", d, ref
+        standing = [x for x in self.decisions(d.referral_id) if x.send_no == d.send_no and x.undone_at is None]
+        if ref.sends != d.send_no or ref.status != STATUS_AFTER[d.decision] or standing[-1].id != d.id:
+            return "moved_on", d, ref
+        self.db.conn.execute("UPDATE referral_decisions SET undone_at = ?, undone_by = ? WHERE id = ?",
+                             (now, coordinator_id, d.id))
+        before = standing[-2] if len(standing) > 1 else None
+        self.db.conn.execute(
+            "UPDATE referrals SET status = ?, decided_by = ?, decided_at = ? WHERE referral_id = ?",
+            (STATUS_AFTER[before.decision] if before else "sent", before.coordinator_id if before else None,
+             before.decided_at if before else None, d.referral_id))
+        return "undone", self.decision(d.id), self.referral(d.referral_id)
+
+    # Decisions being confirmed ------------------------------------------------------------------
+
+    def draft(self, coordinator_id: int) -> Draft | None:
+        row = self.db.conn.execute(
+            "SELECT coordinator_id, referral_id, send_no, decision, items, reason_code, reason FROM decision_drafts"
+            " WHERE coordinator_id = ?", (coordinator_id,)).fetchone()
+        if row is None:
+            return None
+        return Draft(row[0], row[1], row[2], row[3], tuple(json.loads(row[4])), row[5], row[6])
+
+    def put_draft(self, draft: Draft) -> None:
+        """The coordinator's decision being confirmed (one at a time: a new one replaces the last)."""
+        self._in_tx()
+        self.db.conn.execute(
+            "INSERT INTO decision_drafts (coordinator_id, referral_id, send_no, decision, items, reason_code, reason,"
+            " at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(coordinator_id) DO UPDATE SET"
+            " referral_id = excluded.referral_id, send_no = excluded.send_no, decision = excluded.decision,"
+            " items = excluded.items, reason_code = excluded.reason_code, reason = excluded.reason, at = excluded.at",
+            (draft.coordinator_id, draft.referral_id, draft.send_no, draft.decision, json.dumps(list(draft.items)),
+             draft.reason_code, draft.reason, self.now()))
+
+    def drop_draft(self, coordinator_id: int) -> None:
+        self._in_tx()
+        self.db.conn.execute("DELETE FROM decision_drafts WHERE coordinator_id = ?", (coordinator_id,))
 
     def amend(self, referral_id: str) -> None:
         """The physician is changing the referral (with a reason, in the trail): the decision on the version
@@ -336,6 +439,14 @@ class Registry:
             f"SELECT {_REFERRAL_COLS} FROM referrals WHERE status IN ('sent', 'need_info')"
             " ORDER BY last_sent_at, referral_id").fetchall()
         return [Referral(*r) for r in rows]
+
+
+_DECISION_COLS = ("id, referral_id, send_no, coordinator_id, decision, decided_at, reason_code, reason, items,"
+                  " undone_at")
+
+
+def _decision_row(r: tuple) -> DecisionRow:
+    return DecisionRow(*r[:7], r[7] or "", tuple(json.loads(r[8] or "[]")), r[9])
 
 
 _REFERRAL_COLS = ("referral_id, physician_id, status, outcome_status, sends, first_sent_at, last_sent_at, decided_by,"

@@ -44,6 +44,8 @@ class Decision:
     at: str
     send_no: int | None
     reason: dict[str, Any] = field(default_factory=dict)
+    undone: bool = False  # taken back by its coordinator (``decision_undone``)
+    decision_id: int | None = None
 
 
 @dataclass
@@ -120,10 +122,14 @@ def report_data(db: sqlite_utils.Database, log: ScreeningLog, *, contacts: bool 
                 r.first_sent_at = ts
                 month(ts).sent += 1
             r.sends += 1
+        elif type_ == E.DECISION_UNDONE:
+            i = json.loads(payload).get("decision_id")
+            for d in r.decisions:
+                d.undone = d.undone or (i is not None and d.decision_id == i)
         else:  # a coordinator's decision
             p = json.loads(payload)
             r.decisions.append(Decision(str(p.get("decision")), ts, p.get("send_no"),
-                                        {k: p[k] for k in REASON_KEYS if p.get(k)}))
+                                        {k: p[k] for k in REASON_KEYS if p.get(k)}, decision_id=p.get("decision_id")))
             month(ts).decisions += 1
 
     for rid, r in rows.items():

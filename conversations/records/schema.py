@@ -198,6 +198,32 @@ def _directory(db: sqlite_utils.Database) -> None:
     _script(db, REGISTRATION)
 
 
+DECISION_DRAFTS = """
+CREATE TABLE IF NOT EXISTS decision_drafts (
+    coordinator_id INTEGER PRIMARY KEY,
+    referral_id TEXT NOT NULL,
+    send_no INTEGER NOT NULL,
+    decision TEXT NOT NULL,
+    items TEXT NOT NULL,
+    reason_code TEXT,
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+"""
+
+
+def _decision_reasons(db: sqlite_utils.Database) -> None:
+    # A decision's reason (a code of the decline reasons and the coordinator's words), the items a "need
+    # information" asks for (JSON: question IDs), and its undo; ``decision_drafts`` is a decision being
+    # confirmed (the chat's position, as physician_asking is, not rebuilt from the trail).
+    _add_column(db, "referral_decisions", "reason_code", "TEXT")
+    _add_column(db, "referral_decisions", "reason", "TEXT")
+    _add_column(db, "referral_decisions", "items", "TEXT")
+    _add_column(db, "referral_decisions", "undone_at", "TEXT")
+    _add_column(db, "referral_decisions", "undone_by", "INTEGER")
+    _script(db, DECISION_DRAFTS)
+
+
 def question_seq_of(markup: str, referral_id: str) -> int | None:
     for row in json.loads(markup).get("inline_keyboard", []):
         for button in row:
@@ -224,6 +250,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               _audit_key_column),
     Migration(7, "the physician directory (name, institution, contact), registrations under way, cancelled invites",
               _directory),
+    Migration(8, "decisions keep their reason, the items asked for and their undo; decisions being confirmed",
+              _decision_reasons),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -11,7 +11,10 @@ Every number counts referrals, not events:
   by_failing_criterion  over referrals whose latest final outcome is ineligible; a referral failing
                several criteria counts under each, so these do not add up to the ineligible count
   sent         referrals with a ``referral_sent`` event
-  by_decision  latest ``coordinator_decision`` of each sent referral; ``awaiting`` when none yet
+  by_decision  every ``coordinator_decision`` made, in the order of the decisions (a referral asked for more
+               information, then accepted, counts under both; an undone decision still counts: it was
+               made); ``awaiting``: sent referrals with no decision standing (none yet, or the last undone)
+  undone       decisions taken back (``decision_undone``)
 Counts come from the events as they are: `verified_log` gives them only from a trail that verifies
 (``screening-bot log`` prints no numbers from a broken one).
 """
@@ -32,7 +35,8 @@ from .audit_key import AuditKey
 from .audit_verify import VerifyResult, verify
 from .registry import DECISIONS
 
-TYPES = (E.PRESCREEN_STARTED, E.PRESCREEN_CANCELLED, E.OUTCOME, E.REFERRAL_SENT, E.COORDINATOR_DECISION)
+TYPES = (E.PRESCREEN_STARTED, E.PRESCREEN_CANCELLED, E.OUTCOME, E.REFERRAL_SENT, E.COORDINATOR_DECISION,
+         E.DECISION_UNDONE)
 
 
 @dataclass
@@ -48,6 +52,7 @@ class ScreeningLog:
     by_failing_criterion: dict[str, int] = field(default_factory=dict)
     sent: int = 0
     by_decision: dict[str, int] = field(default_factory=lambda: dict.fromkeys((*DECISIONS, "awaiting"), 0))
+    undone: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -59,7 +64,8 @@ class _Referral:
     cancelled: bool = False
     final: dict[str, Any] | None = None  # latest final outcome
     sent: bool = False
-    decision: str | None = None
+    decisions: list[str] = field(default_factory=list)  # every decision made, in order
+    standing: int = 0  # decisions made and not undone
 
 
 def screening_log(db: sqlite_utils.Database, up_to: int | None = None) -> ScreeningLog:
@@ -70,7 +76,8 @@ def screening_log(db: sqlite_utils.Database, up_to: int | None = None) -> Screen
         head = db.conn.execute(f"SELECT chain_hash FROM {audit.TABLE} WHERE seq = ?", (up_to,)).fetchone()[0] \
             if up_to else audit.GENESIS
     referrals: dict[str, _Referral] = {}
-    # Only the five step events are read, and only outcome and decision payloads are parsed.
+    undone = 0
+    # Only the step events are read, and only outcome and decision payloads are parsed.
     rows = db.conn.execute(
         f"SELECT referral_id, type, payload FROM {audit.TABLE} WHERE seq <= ? AND referral_id IS NOT NULL"
         f" AND type IN ({', '.join('?' * len(TYPES))}) ORDER BY seq", (head_seq, *TYPES))
@@ -86,8 +93,13 @@ def screening_log(db: sqlite_utils.Database, up_to: int | None = None) -> Screen
                 r.final = p
         elif type_ == E.REFERRAL_SENT:
             r.sent = True
+            r.standing = 0  # a new version waits for a decision of its own
+        elif type_ == E.DECISION_UNDONE:
+            r.standing = max(r.standing - 1, 0)
+            undone += 1
         else:
-            r.decision = json.loads(payload).get("decision")
+            r.decisions.append(str(json.loads(payload).get("decision")))
+            r.standing += 1
 
     log = ScreeningLog(head_seq, head)
     failing: dict[str, int] = {}
@@ -105,8 +117,10 @@ def screening_log(db: sqlite_utils.Database, up_to: int | None = None) -> Screen
                     failing[cid] = failing.get(cid, 0) + 1
         if r.sent:
             log.sent += 1
-            key = r.decision or "awaiting"
-            log.by_decision[key] = log.by_decision.get(key, 0) + 1
+            for d in r.decisions:
+                log.by_decision[d] = log.by_decision.get(d, 0) + 1
+            log.by_decision["awaiting"] += r.standing == 0
+    log.undone = undone
     # Protocol order (I1…E13), so the table reads like the criteria list; unknown IDs last.
     order = {cid: i for i, cid in enumerate(CRITERION_IDS)}
     log.by_failing_criterion = dict(
@@ -141,6 +155,7 @@ def render_text(log: ScreeningLog) -> str:
     rows.append((0, "Sent to coordinators", log.sent))
     rows += [(1, f"decision: {d}" if d != "awaiting" else "awaiting a decision", n)
              for d, n in log.by_decision.items()]
+    rows.append((1, "decisions undone", log.undone))
     width = max(2 * depth + len(text) for depth, text, _ in rows)
     lines = [f"Screening log (audit trail up to event {log.head_seq}, head {log.head})"]
     lines += [f"{'  ' * depth}{text}".ljust(width + 2) + f"{n:>6}" for depth, text, n in rows]
