@@ -215,7 +215,7 @@ CRITERIA: tuple[Criterion, ...] = (
     _c("I4c", "inclusion", "liver function (AST and ALT ≤ 3 × ULN, bilirubin ≤ 2 × ULN)",
        All(Compare("ast_x_uln", "<=", 3), Compare("alt_x_uln", "<=", 3),
            Compare("bilirubin_x_uln", "<=", 2))),
-    _c("I4d", "inclusion", "lung function (no severe lung disease, SpO2 ≥ 92 % on room air)",
+    _c("I4d", "inclusion", "lung function (no severe lung disease, SpO2 on room air ≥ 92 %)",
        All(Not(Yes("severe_lung_disease")), Compare("spo2_percent", ">=", 92))),
     _c("I5", "inclusion", "suitable for leukapheresis", Yes("apheresis_suitable"),
        unknown_is_pending=True, pending_reason="apheresis suitability is confirmed at the screening visit"),
