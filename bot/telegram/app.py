@@ -27,7 +27,7 @@ from telegram.request import BaseRequest, HTTPXRequest, RequestData
 from bot.settings import Settings
 from conversations.records.db import write
 
-from . import access, anchoring, coordinator, directory, languages, menus, physician, registration, reminders
+from . import access, anchoring, coordinator, decisions, directory, languages, menus, physician, registration, reminders
 from .inbox import DurableQueue
 from .services import BotApplication, BotContext, Services
 
@@ -160,8 +160,11 @@ def add_handlers(app: BotApplication, settings: Settings) -> None:
         CommandHandler("export", coordinator.export, filters=coord),
         CommandHandler("report", coordinator.report, filters=coord),
         CommandHandler("reassess", coordinator.reassess_referrals, filters=coord),
+        MessageHandler(coord & filters.TEXT & ~filters.COMMAND, decisions.note),
         MessageHandler(coord, coordinator.other),
-        CallbackQueryHandler(coordinator.decide, pattern=r"^d:"),
+        CallbackQueryHandler(decisions.ask, pattern=r"^d:"),
+        CallbackQueryHandler(decisions.confirm, pattern=r"^dc:"),
+        CallbackQueryHandler(decisions.undo, pattern=r"^du:"),
         CallbackQueryHandler(directory.press, pattern=r"^(pv|py|pn|ix|iv):"),
         CallbackQueryHandler(registration.press, pattern=r"^pf:"),
         CallbackQueryHandler(coordinator.view, pattern=r"^v:"),
@@ -179,6 +182,7 @@ def add_handlers(app: BotApplication, settings: Settings) -> None:
         CommandHandler("amend", physician.amend, filters=phys),
         MessageHandler(phys & filters.TEXT & ~filters.COMMAND, physician.answer),
         CallbackQueryHandler(reminders.press, pattern=rf"^{reminders.PREFIX}:"),
+        CallbackQueryHandler(decisions.reopen, pattern=r"^ri:"),
         CallbackQueryHandler(physician.press),
         TypeHandler(Update, physician.unknown),
     ])
