@@ -201,7 +201,7 @@ def _params(message: Message, overrides: Mapping[M, str]) -> dict[str, Any]:
         p["reasons"] = "\n".join(_(AMEND_REASON_LINE).format(n=n, label=_(AMEND_REASON_LABELS.get(c, c)))
                                  for n, c in p["reasons"])
     elif code is M.REOPENED_AT:
-        p["questions"] = "; ".join(p["questions"])
+        p["questions"] = "; ".join(_(q) for q in p["questions"])
     elif code is M.AMENDING:
         p["reason_text"] = reason_text(p.get("reason_code"), p.get("reason", ""))
     elif code in (M.CHOICE_EXPECTED, M.LIST_ITEMS_UNKNOWN, M.LIST_PARTLY_READ):
