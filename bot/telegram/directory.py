@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite_utils
 from telegram import Update
 
+from bot.i18n import _, plural
 from conversations.dialogue.events import E
 from conversations.records.registry import INVITE_DAYS, INVITE_LIFETIME, MAX_INVITE_DAYS, Physician
 
@@ -77,10 +78,10 @@ async def physicians(update: Update, context: BotContext) -> None:
         lines = [render.PHYSICIANS_HEAD.format(n=len(rows))]
         for p in rows:
             via = " · allow-list" if p.via == "allow_list" else f" · invite <code>{esc(p.invite_id or '')}</code>"
-            lines.append(render.PHYSICIAN_LINE.format(
-                who=f"<b>{esc(p.name)}</b>" if p.name else esc(render.PHYSICIAN_UNNAMED),
-                institution=esc(p.institution or render.PROFILE_NONE), link=render.user_link(p.user_id),
-                referrals=p.referrals, s="" if p.referrals == 1 else "s", via=via))
+            lines.append(plural(render.PHYSICIAN_LINE, p.referrals).format(
+                who=f"<b>{esc(p.name)}</b>" if p.name else esc(_(render.PHYSICIAN_UNNAMED)),
+                institution=esc(p.institution or _(render.PROFILE_NONE)), link=render.user_link(p.user_id),
+                referrals=p.referrals, via=via))
         turn.say("\n".join(lines), keyboards.physicians([p.user_id for p in rows]))
     await turn.end()
 

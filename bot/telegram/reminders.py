@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import faults
+from bot.i18n import _
 from bot.settings import Settings
 from conversations.dialogue import engine
 from conversations.dialogue.events import E
@@ -88,13 +89,15 @@ def _button(text: str, data: str) -> InlineKeyboardButton:
 
 def keyboard(ref: str, seq: int) -> InlineKeyboardMarkup:
     base = f"{PREFIX}:{ref}:{seq}"
-    return InlineKeyboardMarkup([[_button("▶️ Continue", f"{base}:c"), _button("⏰ In 48 hours", f"{base}:z")],
-                                 [_button("✖ Cancel the pre-screen", f"{base}:x")]])
+    b = render.REMINDER_BUTTONS
+    return InlineKeyboardMarkup([[_button(_(b["continue"]), f"{base}:c"), _button(_(b["snooze"]), f"{base}:z")],
+                                 [_button(_(b["cancel"]), f"{base}:x")]])
 
 
 def confirm_keyboard(ref: str, seq: int) -> InlineKeyboardMarkup:
     base = f"{PREFIX}:{ref}:{seq}"
-    return InlineKeyboardMarkup([[_button("✖ Yes, cancel it", f"{base}:y"), _button("▶️ No, continue", f"{base}:c")]])
+    b = render.REMINDER_BUTTONS
+    return InlineKeyboardMarkup([[_button(_(b["yes"]), f"{base}:y"), _button(_(b["no"]), f"{base}:c")]])
 
 
 def parse(data: str | None) -> tuple[str, int, str] | None:

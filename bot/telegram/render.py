@@ -12,7 +12,7 @@ from html import escape, unescape
 from telegram import InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
-from bot.i18n import ENGLISH, _, number, using
+from bot.i18n import ENGLISH, Plural, _, number, using
 from bot.phrases import NO_FURTHER_HELP, reason_text, text
 from bot.report import (
     INELIGIBLE_NOW,
@@ -489,6 +489,8 @@ REMINDER_TEXTS = {
                 "since {since} UTC). Continue shows the question again, \"In 48 hours\" reminds you later, and "
                 "Cancel closes the pre-screen (it asks first)."),
 }
+REMINDER_BUTTONS = {"continue": "▶️ Continue", "snooze": "⏰ In 48 hours", "cancel": "✖ Cancel the pre-screen",
+                    "yes": "✖ Yes, cancel it", "no": "▶️ No, continue"}
 REMINDER_SNOOZED = "⏰ <b>{ref}</b>: I will remind you again on {until} UTC."
 REMINDER_SNOOZED_TOAST = "I will remind you again on {until} UTC."
 REMINDER_MOVED = "This pre-screen has changed since the reminder; there is nothing to snooze."
@@ -559,7 +561,8 @@ REGISTERED_NOTICE = ("✅ {link} finished registering from invite <code>{invite_
                      "{institution}. /physicians lists every physician.")
 PHYSICIANS_HEAD = "<b>Physicians ({n})</b>"
 PHYSICIANS_NONE = "No physicians yet. /invite makes an invitation link."
-PHYSICIAN_LINE = "• {who} · {institution} · {link} · {referrals} referral{s}{via}"
+PHYSICIAN_LINE = Plural("• {who} · {institution} · {link} · {referrals} referral{via}",
+                        "• {who} · {institution} · {link} · {referrals} referrals{via}")
 PHYSICIAN_UNNAMED = "(no name given yet)"
 REVOKE_ASK = ("Revoke {who} ({link})? They can no longer use this bot, and the referrals they sent stay as they "
               "are.")
