@@ -34,6 +34,10 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 MENU_CODES = {ENGLISH: "en", CHINESE: "zh"}
 
 _current: ContextVar[str] = ContextVar("screening_bot_language", default=ENGLISH)
+# Each user's language as their last update gave it (their Telegram's, or the one they chose), and where
+# the languages chosen with /language are kept (bot/telegram/languages.py): see ``lang_of``.
+_seen: dict[int, str] = {}
+_chosen: list[Callable[[int], str | None]] = []
 
 
 @cache
@@ -97,6 +101,30 @@ def using(lang: str) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
+
+
+def remember(user_id: int, lang: str) -> None:
+    """``user_id`` writes in ``lang`` (their update's language: bot/telegram/languages.py)."""
+    _seen[user_id] = lang if lang in LANGUAGES else ENGLISH
+
+
+def set_chosen(lookup: Callable[[int], str | None] | None) -> None:
+    """Where the languages users chose are kept (None: nowhere)."""
+    _chosen[:] = [lookup] if lookup is not None else []
+
+
+def lang_of(user_id: int) -> str:
+    """The language to write to ``user_id`` in, from anyone's turn or a job (a coordinator's summary from
+    a physician's turn, a reminder): the one they chose, else their Telegram's as their last update gave
+    it, else English."""
+    for lookup in _chosen:
+        try:
+            chosen = lookup(user_id)
+        except Exception:  # the store closed or not migrated yet: what their updates said
+            chosen = None
+        if chosen in LANGUAGES:
+            return chosen
+    return _seen.get(user_id, ENGLISH)
 
 
 def _(message: str) -> str:

@@ -22,7 +22,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
-from bot.i18n import _
+from bot.i18n import _, lang_of, using
 from conversations.dialogue import identifiers
 from conversations.dialogue.events import E
 from conversations.records.registry import PROFILE_FIELDS
@@ -144,8 +144,9 @@ async def stranger(update: Update, context: BotContext) -> None:
             turn.event(E.PHYSICIAN_REGISTERED, {"invite_id": invite_id}, ts=ts)
             turn.say(f"{esc(_(render.REGISTRATION_START))}\n\n{registration.question(PROFILE_FIELDS[0], True)}")
             for cid in sorted(s.settings.coordinator_ids):  # who redeemed which invite; their name follows
-                turn.say(render.REDEEMED_NOTICE.format(invite_id=esc(invite_id), link=render.user_link(user_id)),
-                         chat_id=cid)
+                with using(lang_of(cid)):
+                    turn.say(_(render.REDEEMED_NOTICE).format(invite_id=esc(invite_id),
+                                                              link=render.user_link(user_id)), chat_id=cid)
         else:
             refuse(update, context, f"invite_{result}", INVITE_REFUSALS.get(result, REFUSAL), turn)
 

@@ -26,6 +26,7 @@ import re
 import sqlite_utils
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from bot.i18n import _, lang_of, using
 from conversations.dialogue import engine, identifiers
 from conversations.dialogue.events import E
 from conversations.dialogue.questions import BY_ID
@@ -68,10 +69,10 @@ def confirmation(s: Services, d: Draft) -> tuple[str, InlineKeyboardMarkup]:
         rows += [[_button(f"{keyboards.MARKS['yes' if q in d.items else None]} {name}", f"{base}:t{i}")]
                  for i, (q, name) in enumerate(items)]
     elif d.decision == "decline":
-        rows += [[_button(("● " if code == d.reason_code else "○ ") + render.DECLINE_REASON_LABELS[code],
+        rows += [[_button(("● " if code == d.reason_code else "○ ") + _(render.DECLINE_REASON_LABELS[code]),
                           f"{base}:r{i}")] for i, code in enumerate(DECLINE_REASONS)]
-    rows.append([_button(render.CONFIRM_LABELS[d.decision], f"{base}:y"),
-                 _button(render.CONFIRM_CANCEL_LABEL, f"{base}:n")])
+    rows.append([_button(_(render.CONFIRM_LABELS[d.decision]), f"{base}:y"),
+                 _button(_(render.CONFIRM_CANCEL_LABEL), f"{base}:n")])
     text = render.confirm_text(d.referral_id, d.send_no, d.decision, _names(s, d.referral_id, d.items),
                                d.reason_code, d.reason, len(items))
     return text, InlineKeyboardMarkup(rows)
@@ -102,12 +103,14 @@ def _restore_summaries(turn: Turn, db: sqlite_utils.Database, ref: str, send_no:
     """After an undo: the summary with its buttons again, where it can still be shown."""
     s = turn.services
     try:
-        text, markup = summaries.view(summaries.load(s, ref, send_no), 0)
+        summary = summaries.load(s, ref, send_no)
     except summaries.Unavailable:
         return
     for cid in sorted(s.settings.coordinator_ids):
         if (found := _summary_message(db, ref, send_no, cid)) is not None:
-            turn.edit(found[0], text, markup, chat_id=cid)
+            with using(lang_of(cid)):
+                text, markup = summaries.view(summary, 0)
+                turn.edit(found[0], text, markup, chat_id=cid)
 
 
 def _stripped(turn: Turn, message_id: int | None) -> None:
@@ -128,11 +131,13 @@ def _refused(turn: Turn, ref: str, send_no: int) -> bool:
     s = turn.services
     referral = s.registry.referral(ref)
     if referral is None:
-        turn.toast = "Unknown referral; nothing was changed."
+        turn.toast = _(render.UNKNOWN_REFERRAL)
     elif send_no != referral.sends or referral.status == "amending":
-        turn.toast = "A newer summary of this referral exists; please decide on that one."
+        turn.toast = _(render.NEWER_SUMMARY)
     elif referral.status not in ("sent", "need_info"):
-        turn.toast = f"Already {referral.status} by {referral.decided_by}; nothing was changed."
+        turn.toast = _(render.ALREADY_DECIDED).format(
+            status=_(render.STATUS_WORDS[referral.status]) if referral.status in render.STATUS_WORDS
+            else referral.status, by=referral.decided_by)
     else:
         return False
     return True
@@ -145,7 +150,7 @@ async def ask(update: Update, context: BotContext) -> None:
     query = update.callback_query
     p = keyboards.parse(query.data)
     if context.role != "coordinator" or p is None or p.action != keyboards.Action.DECIDE:
-        turn.toast = render.NOT_FOR_YOU
+        turn.toast = _(render.NOT_FOR_YOU)
         await turn.end()
         return
     turn.referral_id = p.ref
@@ -173,7 +178,7 @@ async def confirm(update: Update, context: BotContext) -> None:
     query = update.callback_query
     m = _CONFIRM.fullmatch(query.data or "")
     if context.role != "coordinator" or m is None:
-        turn.toast = render.NOT_FOR_YOU
+        turn.toast = _(render.NOT_FOR_YOU)
         await turn.end()
         return
     ref, send_no, op = m[1], int(m[2]), m[3]
@@ -183,18 +188,18 @@ async def confirm(update: Update, context: BotContext) -> None:
     def press(db: sqlite_utils.Database) -> None:
         d = s.registry.draft(turn.user_id)
         if d is None or (d.referral_id, d.send_no) != (ref, send_no):
-            turn.toast = render.CONFIRM_NOT_OPEN
+            turn.toast = _(render.CONFIRM_NOT_OPEN)
             _stripped(turn, message_id)
             return
         if op == "n":
             s.registry.drop_draft(turn.user_id)
             if message_id is not None:
-                turn.edit(message_id, render.CONFIRM_CANCELLED.format(ref=esc(ref)))
+                turn.edit(message_id, _(render.CONFIRM_CANCELLED).format(ref=esc(ref)))
             return
         if op[0] in "tr":
             d = _chosen(s, d, op)
             if d is None:
-                turn.toast = render.NOT_FOR_YOU
+                turn.toast = _(render.NOT_FOR_YOU)
                 return
             s.registry.put_draft(d)
             if message_id is not None:
@@ -225,13 +230,13 @@ def _decide(turn: Turn, db: sqlite_utils.Database, d: Draft, message_id: int | N
     """The confirmed decision: recorded with its reason, the summaries without buttons, everyone told."""
     s = turn.services
     if d.decision == "need_info" and not d.items and not d.reason:
-        turn.toast = render.CONFIRM_NEEDS_ITEMS
+        turn.toast = _(render.CONFIRM_NEEDS_ITEMS)
         return
     if d.decision == "decline" and d.reason_code is None:
-        turn.toast = render.CONFIRM_NEEDS_REASON
+        turn.toast = _(render.CONFIRM_NEEDS_REASON)
         return
     if d.decision == "decline" and d.reason_code == "other" and len(d.reason) < 3:
-        turn.toast = render.CONFIRM_NEEDS_TEXT
+        turn.toast = _(render.CONFIRM_NEEDS_TEXT)
         return
     if _refused(turn, d.referral_id, d.send_no):
         s.registry.drop_draft(turn.user_id)
@@ -246,25 +251,28 @@ def _decide(turn: Turn, db: sqlite_utils.Database, d: Draft, message_id: int | N
     turn.event(E.COORDINATOR_DECISION, {"decision": d.decision, "send_no": d.send_no, "reason_code": reason_code,
                                         "reason": d.reason, "items": list(d.items), "decision_id": decision_id},
                ts=referral.decided_at)
-    words = render.DECISION_WORDS[d.decision]
+    words = _(render.DECISION_WORDS[d.decision])
     names = _names(s, ref, d.items)
     detail = render.decision_detail(d.decision, reason_code, d.reason, names)
-    turn.toast = f"Recorded: {words}."
+    turn.toast = _(render.DECIDED_TOAST).format(words=words)
     if message_id is not None:
-        turn.edit(message_id, render.DECIDED_BY_YOU.format(ref=esc(ref), words=words, detail=detail),
-                  InlineKeyboardMarkup([[_button(render.UNDO_LABEL, f"du:{decision_id}")]]))
+        turn.edit(message_id, _(render.DECIDED_BY_YOU).format(ref=esc(ref), words=words, detail=detail),
+                  InlineKeyboardMarkup([[_button(_(render.UNDO_LABEL), f"du:{decision_id}")]]))
     for cid in sorted(s.settings.coordinator_ids):
         if cid != turn.user_id:
-            turn.say(render.DECIDED_NOTICE.format(ref=esc(ref), words=words, by=f"<code>{turn.user_id}</code>",
-                                                  detail=detail), chat_id=cid)
+            with using(lang_of(cid)):
+                turn.say(_(render.DECIDED_NOTICE).format(
+                    ref=esc(ref), words=_(render.DECISION_WORDS[d.decision]), by=f"<code>{turn.user_id}</code>",
+                    detail=render.decision_detail(d.decision, reason_code, d.reason, names)), chat_id=cid)
     strip_summaries(turn, db, ref, d.send_no)
     if s.role_of(referral.physician_id) != "physician":  # revoked since: the bot no longer talks to them
-        turn.say(render.PHYSICIAN_REMOVED.format(ref=esc(ref), uid=referral.physician_id))
+        turn.say(_(render.PHYSICIAN_REMOVED).format(ref=esc(ref), uid=referral.physician_id))
         return
-    markup = (InlineKeyboardMarkup([[_button(render.REOPEN_ITEMS_LABEL, f"ri:{decision_id}")]])
-              if d.decision == "need_info" and d.items else None)
-    turn.say(render.physician_decision(ref, d.decision, reason_code, d.reason, names), markup,
-             chat_id=referral.physician_id)
+    with using(lang_of(referral.physician_id)):  # the physician's language
+        markup = (InlineKeyboardMarkup([[_button(_(render.REOPEN_ITEMS_LABEL), f"ri:{decision_id}")]])
+                  if d.decision == "need_info" and d.items else None)
+        turn.say(render.physician_decision(ref, d.decision, reason_code, d.reason, names), markup,
+                 chat_id=referral.physician_id)
 
 
 # ---- a note typed while confirming -----------------------------------------------------------------------
@@ -285,7 +293,7 @@ async def note(update: Update, context: BotContext) -> None:
         await turn.end()
         return
     if len(text) > NOTE_MAX:
-        turn.say(render.NOTE_TOO_LONG.format(most=NOTE_MAX))
+        turn.say(_(render.NOTE_TOO_LONG).format(most=NOTE_MAX))
         await turn.end()
         return
 
@@ -295,7 +303,7 @@ async def note(update: Update, context: BotContext) -> None:
             return
         d = Draft(d.coordinator_id, d.referral_id, d.send_no, d.decision, d.items, d.reason_code, text)
         s.registry.put_draft(d)
-        turn.say(render.NOTE_TAKEN.format(ref=esc(d.referral_id)))
+        turn.say(_(render.NOTE_TAKEN).format(ref=esc(d.referral_id)))
         turn.say(*confirmation(s, d))
 
     turn.do(keep)
@@ -310,7 +318,7 @@ async def undo(update: Update, context: BotContext) -> None:
     query = update.callback_query
     m = _BY_ID.fullmatch(query.data or "")
     if context.role != "coordinator" or m is None or m[1] != "du":
-        turn.toast = render.NOT_FOR_YOU
+        turn.toast = _(render.NOT_FOR_YOU)
         await turn.end()
         return
     message_id = query.message.message_id if query.message is not None else None
@@ -318,44 +326,48 @@ async def undo(update: Update, context: BotContext) -> None:
     def take_back(db: sqlite_utils.Database) -> None:
         result, d, referral = s.registry.undo(int(m[2]), turn.user_id, ts=s.registry.now())
         if d is None:
-            turn.toast = "Unknown decision; nothing was changed."
+            turn.toast = _(render.UNKNOWN_DECISION)
             return
         turn.referral_id = d.referral_id
         if result == "not_yours":
-            turn.toast = render.UNDO_NOT_YOURS
+            turn.toast = _(render.UNDO_NOT_YOURS)
             return
         if result == "too_late":
-            turn.toast = render.UNDO_TOO_LATE
+            turn.toast = _(render.UNDO_TOO_LATE)
             if message_id is not None:
                 turn.edit(message_id, _decided_text(s, d),
-                          InlineKeyboardMarkup([[_button(render.TOO_LATE_LABEL, f"du:{d.id}")]]))
+                          InlineKeyboardMarkup([[_button(_(render.TOO_LATE_LABEL), f"du:{d.id}")]]))
             return
         if result != "undone" or referral is None:
-            turn.toast = render.UNDO_MOVED_ON
+            turn.toast = _(render.UNDO_MOVED_ON)
             return
         turn.event(E.DECISION_UNDONE, {"decision_id": d.id, "decision": d.decision, "send_no": d.send_no,
                                        "status": referral.status}, ts=d.undone_at)
-        words = render.DECISION_WORDS[d.decision]
-        turn.toast = "Undone."
+        words = _(render.DECISION_WORDS[d.decision])
+        turn.toast = _(render.UNDONE_TOAST)
         if message_id is not None:
-            turn.edit(message_id, render.UNDONE_BY_YOU.format(ref=esc(d.referral_id), words=words))
+            turn.edit(message_id, _(render.UNDONE_BY_YOU).format(ref=esc(d.referral_id), words=words))
         for cid in sorted(s.settings.coordinator_ids):
             if cid != turn.user_id:
-                turn.say(render.UNDONE_NOTICE.format(ref=esc(d.referral_id), words=words,
-                                                     by=f"<code>{turn.user_id}</code>"), chat_id=cid)
+                with using(lang_of(cid)):
+                    turn.say(_(render.UNDONE_NOTICE).format(ref=esc(d.referral_id),
+                                                            words=_(render.DECISION_WORDS[d.decision]),
+                                                            by=f"<code>{turn.user_id}</code>"), chat_id=cid)
         _restore_summaries(turn, db, d.referral_id, d.send_no)
         if s.role_of(referral.physician_id) == "physician":
-            turn.say(render.PHYSICIAN_UNDONE.format(ref=esc(d.referral_id), words=words),
-                     chat_id=referral.physician_id)
+            with using(lang_of(referral.physician_id)):  # the physician's language
+                turn.say(_(render.PHYSICIAN_UNDONE).format(ref=esc(d.referral_id),
+                                                           words=_(render.DECISION_WORDS[d.decision])),
+                         chat_id=referral.physician_id)
 
     turn.do(take_back)
     await turn.end()
 
 
 def _decided_text(s: Services, d: DecisionRow) -> str:
-    words = render.DECISION_WORDS[d.decision]
+    words = _(render.DECISION_WORDS[d.decision])
     detail = render.decision_detail(d.decision, d.reason_code, d.reason, _names(s, d.referral_id, d.items))
-    return render.DECIDED_BY_YOU.format(ref=esc(d.referral_id), words=words, detail=detail)
+    return _(render.DECIDED_BY_YOU).format(ref=esc(d.referral_id), words=words, detail=detail)
 
 
 # ---- the physician's button: the requested items asked again ---------------------------------------------
@@ -376,7 +388,7 @@ async def reopen(update: Update, context: BotContext) -> None:
     standing = [x for x in s.registry.decisions(d.referral_id) if x.undone_at is None]
     if (d.decision != "need_info" or d.undone_at is not None or referral is None or referral.status != "need_info"
             or referral.sends != d.send_no or standing[-1].id != d.id):
-        turn.toast = render.REOPEN_NOT_STANDING
+        turn.toast = _(render.REOPEN_NOT_STANDING)
         await turn.end()
         return
     turn.referral_id = d.referral_id
@@ -389,7 +401,8 @@ async def reopen(update: Update, context: BotContext) -> None:
             return
         s.registry.amend(d.referral_id)
         for cid in sorted(s.settings.coordinator_ids):
-            turn.say(render.amend_notice(d.referral_id, amended.payload), chat_id=cid)
+            with using(lang_of(cid)):
+                turn.say(render.amend_notice(d.referral_id, amended.payload), chat_id=cid)
 
     turn.step(d.referral_id, engine.Reopen(d.items, code=engine.AmendReason.TEAM_REQUEST), with_notice)
     await turn.end()

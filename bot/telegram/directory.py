@@ -57,7 +57,7 @@ async def invite(update: Update, context: BotContext) -> None:
     elif len(args) == 1 and args[0].isascii() and args[0].isdigit() and 1 <= int(args[0][:4]) <= MAX_INVITE_DAYS:
         days = int(args[0])
     else:
-        turn.say(esc(render.INVITE_USAGE.format(most=MAX_INVITE_DAYS)))
+        turn.say(esc(_(render.INVITE_USAGE).format(most=MAX_INVITE_DAYS)))
         await turn.end()
         return
     await _make_invite(update, context, turn, days)
@@ -73,9 +73,9 @@ async def physicians(update: Update, context: BotContext) -> None:
     turn = Turn(update, context)
     rows = s.registry.physicians(s.settings.physician_ids)
     if not rows:
-        turn.say(esc(render.PHYSICIANS_NONE))
+        turn.say(esc(_(render.PHYSICIANS_NONE)))
     else:
-        lines = [render.PHYSICIANS_HEAD.format(n=len(rows))]
+        lines = [_(render.PHYSICIANS_HEAD).format(n=len(rows))]
         for p in rows:
             via = " · allow-list" if p.via == "allow_list" else f" · invite <code>{esc(p.invite_id or '')}</code>"
             lines.append(plural(render.PHYSICIAN_LINE, p.referrals).format(
@@ -92,10 +92,10 @@ async def invites(update: Update, context: BotContext) -> None:
     turn = Turn(update, context)
     rows = s.registry.open_invites()
     if not rows:
-        turn.say(esc(render.INVITES_NONE))
+        turn.say(esc(_(render.INVITES_NONE)))
     else:
-        lines = [render.INVITES_HEAD.format(n=len(rows))]
-        lines += [render.INVITE_LINE.format(invite_id=esc(r["invite_id"]), created=render.when(r["created_at"]),
+        lines = [_(render.INVITES_HEAD).format(n=len(rows))]
+        lines += [_(render.INVITE_LINE).format(invite_id=esc(r["invite_id"]), created=render.when(r["created_at"]),
                                             by=r["created_by"], expires=render.when(r["expires_at"])) for r in rows]
         turn.say("\n".join(lines), keyboards.invites([r["invite_id"] for r in rows]))
     await turn.end()
@@ -109,14 +109,14 @@ async def press(update: Update, context: BotContext) -> None:
     query = update.callback_query
     p = keyboards.directory_press(query.data)
     if context.role != "coordinator" or p is None or p[0] == "pf":
-        turn.toast = render.NOT_FOR_YOU
+        turn.toast = _(render.NOT_FOR_YOU)
         await turn.end()
         return
     action, arg = p
     if action == "iv":
         days = int(arg[:4])
         if days not in INVITE_DAYS:
-            turn.toast = render.NOT_FOR_YOU
+            turn.toast = _(render.NOT_FOR_YOU)
             await turn.end()
             return
         await _make_invite(update, context, turn, days)
@@ -126,9 +126,9 @@ async def press(update: Update, context: BotContext) -> None:
             ts = s.registry.now()
             if s.registry.cancel_invite(arg, turn.user_id, ts=ts):
                 turn.event(E.INVITE_CANCELLED, {"invite_id": arg}, ts=ts)
-                turn.say(render.INVITE_CANCELLED.format(invite_id=esc(arg)))
+                turn.say(_(render.INVITE_CANCELLED).format(invite_id=esc(arg)))
             else:
-                turn.say(render.INVITE_NOT_OPEN.format(invite_id=esc(arg)))
+                turn.say(_(render.INVITE_NOT_OPEN).format(invite_id=esc(arg)))
 
         turn.do(cancel)
         await turn.end()
@@ -138,14 +138,14 @@ async def press(update: Update, context: BotContext) -> None:
     who = _who(entry, uid)
     if action == "pv":
         if entry is None and not s.registry.is_physician(uid, s.settings.physician_ids):
-            turn.say(render.NOT_A_PHYSICIAN.format(uid=uid))
+            turn.say(_(render.NOT_A_PHYSICIAN).format(uid=uid))
         else:
-            turn.say(render.REVOKE_ASK.format(who=who, link=render.user_link(uid)), keyboards.revoke_confirm(uid))
+            turn.say(_(render.REVOKE_ASK).format(who=who, link=render.user_link(uid)), keyboards.revoke_confirm(uid))
         await turn.end()
         return
     if action == "pn":
         if query.message is not None:
-            turn.edit(query.message.message_id, render.REVOKE_KEPT.format(who=who))
+            turn.edit(query.message.message_id, _(render.REVOKE_KEPT).format(who=who))
         await turn.end()
         return
     revoked: list[int] = []
@@ -154,11 +154,11 @@ async def press(update: Update, context: BotContext) -> None:
         ts, existed = s.registry.now(), s.registry.has_row(uid)
         if s.registry.revoke(uid, turn.user_id, s.settings.physician_ids, ts=ts):
             turn.event(E.PHYSICIAN_REVOKED, {"physician_id": uid, "existed": existed}, ts=ts)
-            note = render.REVOKED_ALLOW_LIST if uid in s.settings.physician_ids else ""
-            text = render.REVOKED.format(who=who) + note
+            note = _(render.REVOKED_ALLOW_LIST) if uid in s.settings.physician_ids else ""
+            text = _(render.REVOKED).format(who=who) + note
             revoked.append(uid)
         else:
-            text = render.NOT_A_PHYSICIAN.format(uid=uid)
+            text = _(render.NOT_A_PHYSICIAN).format(uid=uid)
         if query.message is not None:
             turn.edit(query.message.message_id, text)
         else:

@@ -20,4 +20,7 @@ def language_of(update: Update, context: BotContext) -> str:
 
 
 async def set_for_update(update: object, context: BotContext) -> None:
-    i18n.set_current(language_of(update, context) if isinstance(update, Update) else i18n.ENGLISH)
+    lang = language_of(update, context) if isinstance(update, Update) else i18n.ENGLISH
+    i18n.set_current(lang)
+    if isinstance(update, Update) and update.effective_user is not None:
+        i18n.remember(update.effective_user.id, lang)  # i18n.lang_of: what other turns and jobs say to them

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite_utils
 from telegram import Update
 
-from bot.i18n import _
+from bot.i18n import _, lang_of, using
 from bot.report import LIST_SEP
 from conversations.dialogue import engine
 from conversations.dialogue.events import E
@@ -221,7 +221,8 @@ def _amend(turn: Turn, ref: str, inp: engine.Amend, message_id: int | None = Non
             return
         turn.services.registry.amend(ref)
         for cid in sorted(turn.services.settings.coordinator_ids):
-            turn.say(render.amend_notice(ref, amended.payload), chat_id=cid)
+            with using(lang_of(cid)):
+                turn.say(render.amend_notice(ref, amended.payload), chat_id=cid)
 
     turn.step(ref, inp, with_notice)
 
@@ -356,12 +357,14 @@ def _summaries(db: sqlite_utils.Database, turn: Turn, ref: str, outcome: Outcome
                           "protocol_version": outcome.protocol_version, "criteria": outcome.criteria,
                           "coordinators": coordinators}, referral_id=ref, ts=referral.last_sent_at)
     # The first screen, with the decision buttons and Details (summaries.load: the same as a press shows).
-    text, markup = summaries.view(summaries.load(s, ref, referral.sends), 0)
+    summary = summaries.load(s, ref, referral.sends)
     if referral.sends > 1:  # the version before is superseded: its summaries lose their buttons
         from . import decisions  # (decisions.py uses this module's rendering)
         decisions.strip_summaries(turn, db, ref, referral.sends - 1)
-    for cid in coordinators:
-        turn.say(text, markup, chat_id=cid, key=f"summary:{ref}:{referral.sends}:{cid}")
+    for cid in coordinators:  # each in its coordinator's language
+        with using(lang_of(cid)):
+            text, markup = summaries.view(summary, 0)
+            turn.say(text, markup, chat_id=cid, key=f"summary:{ref}:{referral.sends}:{cid}")
     turn.say(_(SENT).format(ref=esc(ref)))
 
 

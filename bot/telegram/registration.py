@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite_utils
 from telegram import Update
 
-from bot.i18n import _
+from bot.i18n import _, lang_of, using
 from conversations.dialogue import identifiers
 from conversations.dialogue.events import E
 from conversations.records.db import write
@@ -95,9 +95,10 @@ async def intercept(update: Update, context: BotContext, turn: Turn) -> bool:
             entry = s.registry.physician(turn.user_id, s.settings.physician_ids)
             turn.say(_(render.REGISTERED).format(name=esc(entry.name or "")))
             for cid in sorted(s.settings.coordinator_ids):
-                turn.say(render.REGISTERED_NOTICE.format(
-                    link=render.user_link(turn.user_id), invite_id=esc(entry.invite_id or "allow-list"),
-                    name=esc(entry.name or ""), institution=esc(entry.institution or "")), chat_id=cid)
+                with using(lang_of(cid)):
+                    turn.say(_(render.REGISTERED_NOTICE).format(
+                        link=render.user_link(turn.user_id), invite_id=esc(entry.invite_id or "allow-list"),
+                        name=esc(entry.name or ""), institution=esc(entry.institution or "")), chat_id=cid)
             done.append(True)
         else:
             turn.say(esc(_(render.PROFILE_SAVED)))
@@ -136,7 +137,7 @@ async def press(update: Update, context: BotContext) -> None:
     turn = Turn(update, context)
     p = keyboards.directory_press(update.callback_query.data)
     if context.role != "physician" or p is None or p[0] != "pf" or p[1] not in PROFILE_FIELDS:
-        turn.toast = render.NOT_FOR_YOU
+        turn.toast = _(render.NOT_FOR_YOU)
         await turn.end()
         return
     field = p[1]

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import faults
-from bot.i18n import _
+from bot.i18n import _, lang_of, using
 from bot.settings import Settings
 from conversations.dialogue import engine
 from conversations.dialogue.events import E
@@ -57,12 +57,14 @@ def look(services: Services, now: datetime | None = None) -> list[str]:
                 continue  # revoked: the bot no longer talks to them
             seq = due.record_sent(db, r, now)
             key = f"remind:{r.referral_id}:{r.number}:{r.since}"
-            services.outbox.enqueue(key, r.physician_id, render.reminder_text(r.kind, r.referral_id, r.since),
-                                    keyboard(r.referral_id, seq), referral_id=r.referral_id)
+            with using(lang_of(r.physician_id)):
+                services.outbox.enqueue(key, r.physician_id, render.reminder_text(r.kind, r.referral_id, r.since),
+                                        keyboard(r.referral_id, seq), referral_id=r.referral_id)
             keys.append(key)
         for d in due.digests_due(db, now, services.settings.coordinator_ids):
             due.record_digest(db, d, now)
-            text = render.digest_text(d.day, list(d.waiting), due.WAITING_WORKING_DAYS, due.DIGEST_MAX)
+            with using(lang_of(d.chat_id)):
+                text = render.digest_text(d.day, list(d.waiting), due.WAITING_WORKING_DAYS, due.DIGEST_MAX)
             parts = render.split(text)
             for j, part in enumerate(parts):
                 key = f"digest:{d.day}:{d.chat_id}" + (f".{j}" if len(parts) > 1 else "")
@@ -130,9 +132,9 @@ async def press(update: Update, context: BotContext) -> None:
         turn.do(lambda db: _snooze(turn, ref, seq, message_id))
     elif what == "x":
         if prescreen.phase != "asking":
-            turn.toast = render.REMINDER_NOT_OPEN
+            turn.toast = _(render.REMINDER_NOT_OPEN)
         else:
-            turn.say(render.REMINDER_CANCEL_ASK.format(ref=render.esc(ref)), confirm_keyboard(ref, seq))
+            turn.say(_(render.REMINDER_CANCEL_ASK).format(ref=render.esc(ref)), confirm_keyboard(ref, seq))
     else:
         turn.step(ref, engine.Command("cancel"), physician._shows(turn))
     await turn.end()
@@ -146,13 +148,13 @@ def _snooze(turn: Turn, ref: str, seq: int, message_id: int | None) -> None:
     prescreen = s.store.get(ref)
     if (reminder is None or reminder[0] != ref or prescreen is None or prescreen.phase != "asking"
             or reminder[1].get("since") != prescreen.updated_at):
-        turn.toast = render.REMINDER_MOVED
+        turn.toast = _(render.REMINDER_MOVED)
         return
     at = s.registry.clock()
     until = at + due.SNOOZE
     turn.event(E.REMINDER_SNOOZED, {"since": prescreen.updated_at, "until": audit.iso_utc(until),
                                     "reminder_seq": seq}, ts=audit.iso_utc(at))
     when = render.reminder_time(audit.iso_utc(until))
-    turn.toast = render.REMINDER_SNOOZED_TOAST.format(until=when)
+    turn.toast = _(render.REMINDER_SNOOZED_TOAST).format(until=when)
     if message_id is not None:
-        turn.edit(message_id, render.REMINDER_SNOOZED.format(ref=render.esc(ref), until=when))
+        turn.edit(message_id, _(render.REMINDER_SNOOZED).format(ref=render.esc(ref), until=when))

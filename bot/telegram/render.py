@@ -12,7 +12,7 @@ from html import escape, unescape
 from telegram import InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
-from bot.i18n import ENGLISH, Plural, _, number, using
+from bot.i18n import ENGLISH, Plural, _, current, number
 from bot.phrases import NO_FURTHER_HELP, reason_text, text
 from bot.report import (
     INELIGIBLE_NOW,
@@ -264,14 +264,9 @@ def amend_chosen(ref: str, payload: dict) -> str:
 
 def amend_notice(ref: str, payload: dict) -> str:
     """What the coordinators are told when a pre-screen they have is opened for a change (a referral_amended
-    event's payload): the reason's phrase with the physician's words. In English: the coordinators' texts
-    are not translated yet, whatever the physician's language."""
-    with using(ENGLISH):
-        return _amend_notice(ref, payload)
-
-
-def _amend_notice(ref: str, payload: dict) -> str:
-    return AMEND_NOTICE.format(ref=esc(ref), send_no=payload["send_no"],
+    event's payload): the reason's phrase with the physician's words, in the current language (the
+    coordinator's: ``bot.i18n.using(lang_of(coordinator))``)."""
+    return _(AMEND_NOTICE).format(ref=esc(ref), send_no=payload["send_no"],
                                reason=esc(reason_text(payload.get("reason_code"), payload.get("reason", ""))))
 
 
@@ -286,6 +281,28 @@ FIRST_SCREEN = 1200  # the coordinator's first screen, counted as Telegram count
 DETAILS_PAGE = 3600  # characters of HTML a page of details holds (an edit must fit one message)
 _TAG = re.compile(r"<[^>]*>")
 _FIELD = 80  # a directory field shown at most this long
+
+# The coordinator's summary and details (translated when shown, in the coordinator's language).
+PHYSICIAN_ACCOUNT = "Telegram user {uid}"
+PHYSICIAN_KNOWN = "👤 Physician {details}"
+PHYSICIAN_UNREGISTERED = "👤 Physician {link} (not registered in the directory: no name or contact)"
+SUMMARY_TITLE = "📋 <b>Referral {ref}</b>"
+DETAILS_TITLE = "📋 <b>Referral {ref}</b> · details"
+DETAILS_TITLE_PAGE = "📋 <b>Referral {ref}</b> · details (page {page} of {pages})"
+TITLE_VERSION = " · version {send_no}, replaces the earlier summary"
+OUTCOME_LINE = "Outcome: <b>{status}</b> · protocol {version}"
+AUDIT_HEAD = "Sent {sent} · Audit head #{seq} <code>{hash}</code>"
+SECTION_TITLES = {"failing": "Failing", "rechecks": "Re-checks", "missing": "Missing",
+                  "pending": "Pending for the screening visit", "flags": "Flags for the investigator"}
+SECTION_HEAD = "<b>{title} ({n})</b>"
+SECTION_IDS = "<b>{title} ({n})</b>: {ids}"
+SECTION_MORE = "… and {n} more: {ids} (Details lists them all)"
+VERDICT_WORDS = {"met": "met", "clear": "clear", "not_met": "not met", "excluded": "excluded", "unknown": "unknown",
+                 "pending": "pending"}
+CRITERIA_HEAD = "<b>Criteria</b>"
+DETAILS_CALCULATED = "Calculated: {calculated}"
+DETAILS_STARTED = "Started {at}"
+DETAILS_FINISHED = "Finished {at}"
 
 
 def visible_len(html: str) -> int:
@@ -327,36 +344,39 @@ def _short(value: str) -> str:
 
 def physician_line(p: Physician) -> str:
     """A tap on the link opens the physician's Telegram account."""
-    link = f'<a href="tg://user?id={p.user_id}">{esc(_short(p.name)) if p.name else f"Telegram user {p.user_id}"}</a>'
+    shown = esc(_short(p.name)) if p.name else esc(_(PHYSICIAN_ACCOUNT).format(uid=p.user_id))
+    link = f'<a href="tg://user?id={p.user_id}">{shown}</a>'
     # The contact is marked: the trail's copy of this message keeps a placeholder instead (contact.py).
     known = [v for v in (esc(_short(p.institution)) if p.institution else "",
                          contact.marked(esc(_short(p.contact))) if p.contact else "") if v]
     if not p.name and not known:
-        return f"👤 Physician {link} (not registered in the directory: no name or contact)"
-    return "👤 Physician " + " · ".join([link, *known])
+        return _(PHYSICIAN_UNREGISTERED).format(link=link)
+    return _(PHYSICIAN_KNOWN).format(details=" · ".join([link, *known]))
 
 
-def _title(s: Summary, what: str = "") -> list[str]:
+def _title(s: Summary, page: int = 0, pages: int = 0) -> list[str]:
+    """The title lines: the summary's (page 0), or its details' (page ``page`` of ``pages``)."""
     o = s.outcome
-    update = f" · version {s.send_no}, replaces the earlier summary" if s.send_no > 1 else ""
-    return [f"📋 <b>Referral {esc(s.ref)}</b>{esc(what)}{update}",
-            f"Outcome: <b>{esc(STATUS_LINES[o.status])}</b> · protocol {esc(o.protocol_version)}",
+    title = SUMMARY_TITLE if not page else DETAILS_TITLE if pages <= 1 else DETAILS_TITLE_PAGE
+    update = _(TITLE_VERSION).format(send_no=s.send_no) if s.send_no > 1 else ""
+    return [_(title).format(ref=esc(s.ref), page=page, pages=pages) + update,
+            _(OUTCOME_LINE).format(status=esc(_(STATUS_LINES[o.status])), version=esc(o.protocol_version)),
             *_ineligible_now(o)]
 
 
 def _head(s: Summary) -> str:
-    return f"Sent {esc(s.sent)} · Audit head #{s.head_seq} <code>{esc(s.head_hash)}</code>"
+    return _(AUDIT_HEAD).format(sent=esc(s.sent), seq=s.head_seq, hash=esc(s.head_hash))
 
 
 def _sections(o: Outcome) -> list[tuple[str, list[tuple[str, str, str]]]]:
     """The first screen's lists in the order they matter, each item (mark, criterion, plain text)."""
     return [
-        ("Failing", [("❌", f.criterion, "; ".join(f.reasons) or f.text) for f in o.failures]),  # the ID names it
-        ("Re-checks", [("⏱", n.criterion, n.text) for n in o.recheck]),
-        ("Missing", [("❔", m.criterion, _missing_names(m.facts)) for m in o.missing]),
-        ("Pending for the screening visit",
-         [("⏳", p.criterion, TITLES.get(p.criterion, "")) for p in o.pending_details]),
-        ("Flags for the investigator", [("⚑", n.criterion, n.text) for n in o.flags]),
+        ("failing", [("❌", f.criterion, "; ".join(_(r) for r in f.reasons) or _(f.text)) for f in o.failures]),
+        ("rechecks", [("⏱", n.criterion, _(n.text)) for n in o.recheck]),  # the ID names the criterion
+        ("missing", [("❔", m.criterion, _missing_names(m.facts)) for m in o.missing]),
+        ("pending", [("⏳", p.criterion, _(TITLES[p.criterion]) if p.criterion in TITLES else "")
+                     for p in o.pending_details]),
+        ("flags", [("⚑", n.criterion, _(n.text)) for n in o.flags]),
     ]
 
 
@@ -369,24 +389,20 @@ def _section_lines(title: str, items: list[tuple[str, str, str]], shown: int | N
     """A list with its first ``shown`` items (all when None); 0: only the criterion IDs, on one line."""
     if not items:
         return []
-    head = f"<b>{esc(title)} ({len(items)})</b>"
+    name = esc(_(SECTION_TITLES[title]))
     if shown == 0:
-        return [f"{head}: {esc(', '.join(dict.fromkeys(cid for _, cid, _ in items)))}"]
+        ids = ", ".join(dict.fromkeys(cid for _m, cid, _t in items))
+        return [_(SECTION_IDS).format(title=name, n=len(items), ids=esc(ids))]
     keep = items if shown is None else items[:shown]
-    lines = [head, *(f"{mark} <b>{esc(cid)}</b> {esc(text)}" for mark, cid, text in keep)]
+    lines = [_(SECTION_HEAD).format(title=name, n=len(items)),
+             *(f"{mark} <b>{esc(cid)}</b> {esc(text)}" for mark, cid, text in keep)]
     if len(keep) < len(items):
-        lines.append(esc(f"… and {len(items) - len(keep)} more: {', '.join(cid for _, cid, _ in items[len(keep):])} "
-                         "(Details lists them all)"))
+        lines.append(esc(_(SECTION_MORE).format(n=len(items) - len(keep),
+                                                ids=", ".join(cid for _m, cid, _t in items[len(keep):]))))
     return lines
 
 
 def summary(s: Summary) -> str:
-    """In English (the coordinators' texts are not translated yet): see ``_summary``."""
-    with using(ENGLISH):
-        return _summary(s)
-
-
-def _summary(s: Summary) -> str:
     """The coordinator's first screen (at most FIRST_SCREEN characters as Telegram counts them): who
     refers, the key facts with their units, then what fails, re-checks, what is missing, what is pending
     and the flags, each naming its criterion ID; lists too long for the screen are cut, Details has all."""
@@ -398,7 +414,7 @@ def _summary(s: Summary) -> str:
     sections = _sections(s.outcome)
     # Every item while it fits; then fewer items, and the IDs alone.
     # The same few items are pending for nearly every referral: their IDs say enough here.
-    caps: list[int | None] = [0 if title.startswith("Pending") else None for title, _ in sections]
+    caps: list[int | None] = [0 if title == "pending" else None for title, _items in sections]
 
     def build() -> str:
         body: list[str] = []
@@ -430,32 +446,27 @@ def criteria_table(o: Outcome) -> list[str]:
     pending = {p.criterion: p.reason for p in o.pending_details}
     lines = []
     for cid, v in o.criteria.items():
-        head = f"{VERDICT_MARKS.get(v, '')} <code>{esc(cid)}</code> {esc(v)}"
+        head = f"{VERDICT_MARKS.get(v, '')} <code>{esc(cid)}</code> {esc(_(VERDICT_WORDS.get(v, v)))}"
         if cid in failures or cid in missing:  # their texts name the criterion's title already
-            lines.append(f"{head}: {esc(failures.get(cid) or missing[cid])}")
+            lines.append(f"{head}: {esc(criterion_text(cid, failures.get(cid) or missing[cid]))}")
         else:
-            lines.append(f"{head} · {esc(TITLES[cid])}" + (f": {esc(pending[cid])}" if cid in pending else ""))
+            lines.append(f"{head} · {esc(_(TITLES[cid]))}"
+                         + (f": {esc(criterion_text(cid, pending[cid]))}" if cid in pending else ""))
     return lines
 
 
 def details(s: Summary) -> list[str]:
-    """In English (the coordinators' texts are not translated yet): see ``_details``."""
-    with using(ENGLISH):
-        return _details(s)
-
-
-def _details(s: Summary) -> list[str]:
     """The full criterion list behind the Details button, as pages that each fit one message."""
     o = s.outcome
-    body = ["<b>Criteria</b>", *criteria_table(o), *_rechecks(o), *_flags(o)]
+    body = [_(CRITERIA_HEAD), *criteria_table(o), *_rechecks(o), *_flags(o)]
     if o.calculated:
-        body += ["", f"Calculated: {esc(calculated_text(o.calculated))}"]
-    body += ["", f"Started {esc(s.started)}", f"Finished {esc(s.finished)}", _head(s)]
+        body += ["", _(DETAILS_CALCULATED).format(calculated=esc(calculated_text(o.calculated)))]
+    body += ["", _(DETAILS_STARTED).format(at=esc(s.started)), _(DETAILS_FINISHED).format(at=esc(s.finished)),
+             _head(s)]
     chunks = split("\n".join(body), DETAILS_PAGE)
     pages = []
     for n, chunk in enumerate(chunks, 1):
-        of = f" (page {n} of {len(chunks)})" if len(chunks) > 1 else ""
-        pages.append("\n".join([*_title(s, f" · details{of}"), "", chunk.strip("\n")]))
+        pages.append("\n".join([*_title(s, n, len(chunks)), "", chunk.strip("\n")]))
     return pages
 
 
@@ -473,7 +484,7 @@ ANCHOR_TEXTS = {
 
 
 def anchor_text(why: str, day: str, seq: int, head: str) -> str:
-    return ANCHOR_TEXTS[why].format(day=day, seq=seq, head=head)
+    return _(ANCHOR_TEXTS[why]).format(day=day, seq=seq, head=head)
 
 
 # ---- reminders (bot/telegram/reminders.py) -----------------------------------------------------------
@@ -509,21 +520,23 @@ def reminder_time(t: str) -> str:
     from conversations.records.reminders import parse_time
 
     at = parse_time(t)
+    if current() != ENGLISH:  # the numeric form every language reads: 2026-12-02 09:00
+        return f"{at:%Y-%m-%d %H:%M}"
     return f"{at:%a} {at.day} {at:%b %Y, %H:%M}"
 
 
 def reminder_text(kind: str, ref: str, since: str) -> str:
-    return REMINDER_TEXTS[kind].format(ref=esc(ref), since=reminder_time(since))
+    return _(REMINDER_TEXTS[kind]).format(ref=esc(ref), since=reminder_time(since))
 
 
 def digest_text(day: str, waiting: list, days: int, most: int) -> str:
     """The coordinators' digest: ``waiting`` (records.reminders.Waiting), oldest first, at most ``most`` listed."""
-    lines = [DIGEST_HEAD.format(days=days, day=day, n=len(waiting))]
-    lines += [DIGEST_LINE.format(ref=esc(w.referral_id), sent=reminder_time(w.last_sent_at), days=w.working_days,
-                                 status=DIGEST_NEED_INFO if w.status == "need_info" else "")
+    lines = [_(DIGEST_HEAD).format(days=days, day=day, n=len(waiting))]
+    lines += [_(DIGEST_LINE).format(ref=esc(w.referral_id), sent=reminder_time(w.last_sent_at), days=w.working_days,
+                                    status=_(DIGEST_NEED_INFO) if w.status == "need_info" else "")
               for w in waiting[:most]]
     if len(waiting) > most:
-        lines.append(DIGEST_MORE.format(n=len(waiting) - most))
+        lines.append(_(DIGEST_MORE).format(n=len(waiting) - most))
     return "\n".join(lines)
 
 
@@ -622,6 +635,15 @@ CONFIRM_NEEDS_TEXT = "Please type a few words saying why (the reason \"other\").
 NOTE_TAKEN = "Your note for <b>{ref}</b> was taken; it goes to the physician with your decision."
 NOTE_TOO_LONG = "Please keep the note to {most} characters; it was not taken."
 DECIDED_BY_YOU = "Recorded: <b>{ref}</b> {words} by you{detail}. You can undo it for 10 minutes."
+DECISION_DETAIL = " ({detail})"
+DECIDED_TOAST = "Recorded: {words}."
+UNDONE_TOAST = "Undone."
+UNKNOWN_REFERRAL = "Unknown referral; nothing was changed."
+UNKNOWN_DECISION = "Unknown decision; nothing was changed."
+NEWER_SUMMARY = "A newer summary of this referral exists; please decide on that one."
+# A referral's status as a decision left it (registry.referrals.status).
+STATUS_WORDS = {"accepted": "accepted", "declined": "declined"}
+ALREADY_DECIDED = "Already {status} by {by}; nothing was changed."
 DECIDED_NOTICE = "<b>{ref}</b>: {words} by {by}{detail}."
 UNDO_LABEL = "↩ Undo"
 TOO_LATE_LABEL = "⏱ Too late to undo (over 10 minutes)"
@@ -654,40 +676,40 @@ def decline_reason(code: str | None, note: str = "") -> str:
     """A decline's reason as chosen: its label, or the coordinator's words for "other"."""
     if code == "other" and note:
         return esc(note)
-    return esc(DECLINE_REASON_LABELS.get(code or "", code or ""))
+    return esc(_(DECLINE_REASON_LABELS[code]) if code in DECLINE_REASON_LABELS else code or "")
 
 
 def confirm_text(ref: str, send_no: int, decision: str, items: list[str], reason_code: str | None, note: str,
                  offered: int) -> str:
     """The confirmation of a decision being made: what it does, and what was chosen so far."""
-    lines = [CONFIRM_ASK[decision].format(ref=esc(ref), send_no=send_no)]
+    lines = [_(CONFIRM_ASK[decision]).format(ref=esc(ref), send_no=send_no)]
     if decision == "need_info":
         if not offered:
-            lines.append(CONFIRM_NO_ITEMS)
+            lines.append(_(CONFIRM_NO_ITEMS))
         if items:
-            lines.append(CONFIRM_ITEMS.format(items=esc("; ".join(items))))
+            lines.append(_(CONFIRM_ITEMS).format(items=esc("; ".join(items))))
     if decision == "decline" and reason_code:
-        lines.append(CONFIRM_REASON.format(reason=esc(DECLINE_REASON_LABELS.get(reason_code, reason_code))))
+        lines.append(_(CONFIRM_REASON).format(reason=decline_reason(reason_code)))
     if note:
-        lines.append(CONFIRM_NOTE.format(note=esc(note)))
+        lines.append(_(CONFIRM_NOTE).format(note=esc(note)))
     return "\n".join(lines)
 
 
 def decision_detail(decision: str, reason_code: str | None, note: str, items: list[str]) -> str:
     """What the coordinators read after the decision's words: the reason, or the items asked for."""
     if decision == "decline":
-        return f" ({decline_reason(reason_code, note)})"
+        return _(DECISION_DETAIL).format(detail=decline_reason(reason_code, note))
     if decision == "need_info" and items:
-        return f" ({esc('; '.join(items))})"
+        return _(DECISION_DETAIL).format(detail=esc("; ".join(items)))
     return ""
 
 
 def physician_decision(ref: str, decision: str, reason_code: str | None, note: str, items: list[str]) -> str:
     """The physician's notice of a decision, with its reason or the items asked for."""
-    said = PHYSICIAN_NOTE.format(note=esc(note)) if note and not (decision == "decline" and reason_code == "other") \
+    said = _(PHYSICIAN_NOTE).format(note=esc(note)) if note and not (decision == "decline" and reason_code == "other") \
         else ""
     if decision == "need_info" and not items:
-        return PHYSICIAN_NEED_INFO_NOTE_ONLY.format(ref=esc(ref), note=said)
-    listed = PHYSICIAN_ITEMS.format(items=esc("; ".join(items))) if items else ""
-    return PHYSICIAN_DECISION[decision].format(ref=esc(ref), items=listed, note=said,
+        return _(PHYSICIAN_NEED_INFO_NOTE_ONLY).format(ref=esc(ref), note=said)
+    listed = _(PHYSICIAN_ITEMS).format(items=esc("; ".join(items))) if items else ""
+    return _(PHYSICIAN_DECISION[decision]).format(ref=esc(ref), items=listed, note=said,
                                                reason=decline_reason(reason_code, note))
