@@ -65,6 +65,8 @@ async def _telegram_run(tmp: Path) -> dict[str, str]:
         await h.say(PHYSICIAN, "/cancel")
         await h.say(COORDINATOR, f"/revoke {STRANGER}")
         await h.say(COORDINATOR, f"/revoke {PHYSICIAN}")  # on the allow-list only: its row is the revocation
+        await h.press(COORDINATOR, "lg:zh_Hans")  # a language chosen, then changed (issue 16)
+        await h.press(COORDINATOR, "lg:en")
     return {"accepted": accepted, "declined": declined, "cancelled": cancelled}
 
 
@@ -120,7 +122,7 @@ def test_a_telegram_run_rebuilds_with_no_difference(telegram_db):
                            (refs["declined"],)).fetchone() == ("accepted", 2), "amended, sent again, accepted"
     db.close()
     assert result.checked == {"prescreens": 3, "referrals": 2, "referral_decisions": 5, "physicians": 2,
-                              "invites": 3}
+                              "invites": 3, "user_languages": 1}
     assert not result.unchecked, "every field is carried by the events of this version"
 
 
@@ -362,3 +364,15 @@ def test_an_undo_hidden_is_caught(tampered):
     sql, _ = tampered
     result = sql("UPDATE referral_decisions SET undone_at = NULL, undone_by = NULL WHERE undone_at IS NOT NULL")
     assert {f for _, _, f in fields(result)} == {"undone_at", "undone_by"}
+
+
+# ---- languages chosen (issue 16) ---------------------------------------------------------------------
+
+def test_a_language_edited_or_inserted_is_caught(tampered):
+    sql, _ = tampered
+    d = only(sql("UPDATE user_languages SET lang = 'zh_Hans'"))
+    assert (d.table, d.field, d.expected, d.found) == ("user_languages", "lang", "en", "zh_Hans")
+    assert d.seq is not None
+    sql("UPDATE user_languages SET lang = 'en'")
+    d = only(sql("INSERT INTO user_languages (user_id, lang, chosen_at) VALUES (?, 'zh_Hans', '2025-01-01')", 4242))
+    assert (d.table, d.key, d.field) == ("user_languages", "4242", "row")

@@ -73,10 +73,11 @@ async def test_every_event_of_telegram_is_in_the_catalogue(tmp_path):
             await h.say(STRANGER + 1, answer)
         await h.say(COORDINATOR, "/invite")
         await h.press(COORDINATOR, f"ix:{h.audit(E.INVITE_CREATED)[-1]['payload']['invite_id']}")
+        await h.press(COORDINATOR, "lg:en")  # /language (issue 16)
         seen = check([(e["type"], e["payload"]) for e in h.audit()])
     assert {E.ACCESS_REFUSED, E.INVITE_CREATED, E.UPDATE_RECEIVED, E.MESSAGE_SENT, E.REFERRAL_SENT,
             E.COORDINATOR_DECISION, E.PHYSICIAN_REVOKED, E.PHYSICIAN_REGISTERED, E.PHYSICIAN_PROFILE,
-            E.INVITE_CANCELLED} <= seen
+            E.INVITE_CANCELLED, E.LANGUAGE_CHOSEN} <= seen
 
 
 def test_no_module_spells_an_event_type_by_hand():

@@ -156,5 +156,6 @@ async def test_commands_menu_is_set_per_role_and_failure_is_not_fatal(tmp_path):
         assert "New pre-screen" in (await h.say(PHYSICIAN, "/screen"))[0].text
     async with Harness(tmp_path) as h:
         scopes = [c.params["scope"] for c in h.request.calls if c.method == "setMyCommands"]
-        # per chat, by role: the allow-listed physician's and the coordinator's; none for strangers (issue 15)
-        assert scopes == [{"type": "chat", "chat_id": PHYSICIAN}, {"type": "chat", "chat_id": COORDINATOR}]
+        # per chat, by role: the allow-listed physician's and the coordinator's; none for strangers (issue 15);
+        # each twice: for a Telegram in Chinese and any other (issue 16)
+        assert scopes == [{"type": "chat", "chat_id": PHYSICIAN}] * 2 + [{"type": "chat", "chat_id": COORDINATOR}] * 2

@@ -96,7 +96,7 @@ async def test_a_key_is_stored_once_and_each_delivery_audited_once(tmp_path):
         await h.deliver()
         assert sends(h) == ["summary"]
         sent = [e for e in h.audit("message_sent") if e["payload"]["text"] == "summary"]
-        assert len(sent) == 1 and sent[0]["payload"] == {"chat_id": COORDINATOR, "text": "summary"}
+        assert len(sent) == 1 and sent[0]["payload"] == {"chat_id": COORDINATOR, "text": "summary", "lang": "en"}
         assert sent[0]["actor_role"] == "system"
     finally:
         await h.__aexit__()

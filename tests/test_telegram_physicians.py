@@ -55,7 +55,7 @@ async def test_revoke_asks_first_then_removes_the_physician_and_their_menu(tmp_p
         assert "Dr Anna Weber</b> was removed" in texts(calls, "editMessageText")[0]
         assert h.services.role_of(STRANGER) == "stranger"
         removed = [c for c in calls if c.method == "deleteMyCommands"]
-        assert [_json(c.params["scope"]) for c in removed] == [{"type": "chat", "chat_id": STRANGER}]
+        assert [_json(c.params["scope"]) for c in removed] == [{"type": "chat", "chat_id": STRANGER}] * 2
         assert [e["payload"] for e in h.audit("physician_revoked")] == [{"physician_id": STRANGER, "existed": True}]
         calls = await h.press(COORDINATOR, f"py:{STRANGER}", message_id=78)
         assert "not a physician" in texts(calls, "editMessageText")[0]
@@ -114,7 +114,7 @@ async def test_command_menus_by_role_and_none_for_strangers(tmp_path):
         before = len(h.request.calls)
         await registered(h)
         new = [c for c in h.request.calls[before:] if c.method == "setMyCommands"]
-        assert [_json(c.params["scope"]) for c in new] == [{"type": "chat", "chat_id": STRANGER}]
+        assert [_json(c.params["scope"]) for c in new] == [{"type": "chat", "chat_id": STRANGER}] * 2  # both languages
         assert STRANGER + 1 not in {s.get("chat_id") for _, s, _ in _menus(h)}
     async with Harness(tmp_path) as h:  # at start: every registered physician and the allow-list
         chats = {s["chat_id"] for m, s, _ in _menus(h) if m == "setMyCommands"}

@@ -8,7 +8,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError
 from telegram.ext import (
@@ -27,7 +27,19 @@ from telegram.request import BaseRequest, HTTPXRequest, RequestData
 from bot.settings import Settings
 from conversations.records.db import write
 
-from . import access, anchoring, coordinator, decisions, directory, languages, menus, physician, registration, reminders
+from . import (
+    access,
+    anchoring,
+    coordinator,
+    decisions,
+    directory,
+    keyboards,
+    languages,
+    menus,
+    physician,
+    registration,
+    reminders,
+)
 from .inbox import DurableQueue
 from .services import BotApplication, BotContext, Services
 
@@ -38,29 +50,6 @@ DELIVERY_INTERVAL = 2.0  # seconds between outbox rounds (each reply also trigge
 # time-out would hold up every physician. Safe because a handler commits its step before it first waits:
 # steps still apply in the order the updates arrived, and sends stay in order per chat (one sender).
 CONCURRENT_UPDATES = 16
-PHYSICIAN_COMMANDS = [
-    BotCommand("screen", "start a new pre-screen"),
-    BotCommand("status", "show the current question again"),
-    BotCommand("back", "change the last answer"),
-    BotCommand("skip", "answer \"unknown\""),
-    BotCommand("cancel", "cancel the open pre-screen"),
-    BotCommand("summary", "the answers so far, numbered"),
-    BotCommand("change", "change any answer: /change <number from /summary>"),
-    BotCommand("amend", "change a pre-screen already sent, saying why"),
-    BotCommand("profile", "your name, institution and contact"),
-    BotCommand("help", "how this works"),
-]
-COORDINATOR_COMMANDS = [
-    BotCommand("referrals", "list open referrals"),
-    BotCommand("invite", "invitation link for a physician: /invite <days>"),
-    BotCommand("invites", "open invitation links, to cancel"),
-    BotCommand("physicians", "physicians and their referrals, to revoke"),
-    BotCommand("revoke", "remove a physician: /revoke <user ID>"),
-    BotCommand("export", "the audit trail as a JSON-lines file"),
-    BotCommand("report", "the screening report as an HTML page"),
-    BotCommand("reassess", "referrals the current protocol judges otherwise"),
-    BotCommand("help", "what coordinators can do"),
-]
 
 
 def build_application(settings: Settings, *, request: BaseRequest | None = None,
@@ -160,6 +149,8 @@ def add_handlers(app: BotApplication, settings: Settings) -> None:
         CommandHandler("export", coordinator.export, filters=coord),
         CommandHandler("report", coordinator.report, filters=coord),
         CommandHandler("reassess", coordinator.reassess_referrals, filters=coord),
+        CommandHandler("language", languages.command),  # everyone past the gate
+        CallbackQueryHandler(languages.press, pattern=rf"^{keyboards.LANGUAGE_PREFIX}:"),
         MessageHandler(coord & filters.TEXT & ~filters.COMMAND, decisions.note),
         MessageHandler(coord, coordinator.other),
         CallbackQueryHandler(decisions.ask, pattern=r"^d:"),
@@ -194,7 +185,7 @@ async def set_commands(app: BotApplication, settings: Settings, services: Servic
     their own chat. Best effort: a failure is logged, never fatal."""
     physicians = [uid for uid in services.registry.active_ids(settings.physician_ids)
                   if uid not in settings.coordinator_ids]
-    await menus.set_all(app.bot, physicians, sorted(settings.coordinator_ids))
+    await menus.set_all(app.bot, physicians, sorted(settings.coordinator_ids), services.languages.all())
 
 
 async def _deliver(context: BotContext) -> None:

@@ -30,7 +30,7 @@ from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot import faults
+from bot import faults, i18n
 from bot.telegram import contact
 from conversations.dialogue.events import E
 from conversations.records import audit
@@ -57,6 +57,7 @@ class Row:
     next_attempt_at: float
     delete_message_id: int | None
     question_seq: int | None
+    lang: str | None = None  # the language the text is written in (None: a row from before it was kept)
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,8 @@ class Outbox:
                 "UPDATE telegram_outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?,"
                 " message_id = ?, last_error = NULL WHERE id = ?", (mark.sent_at, mark.message_id, row.id))
             type_, payload = E.MESSAGE_SENT, {"chat_id": row.chat_id, "text": contact.for_the_trail(row.text)}
+            if row.lang is not None:
+                payload["lang"] = row.lang
             if row.edit_message_id is not None:
                 payload["edited_message_id"] = row.edit_message_id
             if row.delete_message_id is not None:
@@ -130,17 +133,18 @@ class Outbox:
 
     def enqueue(self, key: str, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None,
                 edit_message_id: int | None = None, referral_id: str | None = None,
-                question_seq: int | None = None) -> None:
+                question_seq: int | None = None, lang: str | None = None) -> None:
         """Inside the write transaction of the change; a key already present is left alone.
-        ``question_seq``: the question instance the message shows, for binding typed answers to it."""
+        ``question_seq``: the question instance the message shows, for binding typed answers to it;
+        ``lang``: the language the text is written in (default: the current one, bot/i18n.current)."""
         if not self.db.conn.in_transaction:
             raise RuntimeError("enqueue runs inside the write transaction of the change")
         self.db.conn.execute(
             "INSERT OR IGNORE INTO telegram_outbox (key, chat_id, edit_message_id, text, markup, referral_id,"
-            " created_at, question_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " created_at, question_seq, lang) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (key, chat_id, edit_message_id, text,
              json.dumps(markup.to_dict()) if markup is not None else None, referral_id, audit.utc_now(),
-             question_seq))
+             question_seq, lang or i18n.current()))
         if markup is not None:
             self.keyboards[key] = markup
 
@@ -160,7 +164,8 @@ class Outbox:
     def pending(self) -> list[Row]:
         rows = self.db.conn.execute(
             "SELECT id, key, chat_id, edit_message_id, text, markup, referral_id, attempts, next_attempt_at,"
-            " delete_message_id, question_seq FROM telegram_outbox WHERE status = 'pending' ORDER BY id").fetchall()
+            " delete_message_id, question_seq, lang FROM telegram_outbox WHERE status = 'pending'"
+            " ORDER BY id").fetchall()
         return [Row(*r) for r in rows if r[0] not in self._marks]
 
     def status(self, key: str) -> str | None:
@@ -277,7 +282,7 @@ class Sender:
     async def send_direct(self, chat_id: int, text: str, audit_text: str, referral_id: str | None = None,
                           tries: int = 3, markup: InlineKeyboardMarkup | None = None) -> bool:
         """Send a message that must not be stored (it carries a secret, or a physician's own contact), with a
-        few quick retries. The audit trail records ``audit_text`` in its place."""
+        few quick retries. The audit trail records ``audit_text`` in its place (and the current language)."""
         return await self._direct(lambda: self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
                                                                 reply_markup=markup),
                                   chat_id, audit_text, referral_id, tries)
@@ -292,6 +297,7 @@ class Sender:
 
     async def _direct(self, send: Callable[[], Awaitable[object]], chat_id: int, audit_text: str,
                       referral_id: str | None, tries: int) -> bool:
+        lang = i18n.current()  # the language the message was written in (its caller's)
         for attempt in range(1, tries + 1):
             try:
                 await send()
@@ -307,6 +313,7 @@ class Sender:
             else:
                 with write(self.db):
                     audit.append(self.db, actor_role="system", actor_id=0, type=E.MESSAGE_SENT,
-                                 payload={"chat_id": chat_id, "text": audit_text}, referral_id=referral_id)
+                                 payload={"chat_id": chat_id, "text": audit_text, "lang": lang},
+                                 referral_id=referral_id)
                 return True
         return False

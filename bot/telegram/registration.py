@@ -106,9 +106,9 @@ async def intercept(update: Update, context: BotContext, turn: Turn) -> bool:
     turn.do(save)
     await turn.end()
     if done:
-        from .menus import show_physician_menu  # the menus know the command lists of app.py
+        from .menus import show_physician_menu
 
-        await show_physician_menu(context.bot, turn.user_id)
+        await show_physician_menu(context.bot, turn.user_id, s.languages.of(turn.user_id))
     return True
 
 

@@ -13,7 +13,7 @@ from typing import Literal
 from telegram import Bot
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot import audit_keys
+from bot import audit_keys, i18n
 from bot.settings import Settings
 from conversations.records.db import write
 from conversations.records.registry import Registry
@@ -21,6 +21,7 @@ from conversations.records.store import Store
 
 from .focus import Focus
 from .inbox import Inbox
+from .languages import Chosen
 from .outbox import Outbox, Sender
 
 Role = Literal["coordinator", "physician", "stranger"]
@@ -63,6 +64,7 @@ class Services:
     outbox: Outbox
     sender: Sender
     focus: Focus
+    languages: Chosen
     strangers: Strangers
 
     def open(self, settings: Settings, bot: Bot, clock: Callable[[], datetime] | None = None) -> None:
@@ -74,6 +76,8 @@ class Services:
         self.inbox = Inbox(db, settings.coordinator_ids, contact_asked=self.registry.asking_contact)
         self.outbox = Outbox(db)
         self.focus = Focus(db)
+        self.languages = Chosen(db)
+        i18n.set_chosen(self.languages.of)  # i18n.lang_of: a message to another user, in the language they chose
         self.sender = Sender(self.outbox, bot)
         self.strangers = Strangers()
 

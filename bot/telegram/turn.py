@@ -20,7 +20,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
-from bot import faults
+from bot import faults, i18n
 from conversations.dialogue import engine, identifiers
 from conversations.dialogue.events import E
 from conversations.dialogue.messages import Message
@@ -42,6 +42,7 @@ class _Out:
     referral_id: str | None
     message_id: int | None
     key: str | None
+    lang: str  # the language it is written in: the current one when it was said (bot/i18n.using)
 
 
 def received_text(update: Update, withheld_kind: str | None) -> str | None:
@@ -89,13 +90,13 @@ class Turn:
     def say(self, text: str, markup: InlineKeyboardMarkup | None = None, *, chat_id: int | None = None,
             referral_id: str | None = None, key: str | None = None, question_seq: int | None = None) -> None:
         self.outs.append(_Out(chat_id or self.chat_id, Reply(text, markup, question_seq=question_seq),
-                              referral_id or self.referral_id, None, key))
+                              referral_id or self.referral_id, None, key, i18n.current()))
 
     def edit(self, message_id: int, text: str, markup: InlineKeyboardMarkup | None = None,
              question_seq: int | None = None, *, chat_id: int | None = None) -> None:
         """Edit a message of the turn's chat (or of ``chat_id``: a coordinator's summary, say)."""
         self.outs.append(_Out(chat_id or self.chat_id, Reply(text, markup, edit=True, question_seq=question_seq),
-                              self.referral_id, message_id, None))
+                              self.referral_id, message_id, None, i18n.current()))
 
     def replies(self, replies: list[Reply], edit_message_id: int | None = None) -> None:
         for r in replies:
@@ -205,7 +206,7 @@ class Turn:
                 s.outbox.enqueue(f"{key}.{j}" if len(parts) > 1 else key, out.chat_id, part,
                                  out.reply.markup if last else None,
                                  edit_message_id=out.message_id, referral_id=out.referral_id,
-                                 question_seq=out.reply.question_seq if last else None)
+                                 question_seq=out.reply.question_seq if last else None, lang=out.lang)
         message = self.update.message or self.update.edited_message
         if (reason := self._may_identify()) is not None:  # after the warning, which it must not hold up
             s.outbox.enqueue_deletion(f"u{self.update.update_id}.del", self.chat_id, message.message_id,

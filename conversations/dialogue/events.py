@@ -42,6 +42,7 @@ class E(StrEnum):
     REFERRAL_AMENDED = "referral_amended"
     COORDINATOR_DECISION = "coordinator_decision"
     DECISION_UNDONE = "decision_undone"  # a coordinator took their decision back (within 10 minutes)
+    LANGUAGE_CHOSEN = "language_chosen"  # a user chose the language the bot writes to them in (/language)
     # the records
     EXPORT = "export"
     AUDIT_KEYED = "audit_keyed"  # the chain is an HMAC under the key named from this event on
@@ -65,7 +66,8 @@ PAYLOAD_KEYS: dict[E, frozenset[str]] = {
     E.PROTOCOL_CHANGED: frozenset({"from", "to", "dropped", "outcome_before", "outcome_after"}),
     E.PRESCREEN_SAVED: frozenset({"state_sha"}),
     E.UPDATE_RECEIVED: frozenset({"update_id", "kind", "text"}),
-    E.MESSAGE_SENT: frozenset({"chat_id", "text"}),
+    # ``lang``: the language the message is written in (bot/i18n.LANGUAGES); events from before lack it.
+    E.MESSAGE_SENT: frozenset({"chat_id", "text", "lang"}),
     E.MESSAGE_DELETED: frozenset({"chat_id", "message_id", "reason"}),
     E.ACCESS_REFUSED: frozenset({"reason", "chat_type", "update_kind"}),
     E.PHYSICIAN_REGISTERED: frozenset({"invite_id"}),
@@ -84,6 +86,8 @@ PAYLOAD_KEYS: dict[E, frozenset[str]] = {
     # ``status``: the referral's status after the undo (the decision before it, or "sent").
     E.DECISION_UNDONE: frozenset({"decision_id", "decision", "send_no", "status"}),
     E.REFERRAL_AMENDED: frozenset({"send_no", "reason_code", "reason"}),
+    # ``lang``: bot/i18n.LANGUAGES; the actor is the user who chose it (records/rebuild.py: user_languages).
+    E.LANGUAGE_CHOSEN: frozenset({"lang"}),
     E.EXPORT: frozenset({"format", "referral_id", "since", "events", "head"}),
     E.AUDIT_KEYED: frozenset({"key_id", "from_seq", "plain_head"}),
     E.HEAD_ANCHORED: frozenset({"why", "day", "seq", "head", "chats"}),

@@ -326,10 +326,13 @@ def _describe(type_: str, p: dict[str, Any], phrase: Phrase | None = None) -> st
             verb = {"text": "wrote", "message": "wrote", "command": "sent command",
                     "callback": "pressed"}.get(p.get("kind"), p.get("kind"))
             return f"{verb}: {p.get('text')}"
-        case E.MESSAGE_SENT:
-            return f"sent to chat {p.get('chat_id')}: {p.get('text')}"
+        case E.MESSAGE_SENT:  # ``lang`` since messages record their language (older events: none)
+            lang = f" [{p['lang']}]" if p.get("lang") else ""
+            return f"sent to chat {p.get('chat_id')}{lang}: {p.get('text')}"
         case E.MESSAGE_DELETED:
             return f"deleted message {p.get('message_id')} in chat {p.get('chat_id')} ({p.get('reason')})"
+        case E.LANGUAGE_CHOSEN:
+            return f"chose the language {p.get('lang')}"
         case E.SESSION_OPENED:
             return (f"{'resumed' if p.get('resumed') else 'started'} the pre-screen in the terminal as "
                     f"{p.get('operator')} on {p.get('host')}")

@@ -1,5 +1,5 @@
-"""The state tables proven by the trail: every pre-screen, referral, decision, physician and invite rebuilt
-from the audit events and compared with its row.
+"""The state tables proven by the trail: every pre-screen, referral, decision, physician, invite and language
+choice rebuilt from the audit events and compared with its row.
 
 Pure over a database (opened read-only by the caller; nothing here writes or prints). One pass over the
 events in order keeps, for every row the trail says exists, each field's expected value and the event that
@@ -18,6 +18,7 @@ What the events carry:
   number, coordinator, when, the reason's code and words and the items asked for: the referral's status and
   a ``referral_decisions`` row), ``decision_undone`` (the row's ``undone_at`` and ``undone_by``; the
   referral back at the decision before it on that version, or "sent"), ``referral_amended``;
+- ``language_chosen`` (the language a user chose, when: their ``user_languages`` row);
 - the pre-screen's ``prescreen_started`` (owner, channel, ``created_at``), and on the last event of every
   step that changed its row the SHA-256 of the state JSON and the outcome column (store.py): the row's
   ``updated_at`` is that event's ts, its ``state`` must hash to it, its ``phase`` and ``current`` must be
@@ -42,14 +43,14 @@ import sqlite_utils
 from ..dialogue.events import ROW_OUTCOME, STATE_SHA, E
 from .registry import STATUS_AFTER, contact_digest
 
-TABLES = ("prescreens", "referrals", "referral_decisions", "physicians", "invites")
+TABLES = ("prescreens", "referrals", "referral_decisions", "physicians", "invites", "user_languages")
 
 # Events the rebuild reads; the others (messages, updates: most of a trail) are skipped unparsed.
 _READ = frozenset({E.PRESCREEN_STARTED, E.ANSWER_ACCEPTED, E.ANSWER_WITHDRAWN, E.ANSWER_CORRECTED, E.OUTCOME,
                    E.PRESCREEN_CANCELLED, E.PRESCREEN_REOPENED, E.PROTOCOL_CHANGED, E.PRESCREEN_SAVED,
                    E.PHYSICIAN_REGISTERED, E.INVITE_CREATED, E.PHYSICIAN_REVOKED, E.REFERRAL_SENT,
                    E.REFERRAL_AMENDED, E.COORDINATOR_DECISION, E.PHYSICIAN_PROFILE, E.INVITE_CANCELLED,
-                   E.DECISION_UNDONE})
+                   E.DECISION_UNDONE, E.LANGUAGE_CHOSEN})
 _UNCHECKED = object()  # a field whose events predate what they now carry
 
 
@@ -119,6 +120,7 @@ def compare(db: sqlite_utils.Database) -> RebuildResult:
     decisions: list[tuple[str, _Row]] = []
     physicians: dict[int, _Physician] = {}
     invites: dict[str, _Row] = {}
+    languages: dict[int, _Row] = {}
     sent: Counter[str] = Counter()
     standing: dict[str, list[_Row]] = {}  # the decisions of each referral's current version not undone
     aligned = False
@@ -229,6 +231,9 @@ def compare(db: sqlite_utils.Database) -> RebuildResult:
         elif type_ == E.REFERRAL_AMENDED and rid in referrals:
             referrals[rid].set(seq, status="amending")
             standing[rid] = []
+        elif type_ == E.LANGUAGE_CHOSEN:  # from the version that records it: row and event share their time
+            row = languages.setdefault(actor, _Row(seq))
+            row.set(seq, lang=p.get("lang"), chosen_at=ts)
     result.events = n
 
     _compare_prescreens(db, prescreens, result)
@@ -242,6 +247,7 @@ def compare(db: sqlite_utils.Database) -> RebuildResult:
     _compare(result, "physicians", physicians, found_physicians)
     _compare_contacts(physicians, found_physicians, result)
     _compare(result, "invites", invites, _table(db, "invites", "invite_id", str))
+    _compare(result, "user_languages", languages, _table(db, "user_languages", "user_id", int))
     return result
 
 

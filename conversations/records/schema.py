@@ -224,6 +224,23 @@ def _decision_reasons(db: sqlite_utils.Database) -> None:
     _script(db, DECISION_DRAFTS)
 
 
+LANGUAGES = """
+CREATE TABLE IF NOT EXISTS user_languages (
+    user_id INTEGER PRIMARY KEY,
+    lang TEXT NOT NULL,
+    chosen_at TEXT NOT NULL
+);
+"""
+
+
+def _languages(db: sqlite_utils.Database) -> None:
+    # The language each user chose with /language (over their Telegram's language_code; proven by the
+    # trail's language_chosen events, records/rebuild.py), and the language each outbox row is written in
+    # (message_sent carries it; rows from before have none).
+    _script(db, LANGUAGES)
+    _add_column(db, "telegram_outbox", "lang", "TEXT")
+
+
 def question_seq_of(markup: str, referral_id: str) -> int | None:
     for row in json.loads(markup).get("inline_keyboard", []):
         for button in row:
@@ -252,6 +269,7 @@ MIGRATIONS: tuple[Migration, ...] = (
               _directory),
     Migration(8, "decisions keep their reason, the items asked for and their undo; decisions being confirmed",
               _decision_reasons),
+    Migration(9, "the language each user chose; the language each outgoing message is written in", _languages),
 )
 LATEST = MIGRATIONS[-1].version
 
