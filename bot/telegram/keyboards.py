@@ -176,9 +176,9 @@ def languages(current: str) -> InlineKeyboardMarkup:
 
 def _decision_row(ref: str, send_no: int) -> list[InlineKeyboardButton]:
     return [
-        _button(DECISION_LABELS["accept"], f"{Action.DECIDE}:{ref}:{send_no}:a"),
-        _button(DECISION_LABELS["need_info"], f"{Action.DECIDE}:{ref}:{send_no}:i"),
-        _button(DECISION_LABELS["decline"], f"{Action.DECIDE}:{ref}:{send_no}:d"),
+        _button(_(DECISION_LABELS["accept"]), f"{Action.DECIDE}:{ref}:{send_no}:a"),
+        _button(_(DECISION_LABELS["need_info"]), f"{Action.DECIDE}:{ref}:{send_no}:i"),
+        _button(_(DECISION_LABELS["decline"]), f"{Action.DECIDE}:{ref}:{send_no}:d"),
     ]
 
 
@@ -197,13 +197,13 @@ def summary_view(ref: str, send_no: int, page: int = 0, pages: int = 1) -> Inlin
     (page 0) and its details (pages 1 to ``pages``), each shown in place of the other."""
     view = f"{Action.VIEW}:{ref}:{send_no}"
     if page == 0:
-        nav = [_button(DETAILS_LABEL, f"{view}:1")]
+        nav = [_button(_(DETAILS_LABEL), f"{view}:1")]
     else:
-        nav = [_button(SUMMARY_LABEL, f"{view}:0")]
+        nav = [_button(_(SUMMARY_LABEL), f"{view}:0")]
         if page > 1:
-            nav.append(_button(PREVIOUS_LABEL.format(page=page - 1), f"{view}:{page - 1}"))
+            nav.append(_button(_(PREVIOUS_LABEL).format(page=page - 1), f"{view}:{page - 1}"))
         if page < pages:
-            nav.append(_button(NEXT_LABEL.format(page=page + 1), f"{view}:{page + 1}"))
+            nav.append(_button(_(NEXT_LABEL).format(page=page + 1), f"{view}:{page + 1}"))
     return InlineKeyboardMarkup([_decision_row(ref, send_no), nav])
 
 
