@@ -1,0 +1,112 @@
+"""/language (issue 16): every user chooses the language the bot writes to them in, over their Telegram's
+language_code; the choice is stored (it survives a restart), audited (language_chosen) and proven by the
+rebuild; every message_sent records the language it was written in; the command menus are set per
+language, the descriptions translated."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from telegram_harness import COORDINATOR, PHYSICIAN, Harness, message, ref_of
+
+from bot import i18n
+from bot.telegram import menus
+from conversations.dialogue.events import E
+from conversations.records import rebuild
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _zh(update: dict) -> dict:
+    update["message"]["from"]["language_code"] = "zh-hans"
+    return update
+
+
+def chinese(calls) -> bool:
+    sent = [c.text for c in calls if c.method in ("sendMessage", "editMessageText")]
+    assert sent, "something was said"
+    return all(CJK.search(t) for t in sent)
+
+
+def _json(value: object) -> object:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+async def test_language_switches_the_next_question_and_is_remembered_across_a_restart(tmp_path):
+    async with Harness(tmp_path) as h:
+        calls = await h.say(PHYSICIAN, "/screen")
+        ref = ref_of(calls)
+        assert not chinese(calls)
+        calls = await h.say(PHYSICIAN, "/language")
+        assert {d for _, d in calls[-1].buttons()} == {"lg:en", "lg:zh_Hans"}
+        calls = await h.press(PHYSICIAN, "lg:zh_Hans", message_id=calls[-1].message_id or 1)
+        assert any("简体中文" in c.text for c in calls if c.method in ("sendMessage", "editMessageText"))
+        chosen = h.audit(E.LANGUAGE_CHOSEN)
+        assert [(e["actor_id"], e["payload"]) for e in chosen] == [(PHYSICIAN, {"lang": i18n.CHINESE})]
+        calls = await h.say(PHYSICIAN, "12")  # the age: the next question is in Chinese
+        assert chinese(calls), [c.text for c in calls]
+        assert ref in calls[-1].text
+    async with Harness(tmp_path) as h:  # a restart: the choice is the database's
+        assert chinese(await h.say(PHYSICIAN, "/status"))
+        sent = h.audit(E.MESSAGE_SENT)
+        assert {e["payload"]["lang"] for e in sent} == {i18n.ENGLISH, i18n.CHINESE}
+        assert sent[-1]["payload"]["lang"] == i18n.CHINESE
+        result = rebuild.compare(h.db)
+        assert result.ok, [rebuild.describe(d) for d in result.differences]
+        assert result.checked["user_languages"] == 1
+    assert h.db.conn is not None
+
+
+async def test_the_choice_overrides_the_telegram_language_code(tmp_path):
+    async with Harness(tmp_path) as h:
+        assert chinese(await h.feed(_zh(message(PHYSICIAN, "/screen"))))
+        await h.press(PHYSICIAN, "lg:en")
+        calls = await h.feed(_zh(message(PHYSICIAN, "/status")))
+        assert not any(CJK.search(c.text) for c in calls if c.method == "sendMessage")
+        assert h.audit(E.MESSAGE_SENT)[-1]["payload"]["lang"] == i18n.ENGLISH
+
+
+async def test_a_forged_language_is_refused_and_nothing_is_stored(tmp_path):
+    async with Harness(tmp_path) as h:
+        await h.press(PHYSICIAN, "lg:fr")
+        assert not h.audit(E.LANGUAGE_CHOSEN)
+        assert h.services.languages.of(PHYSICIAN) is None
+
+
+async def test_coordinators_choose_their_language_too(tmp_path):
+    async with Harness(tmp_path) as h:
+        calls = await h.say(COORDINATOR, "/language")
+        assert any(d == "lg:zh_Hans" for _, d in calls[-1].buttons())
+        await h.press(COORDINATOR, "lg:zh_Hans")
+        assert h.services.languages.of(COORDINATOR) == i18n.CHINESE
+        assert h.audit(E.LANGUAGE_CHOSEN)[-1]["actor_role"] == "coordinator"
+
+
+def _menus(calls) -> list[tuple[int, str | None, dict[str, str]]]:
+    out = []
+    for c in calls:
+        if c.method == "setMyCommands":
+            cmds = {x["command"]: x["description"] for x in _json(c.params["commands"])}
+            out.append((_json(c.params["scope"])["chat_id"], c.params.get("language_code"), cmds))
+    return out
+
+
+async def test_menus_are_set_per_language_with_translated_descriptions(tmp_path):
+    async with Harness(tmp_path) as h:
+        by = {(chat, code): cmds for chat, code, cmds in _menus(h.request.calls)}
+        assert set(by) == {(PHYSICIAN, None), (PHYSICIAN, "zh"), (COORDINATOR, None), (COORDINATOR, "zh")}
+        assert by[PHYSICIAN, None]["screen"] == menus.PHYSICIAN_MENU["screen"]
+        assert "language" in by[PHYSICIAN, None] and "language" in by[COORDINATOR, None]
+        for chat in (PHYSICIAN, COORDINATOR):
+            zh = by[chat, "zh"]
+            assert set(zh) == set(by[chat, None])
+            assert all(CJK.search(d) for d in zh.values()), zh
+        before = len(h.request.calls)
+        await h.press(PHYSICIAN, "lg:zh_Hans")  # chosen: both menus in Chinese
+        new = _menus(h.request.calls[before:])
+        assert {code for _, code, _ in new} == {None, "zh"}
+        assert all(chat == PHYSICIAN and CJK.search(cmds["screen"]) for chat, _, cmds in new)
+    async with Harness(tmp_path) as h:  # at start, in the language chosen
+        by = {(chat, code): cmds for chat, code, cmds in _menus(h.request.calls)}
+        assert CJK.search(by[PHYSICIAN, None]["screen"]) and not CJK.search(by[COORDINATOR, None]["referrals"])
