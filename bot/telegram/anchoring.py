@@ -11,10 +11,12 @@ its last line already holds).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import sqlite_utils
 
+from bot import i18n
 from bot.settings import Settings
 from conversations.records import anchors
 from conversations.records.db import write
@@ -35,7 +37,7 @@ def anchor_due(services: Services, now: datetime | None = None) -> anchors.Ancho
         done = anchors.anchored_on(db, day)
         if done is None:
             made = anchors.make(db, "daily", now, services.settings.coordinator_ids,
-                                lambda seq, head: render.anchor_text("daily", day, seq, head))
+                                _text("daily", day), i18n.lang_of)
             done = (made.seq, made.head)
     to_file(services.settings, done[0], done[1], now, "daily")
     if made is not None:
@@ -57,8 +59,16 @@ def after_export(db: sqlite_utils.Database, settings: Settings,
     day = now.astimezone(UTC).date().isoformat()
     with write(db):
         made = anchors.make(db, "export", now, settings.coordinator_ids,
-                            lambda seq, head: render.anchor_text("export", day, seq, head))
+                            _text("export", day), i18n.lang_of)
     return made, to_file(settings, made.seq, made.head, now, "export")
+
+
+def _text(why: str, day: str) -> Callable[[int, int, str], str]:
+    """The anchor's message for a coordinator's chat, in their language."""
+    def text(chat: int, seq: int, head: str) -> str:
+        with i18n.using(i18n.lang_of(chat)):
+            return render.anchor_text(why, day, seq, head)
+    return text
 
 
 def to_file(settings: Settings, seq: int, head: str, now: datetime, why: str) -> str | None:

@@ -12,6 +12,7 @@ import sqlite_utils
 from telegram import Update
 
 from bot import phrases
+from bot.i18n import Plural, _, plural
 from bot.report_cmd import write_report
 from bot.settings import Settings
 from conversations.dialogue.events import E
@@ -23,7 +24,7 @@ from conversations.records.reassess import reassess
 from conversations.records.report_data import ReportData, verified_report
 from criteria import PROTOCOL_VERSION
 
-from . import anchoring, keyboards, menus, summaries
+from . import anchoring, keyboards, menus, render, summaries
 from .render import esc
 from .services import BotContext
 from .turn import Turn
@@ -48,10 +49,40 @@ HELP = (
     "/reassess lists the referrals whose outcome the current protocol changes (after an amendment)"
 )
 
+USAGE = ("Coordinators use /referrals, /physicians, /invite, /invites, /revoke, /export and /reassess; /help "
+         "explains them.")
+REVOKE_USAGE = "Usage: /revoke &lt;numeric Telegram user ID&gt;"
+REMOVED = "Physician <code>{uid}</code> was removed."
+NO_REFERRALS = "No open referrals."
+REFERRALS_HEAD = "<b>Open referrals ({n})</b>"
+REFERRAL_AWAITING = ("• <b>{ref}</b> · physician <code>{physician}</code> · {status} · summary {sends}, sent {sent} · "
+                     "awaiting a decision")
+REFERRAL_NEEDS_INFO = ("• <b>{ref}</b> · physician <code>{physician}</code> · {status} · summary {sends}, sent "
+                       "{sent} · needs information (asked by <code>{by}</code>)")
+REASSESS_NONE = "No referral changes its outcome under protocol {version}."
+REASSESS_HEAD = Plural("<b>{n} referral whose outcome protocol {version} changes</b>",
+                       "<b>{n} referrals whose outcome protocol {version} changes</b>")
+REASSESS_LINE = ("• <b>{ref}</b> ({status}): {recorded} under {version}, now <b>{new}</b> · {changed}")
+REASSESS_STATUS_ONLY = "status only"
+REASSESS_UNKNOWN = "unknown version"
+EXPORT_BROKEN = ("⚠️ The audit trail does not verify (broken at event {where}), so it was not exported. Please "
+                 "tell the study's data manager; <code>screening-bot audit verify</code> shows where.")
+EXPORT_CAPTION = ("Audit export: {events} events of {referrals} referrals, head #{seq} <code>{head}</code>. Check "
+                  "it with <code>screening-bot audit verify --head {head}</code>.")
+EXPORT_FAILED = "The export could not be sent; please try /export again."
+REPORT_BROKEN = ("⚠️ The audit trail does not verify (broken at event {where}), so it gives no report. Please tell "
+                 "the study's data manager; <code>screening-bot audit verify</code> shows where.")
+REPORT_CAPTION = ("Screening report: {started} started, {completed} completed, {sent} sent; audit trail up to event "
+                  "{seq}. No patient identifiers; physicians' details left out (<code>/report contacts</code> "
+                  "includes them).")
+REPORT_CAPTION_CONTACTS = ("Screening report: {started} started, {completed} completed, {sent} sent; audit trail up "
+                           "to event {seq}. No patient identifiers; with the referring physicians' details.")
+REPORT_FAILED = "The report could not be sent; please try /report again."
+
 
 async def start(update: Update, context: BotContext) -> None:
     turn = Turn(update, context)
-    turn.say(HELP)
+    turn.say(_(HELP))
     await turn.end()
 
 
@@ -60,7 +91,7 @@ async def revoke(update: Update, context: BotContext) -> None:
     turn = Turn(update, context)
     arg = context.args[0] if context.args else ""
     if len(context.args or []) != 1 or not arg.isascii() or not arg.isdigit() or len(arg) > 15:
-        turn.say("Usage: /revoke &lt;numeric Telegram user ID&gt;")
+        turn.say(_(REVOKE_USAGE))
         await turn.end()
         return
     physician_id = int(arg)
@@ -69,11 +100,10 @@ async def revoke(update: Update, context: BotContext) -> None:
         ts, existed = s.registry.now(), s.registry.has_row(physician_id)
         if s.registry.revoke(physician_id, turn.user_id, s.settings.physician_ids, ts=ts):
             turn.event(E.PHYSICIAN_REVOKED, {"physician_id": physician_id, "existed": existed}, ts=ts)
-            note = (" It is also in SCREENING_PHYSICIAN_IDS: the revocation outranks the list, but remove it "
-                    "there too." if physician_id in s.settings.physician_ids else "")
-            turn.say(f"Physician <code>{physician_id}</code> was removed.{note}")
+            note = _(render.REVOKED_ALLOW_LIST) if physician_id in s.settings.physician_ids else ""
+            turn.say(_(REMOVED).format(uid=physician_id) + note)
         else:
-            turn.say(f"<code>{physician_id}</code> is not a physician of this bot; nothing changed.")
+            turn.say(_(render.NOT_A_PHYSICIAN).format(uid=physician_id))
 
     turn.do(remove)
     await turn.end()
@@ -86,15 +116,14 @@ async def referrals(update: Update, context: BotContext) -> None:
     turn = Turn(update, context)
     rows = s.registry.open_referrals()
     if not rows:
-        turn.say("No open referrals.")
+        turn.say(_(NO_REFERRALS))
     else:
-        lines = [f"<b>Open referrals ({len(rows)})</b>"]
+        lines = [_(REFERRALS_HEAD).format(n=len(rows))]
         for r in rows:
-            state = ("awaiting a decision" if r.status == "sent"
-                     else f"needs information (asked by <code>{r.decided_by}</code>)")
-            lines.append(f"• <b>{esc(r.referral_id)}</b> · physician <code>{r.physician_id}</code> · "
-                         f"{esc(r.outcome_status)} · summary {r.sends}, sent {esc(r.last_sent_at)} · "
-                         f"{state}")
+            line = REFERRAL_AWAITING if r.status == "sent" else REFERRAL_NEEDS_INFO
+            lines.append(_(line).format(ref=esc(r.referral_id), physician=r.physician_id,
+                                        status=esc(r.outcome_status), sends=r.sends, sent=esc(r.last_sent_at),
+                                        by=r.decided_by))
         turn.say("\n".join(lines))
     await turn.end()
 
@@ -105,7 +134,7 @@ async def view(update: Update, context: BotContext) -> None:
     query = update.callback_query
     p = keyboards.parse(query.data)
     if context.role != "coordinator" or p is None or p.action != keyboards.Action.VIEW or query.message is None:
-        turn.toast = "That button is not valid for you; nothing was changed."
+        turn.toast = _(render.NOT_FOR_YOU)
         await turn.end()
         return
     turn.referral_id = p.ref
@@ -124,14 +153,15 @@ async def reassess_referrals(update: Update, context: BotContext) -> None:
     turn = Turn(update, context)
     rows = reassess(context.services.store)
     if not rows:
-        turn.say(f"No referral changes its outcome under protocol {esc(PROTOCOL_VERSION)}.")
+        turn.say(_(REASSESS_NONE).format(version=esc(PROTOCOL_VERSION)))
     else:
-        lines = [f"<b>{len(rows)} referral(s) whose outcome protocol {esc(PROTOCOL_VERSION)} changes</b>"]
+        lines = [plural(REASSESS_HEAD, len(rows)).format(n=len(rows), version=esc(PROTOCOL_VERSION))]
         for r in rows:
-            changed = ", ".join(f"{c.criterion} {c.before} → {c.after}" for c in r.changes) or "status only"
-            lines.append(f"• <b>{esc(r.referral_id)}</b> ({esc(r.referral_status)}): {esc(r.recorded_status)} under "
-                         f"{esc(r.recorded_protocol_version or 'unknown')}, now <b>{esc(r.new_status)}</b> · "
-                         f"{esc(changed)}")
+            changed = ", ".join(f"{c.criterion} {c.before} → {c.after}" for c in r.changes) or _(REASSESS_STATUS_ONLY)
+            lines.append(_(REASSESS_LINE).format(
+                ref=esc(r.referral_id), status=esc(r.referral_status), recorded=esc(r.recorded_status),
+                version=esc(r.recorded_protocol_version or _(REASSESS_UNKNOWN)), new=esc(r.new_status),
+                changed=esc(changed)))
         turn.say("\n".join(lines))
     await turn.end()
 
@@ -151,18 +181,15 @@ async def export(update: Update, context: BotContext) -> None:
             log.error("export refused: the audit trail is broken at event %s", where)
             turn = Turn(update, context)
             turn.record_received = False
-            turn.say(f"⚠️ The audit trail does not verify (broken at event {where}), so it was "
-                     "not exported. Please tell the study's data manager; "
-                     "<code>screening-bot audit verify</code> shows where.", key=f"u{update.update_id}.b")
+            turn.say(_(EXPORT_BROKEN).format(where=where), key=f"u{update.update_id}.b")
             await turn.end()
             return
-        caption = (f"Audit export: {result.events} events of {result.referrals} referrals, head "
-                   f"#{result.head_seq} <code>{esc(result.head)}</code>. Check it with "
-                   f"<code>screening-bot audit verify --head {esc(result.head)}</code>.")
+        caption = _(EXPORT_CAPTION).format(events=result.events, referrals=result.referrals, seq=result.head_seq,
+                                           head=esc(result.head))
         if not await s.sender.send_document(turn.chat_id, path, caption):
             turn = Turn(update, context)
             turn.record_received = False
-            turn.say("The export could not be sent; please try /export again.", key=f"u{update.update_id}.x")
+            turn.say(_(EXPORT_FAILED), key=f"u{update.update_id}.x")
             await turn.end()
 
 
@@ -193,18 +220,14 @@ async def report(update: Update, context: BotContext) -> None:
         if isinstance(data, VerifyResult):  # no numbers from a trail that does not verify
             where = data.bad_seq or data.head_seq + 1
             log.error("report refused: the audit trail is broken at event %s", where)
-            turn.say(f"⚠️ The audit trail does not verify (broken at event {where}), so it gives no report. "
-                     "Please tell the study's data manager; <code>screening-bot audit verify</code> shows where.",
-                     key=f"u{update.update_id}.b")
+            turn.say(_(REPORT_BROKEN).format(where=where), key=f"u{update.update_id}.b")
             await turn.end()
             return
         n = data.log
-        caption = (f"Screening report: {n.started} started, {n.completed} completed, {n.sent} sent; audit trail "
-                   f"up to event {n.head_seq}. No patient identifiers; "
-                   + ("with the referring physicians' details." if contacts else
-                      "physicians' details left out (<code>/report contacts</code> includes them)."))
+        caption = _(REPORT_CAPTION_CONTACTS if contacts else REPORT_CAPTION).format(
+            started=n.started, completed=n.completed, sent=n.sent, seq=n.head_seq)
         if not await s.sender.send_document(turn.chat_id, path, caption):
-            turn.say("The report could not be sent; please try /report again.", key=f"u{update.update_id}.x")
+            turn.say(_(REPORT_FAILED), key=f"u{update.update_id}.x")
             await turn.end()
 
 
@@ -221,6 +244,5 @@ def _report(settings: Settings, out: Path, key: AuditKey | None, contacts: bool)
 
 async def other(update: Update, context: BotContext) -> None:
     turn = Turn(update, context)
-    turn.say("Coordinators use /referrals, /physicians, /invite, /invites, /revoke, /export and /reassess; /help "
-             "explains them.")
+    turn.say(_(USAGE))
     await turn.end()

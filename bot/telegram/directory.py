@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite_utils
 from telegram import Update
 
-from bot.i18n import _, plural
+from bot.i18n import Plural, _, plural
 from conversations.dialogue.events import E
 from conversations.records.registry import INVITE_DAYS, INVITE_LIFETIME, MAX_INVITE_DAYS, Physician
 
@@ -21,8 +21,16 @@ from .render import esc
 from .services import BotContext
 from .turn import Turn
 
-INVITE_TEXT = ("Invitation for one physician (single use, valid {days} day{s}; forward it privately):\n{link}\n"
-               "The buttons make another link with that validity; /invites lists the open ones.")
+INVITE_TEXT = Plural(
+    "Invitation for one physician (single use, valid {days} day; forward it privately):\n{link}\n"
+    "The buttons make another link with that validity; /invites lists the open ones.",
+    "Invitation for one physician (single use, valid {days} days; forward it privately):\n{link}\n"
+    "The buttons make another link with that validity; /invites lists the open ones.")
+# A physician's line of /physicians, as they came: by the allow-list (SCREENING_PHYSICIAN_IDS) or an invite.
+PHYSICIAN_ALLOW_LIST = Plural("• {who} · {institution} · {link} · {referrals} referral · allow-list",
+                              "• {who} · {institution} · {link} · {referrals} referrals · allow-list")
+PHYSICIAN_INVITED = Plural("• {who} · {institution} · {link} · {referrals} referral · invite <code>{invite_id}</code>",
+                           "• {who} · {institution} · {link} · {referrals} referrals · invite <code>{invite_id}</code>")
 
 
 async def _make_invite(update: Update, context: BotContext, turn: Turn, days: int) -> None:
@@ -40,10 +48,10 @@ async def _make_invite(update: Update, context: BotContext, turn: Turn, days: in
     turn.do(create)
     await turn.end()
     (invite_id, code), = created
-    plural = "" if days == 1 else "s"
     link = esc(f"https://t.me/{context.bot.username}?start={code}")
-    await s.sender.send_direct(turn.chat_id, INVITE_TEXT.format(days=days, s=plural, link=link),
-                               audit_text=INVITE_TEXT.format(days=days, s=plural, link=f"[invite {invite_id}]"),
+    text = plural(INVITE_TEXT, days)
+    await s.sender.send_direct(turn.chat_id, text.format(days=days, link=link),
+                               audit_text=text.format(days=days, link=f"[invite {invite_id}]"),
                                markup=keyboards.invite_days(INVITE_DAYS))
 
 
@@ -77,11 +85,11 @@ async def physicians(update: Update, context: BotContext) -> None:
     else:
         lines = [_(render.PHYSICIANS_HEAD).format(n=len(rows))]
         for p in rows:
-            via = " · allow-list" if p.via == "allow_list" else f" · invite <code>{esc(p.invite_id or '')}</code>"
-            lines.append(plural(render.PHYSICIAN_LINE, p.referrals).format(
+            line = PHYSICIAN_ALLOW_LIST if p.via == "allow_list" else PHYSICIAN_INVITED
+            lines.append(plural(line, p.referrals).format(
                 who=f"<b>{esc(p.name)}</b>" if p.name else esc(_(render.PHYSICIAN_UNNAMED)),
                 institution=esc(p.institution or _(render.PROFILE_NONE)), link=render.user_link(p.user_id),
-                referrals=p.referrals, via=via))
+                referrals=p.referrals, invite_id=esc(p.invite_id or "")))
         turn.say("\n".join(lines), keyboards.physicians([p.user_id for p in rows]))
     await turn.end()
 

@@ -22,7 +22,7 @@ from enum import StrEnum
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import LANGUAGES, NAMES, _
+from bot.i18n import LANGUAGES, NAMES, Plural, _, plural
 from conversations.dialogue import engine
 
 MAX_DATA = 64
@@ -216,6 +216,11 @@ def summary_view(ref: str, send_no: int, page: int = 0, pages: int = 1) -> Inlin
 #   iv:<days>                      a new invite valid that many days
 
 PROFILE_LABELS = {"name": "✏️ Name", "institution": "🏥 Institution", "contact": "☎️ Contact"}
+REVOKE_LABEL = "🚫 Revoke {uid}"
+REVOKE_YES_LABEL = "🚫 Yes, revoke"
+KEEP_LABEL = "Keep"
+CANCEL_INVITE_LABEL = "✖ Cancel {iid}"
+INVITE_DAYS_LABEL = Plural("{n} day", "{n} days")
 DIRECTORY_ACTIONS = ("pf", "pv", "py", "pn", "ix", "iv")
 _USER_ID = re.compile(r"[0-9]{1,15}")
 _INVITE_ID = re.compile(r"inv-[0-9a-f]{8}")
@@ -232,22 +237,23 @@ def directory_press(data: str | None) -> tuple[str, str] | None:
 
 
 def profile() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[_button(label, f"pf:{field}") for field, label in PROFILE_LABELS.items()]])
+    return InlineKeyboardMarkup([[_button(_(label), f"pf:{field}") for field, label in PROFILE_LABELS.items()]])
 
 
 def physicians(user_ids: list[int]) -> InlineKeyboardMarkup | None:
-    rows = [[_button(f"🚫 Revoke {uid}", f"pv:{uid}")] for uid in user_ids]
+    rows = [[_button(_(REVOKE_LABEL).format(uid=uid), f"pv:{uid}")] for uid in user_ids]
     return InlineKeyboardMarkup(rows) if rows else None
 
 
 def revoke_confirm(user_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[_button("🚫 Yes, revoke", f"py:{user_id}"), _button("Keep", f"pn:{user_id}")]])
+    return InlineKeyboardMarkup([[_button(_(REVOKE_YES_LABEL), f"py:{user_id}"),
+                                  _button(_(KEEP_LABEL), f"pn:{user_id}")]])
 
 
 def invites(invite_ids: list[str]) -> InlineKeyboardMarkup | None:
-    rows = [[_button(f"✖ Cancel {iid}", f"ix:{iid}")] for iid in invite_ids]
+    rows = [[_button(_(CANCEL_INVITE_LABEL).format(iid=iid), f"ix:{iid}")] for iid in invite_ids]
     return InlineKeyboardMarkup(rows) if rows else None
 
 
 def invite_days(choices: tuple[int, ...]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[_button(f"{d} day{'s' if d > 1 else ''}", f"iv:{d}") for d in choices]])
+    return InlineKeyboardMarkup([[_button(plural(INVITE_DAYS_LABEL, d).format(n=d), f"iv:{d}") for d in choices]])

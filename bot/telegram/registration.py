@@ -96,8 +96,9 @@ async def intercept(update: Update, context: BotContext, turn: Turn) -> bool:
             turn.say(_(render.REGISTERED).format(name=esc(entry.name or "")))
             for cid in sorted(s.settings.coordinator_ids):
                 with using(lang_of(cid)):
-                    turn.say(_(render.REGISTERED_NOTICE).format(
-                        link=render.user_link(turn.user_id), invite_id=esc(entry.invite_id or "allow-list"),
+                    notice = render.REGISTERED_NOTICE if entry.invite_id else render.REGISTERED_NOTICE_ALLOW_LIST
+                    turn.say(_(notice).format(
+                        link=render.user_link(turn.user_id), invite_id=esc(entry.invite_id or ""),
                         name=esc(entry.name or ""), institution=esc(entry.institution or "")), chat_id=cid)
             done.append(True)
         else:

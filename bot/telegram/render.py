@@ -12,7 +12,7 @@ from html import escape, unescape
 from telegram import InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
-from bot.i18n import ENGLISH, Plural, _, current, number
+from bot.i18n import ENGLISH, _, current, number
 from bot.phrases import NO_FURTHER_HELP, reason_text, text
 from bot.report import (
     INELIGIBLE_NOW,
@@ -572,10 +572,10 @@ REDEEMED_NOTICE = ("🔔 Invite <code>{invite_id}</code> was redeemed by {link};
                    "institution, contact).")
 REGISTERED_NOTICE = ("✅ {link} finished registering from invite <code>{invite_id}</code>: <b>{name}</b>, "
                      "{institution}. /physicians lists every physician.")
+REGISTERED_NOTICE_ALLOW_LIST = ("✅ {link} finished registering (on the allow-list, SCREENING_PHYSICIAN_IDS): "
+                                "<b>{name}</b>, {institution}. /physicians lists every physician.")
 PHYSICIANS_HEAD = "<b>Physicians ({n})</b>"
 PHYSICIANS_NONE = "No physicians yet. /invite makes an invitation link."
-PHYSICIAN_LINE = Plural("• {who} · {institution} · {link} · {referrals} referral{via}",
-                        "• {who} · {institution} · {link} · {referrals} referrals{via}")
 PHYSICIAN_UNNAMED = "(no name given yet)"
 REVOKE_ASK = ("Revoke {who} ({link})? They can no longer use this bot, and the referrals they sent stay as they "
               "are.")

@@ -12,6 +12,7 @@ import json
 import sqlite_utils
 from telegram import InlineKeyboardMarkup
 
+from bot.i18n import _
 from conversations.dialogue import engine
 from conversations.dialogue.events import E
 
@@ -35,8 +36,13 @@ def physician(db: sqlite_utils.Database, user_id: int) -> render.Physician:
     return render.Physician(user_id, **given)
 
 
+UNKNOWN = "Unknown referral; nothing to show."
+NEWER = "A newer summary of this referral exists; please use that one."
+CHANGING = "The physician is changing this referral; its new version will come as a new summary."
+
+
 class Unavailable(Exception):
-    """Why a summary cannot be shown (a sentence for the pressed button)."""
+    """Why a summary cannot be shown (a sentence for the pressed button, in the current language)."""
 
 
 def load(services: Services, ref: str, send_no: int) -> render.Summary:
@@ -46,19 +52,19 @@ def load(services: Services, ref: str, send_no: int) -> render.Summary:
     referral = s.registry.referral(ref)
     prescreen = s.store.get(ref)
     if referral is None or prescreen is None:
-        raise Unavailable("Unknown referral; nothing to show.")
+        raise Unavailable(_(UNKNOWN))
     if referral.sends != send_no:
-        raise Unavailable("A newer summary of this referral exists; please use that one.")
+        raise Unavailable(_(NEWER))
     state = s.store.load(ref)
     if state.sent != send_no or state.amend_reason is not None or state.phase != "done":
-        raise Unavailable("The physician is changing this referral; its new version will come as a new summary.")
+        raise Unavailable(_(CHANGING))
     db = s.store.db
     events = db.conn.execute(
         "SELECT seq, ts, type, payload, chain_hash FROM audit_events WHERE referral_id = ? AND type IN (?, ?)"
         " ORDER BY seq DESC", (ref, E.REFERRAL_SENT, E.OUTCOME)).fetchall()
     sent = next((e for e in events if e[2] == E.REFERRAL_SENT and json.loads(e[3]).get("send_no") == send_no), None)
     if sent is None:
-        raise Unavailable("Unknown referral; nothing to show.")
+        raise Unavailable(_(UNKNOWN))
     finished = next((e[1] for e in events if e[2] == E.OUTCOME and e[0] < sent[0] and json.loads(e[3]).get("final")),
                     prescreen.updated_at)
     return render.Summary(ref=ref, send_no=send_no, physician=physician(db, referral.physician_id),

@@ -130,21 +130,28 @@ def anchored_on(db: sqlite_utils.Database, day: str) -> tuple[int, str] | None:
 
 
 def make(db: sqlite_utils.Database, why: str, now: datetime, chats: Iterable[int],
-         text: Callable[[int, str], str]) -> Anchor:
-    """Anchor the head as it is, inside the caller's write transaction: ``text(seq, head)`` queued in the
-    outbox for each coordinator's chat (the bot delivers it, once: the row's key is unique) and a
-    ``head_anchored`` event recording it. The event names the head before it, so the anchor stays true
-    however the trail grows."""
+         text: Callable[[int, int, str], str], lang: Callable[[int], str] | None = None) -> Anchor:
+    """Anchor the head as it is, inside the caller's write transaction: ``text(chat, seq, head)`` (each
+    coordinator's in their own language, ``lang(chat)`` the language it is written in, kept with the row
+    when given) queued in the outbox for each coordinator's chat (the bot delivers it, once: the row's key
+    is unique) and a ``head_anchored`` event recording it. The event names the head before it, so the
+    anchor stays true however the trail grows."""
     if not db.conn.in_transaction:
         raise RuntimeError("anchors.make runs inside a write transaction")
     seq, head = audit.head(db)
     # A database holding the trail alone has no outbox: nothing to queue there, the file still gets the head.
     chats = sorted(set(chats)) if "telegram_outbox" in db.table_names() else []
     at = audit.iso_utc(now)
+    with_lang = lang is not None and bool(chats) and "lang" in db["telegram_outbox"].columns_dict
     for chat in chats:
-        db.conn.execute(
-            "INSERT OR IGNORE INTO telegram_outbox (key, chat_id, text, created_at) VALUES (?, ?, ?, ?)",
-            (f"anchor:{why}:{seq}:{chat}", chat, text(seq, head), at))
+        if with_lang and lang is not None:
+            db.conn.execute(
+                "INSERT OR IGNORE INTO telegram_outbox (key, chat_id, text, created_at, lang) VALUES (?, ?, ?, ?, ?)",
+                (f"anchor:{why}:{seq}:{chat}", chat, text(chat, seq, head), at, lang(chat)))
+        else:
+            db.conn.execute(
+                "INSERT OR IGNORE INTO telegram_outbox (key, chat_id, text, created_at) VALUES (?, ?, ?, ?)",
+                (f"anchor:{why}:{seq}:{chat}", chat, text(chat, seq, head), at))
     audit.append(db, actor_role="system", actor_id=0, type=HEAD_ANCHORED, ts=at, payload={
         "why": why, "day": at[:10], "seq": seq, "head": head, "chats": chats})
     return Anchor(seq, head)
