@@ -8,7 +8,7 @@ from criteria.labels import FACT_LABELS, Label, fmt_number, label
 from criteria.logic import Context
 from criteria.protocol import BY_ID
 
-from .i18n import Plural, _, number, plural
+from .i18n import CHINESE, Plural, _, current, number, plural
 
 STATUS_LINES = {
     "eligible": "ELIGIBLE for screening: no criterion fails and none is unknown.",
@@ -154,12 +154,54 @@ _ABNORMAL_ABOVE = {"ast_x_uln": 1.0, "alt_x_uln": 1.0, "bilirubin_x_uln": 1.0}
 _ABNORMAL_BELOW = {"lvef_percent": 55.0, "spo2_percent": 92.0}
 _SEROLOGY = ("hbsag", "hbcab", "hbv_dna", "hcv_ab", "hcv_rna", "hiv_ab", "syphilis", "cmv_dna")
 NOT_KNOWN = "not known"
+# The key facts' sentences, in the coordinator's language (bot.i18n._) with their values filled in after.
+KF_PATIENT = "age {age} years, sex {sex}"
+KF_PATIENT_NO_AGE = "age not known, sex {sex}"
+KF_PATIENT_NO_SEX = "age {age} years, sex not known"
+KF_PATIENT_NOTHING = "age not known, sex not known"
+SEX_WORDS = {"female": "female", "male": "male"}
+KF_FACT_NOT_KNOWN = "{name} not known"
+KF_EULAR_MET = "2019 EULAR/ACR classification met, total not given"
+KF_EULAR_NOT_MET = "2019 EULAR/ACR classification not met, total not given"
+KF_EULAR_NOT_KNOWN = "2019 EULAR/ACR total not known"
+KF_LN_NOT_KNOWN = "lupus nephritis class not known"
+KF_LN_NONE = "no biopsy-proven lupus nephritis"
+KF_LN = "lupus nephritis class {classes}"
+KF_EGFR_NOT_KNOWN = "{nephritis}; eGFR not known"
+KF_EGFR = "{nephritis}; {egfr} ({source})"
+KF_EGFR_LAB_LOWER = "laboratory value, the lower of it and the bedside Schwartz {schwartz}"
+KF_EGFR_LAB = "laboratory value as reported"
+KF_I2C_MET = {("documented intolerance",): "I2c met through documented intolerance",
+              ("the standard-care path",): "I2c met through the standard-care path",
+              ("documented intolerance", "the standard-care path"):
+                  "I2c met through documented intolerance and the standard-care path"}
+KF_I2C_MET_THROUGH = "I2c met through {paths}"
+KF_I2C_NOT_MET = "I2c not met: neither documented intolerance nor the standard-care path"
+KF_I2C_UNDECIDED = "I2c not decided yet"
+KF_SOC_MONTHS = "{months} months of standard care"
+KF_DMARDS = "DMARDs: {dmards}"
+KF_DMARDS_NONE = "DMARDs: none"
+KF_ECG = "significant ECG abnormality"
+KF_POSITIVE = "{name} positive"
+KF_LABS = "abnormal labs: {labs}"
+KF_LABS_NONE = "abnormal labs: none reported"
+
+
+def _list(items: list[str]) -> str:
+    """Items listed as the current language lists them."""
+    return ("、" if current() == CHINESE else ", ").join(items)
+
+
+def _then(parts: list[str]) -> str:
+    """Clauses one after the other, as the current language separates them."""
+    return ("；" if current() == CHINESE else "; ").join(parts)
 
 
 def key_facts(facts: Facts) -> dict[str, str]:
     """The facts a coordinator acts on, each as one line of plain text with its unit, keyed by what it
     shows: age and sex, SLEDAI-2K and the EULAR/ACR total, nephritis classes, eGFR with how it was obtained,
-    the I2c path, the abnormal labs. Derived values are those the criteria were judged on."""
+    the I2c path, the abnormal labs. Derived values are those the criteria were judged on. In the current
+    language."""
     ctx = criteria_context(facts)
     out = {"patient": _patient(ctx), "activity": _activity(ctx), "kidney": _kidney(facts, ctx),
            "i2c": _i2c(ctx), "labs": _labs(ctx)}
@@ -176,14 +218,18 @@ def _value(ctx: Context, key: str) -> Any:
 
 def _number(key: str, value: Any) -> str:
     if value is None:
-        return f"{FACT_LABELS[key].name if key in FACT_LABELS else key} {NOT_KNOWN}"
+        return _(KF_FACT_NOT_KNOWN).format(name=_(FACT_LABELS[key].name) if key in FACT_LABELS else key)
     return _calculated_item(key, value)
 
 
 def _patient(ctx: Context) -> str:
     age, sex = ctx.get("age_years"), ctx.get("sex")
-    age_text = f"age {fmt_number(age)} years" if age is not None else f"age {NOT_KNOWN}"
-    return f"{age_text}, sex {sex if sex is not None else NOT_KNOWN}"
+    sex_text = _(SEX_WORDS[sex]) if sex in SEX_WORDS else sex
+    if age is None:
+        return _(KF_PATIENT_NOTHING) if sex is None else _(KF_PATIENT_NO_AGE).format(sex=sex_text)
+    if sex is None:
+        return _(KF_PATIENT_NO_SEX).format(age=fmt_number(age))
+    return _(KF_PATIENT).format(age=fmt_number(age), sex=sex_text)
 
 
 def _activity(ctx: Context) -> str:
@@ -192,50 +238,51 @@ def _activity(ctx: Context) -> str:
     if total is not None:
         eular = _calculated_item("eular_acr_2019_total", total)
     elif ctx.get("sle_eular_acr_2019") is not None:
-        eular = ("2019 EULAR/ACR classification met, total not given" if ctx.get("sle_eular_acr_2019")
-                 else "2019 EULAR/ACR classification not met, total not given")
+        eular = _(KF_EULAR_MET if ctx.get("sle_eular_acr_2019") else KF_EULAR_NOT_MET)
     else:
-        eular = f"2019 EULAR/ACR total {NOT_KNOWN}"
-    return f"{sledai}; {eular}"
+        eular = _(KF_EULAR_NOT_KNOWN)
+    return _then([sledai, eular])
 
 
 def _kidney(facts: Facts, ctx: Context) -> str:
     classes = ctx.get("ln_classes")
     if classes is None:
-        nephritis = f"lupus nephritis class {NOT_KNOWN}"
+        nephritis = _(KF_LN_NOT_KNOWN)
     elif not classes:
-        nephritis = "no biopsy-proven lupus nephritis"
+        nephritis = _(KF_LN_NONE)
     else:
-        nephritis = f"lupus nephritis class {', '.join(classes)}"
+        nephritis = _(KF_LN).format(classes=_list(list(classes)))
     egfr = ctx.get("egfr")
     if egfr is None:
-        return f"{nephritis}; eGFR {NOT_KNOWN}"
+        return _(KF_EGFR_NOT_KNOWN).format(nephritis=nephritis)
     calculated = ctx.decided("egfr")
     if calculated is not None:
         source = calculated.why
     elif facts.derived.get("egfr") is not None:  # both given; the lower, the laboratory's, decides
-        source = (f"laboratory value, the lower of it and the bedside Schwartz "
-                  f"{fmt_number(facts.derived['egfr'].value)}")
+        source = _(KF_EGFR_LAB_LOWER).format(schwartz=fmt_number(facts.derived["egfr"].value))
     else:
-        source = "laboratory value as reported"
-    return f"{nephritis}; {_calculated_item('egfr', egfr)} ({source})"
+        source = _(KF_EGFR_LAB)
+    return _(KF_EGFR).format(nephritis=nephritis, egfr=_calculated_item("egfr", egfr), source=source)
 
 
 def _i2c(ctx: Context) -> str:
     paths = [(name, expr.value(ctx)) for name, expr in BY_ID["I2c"].paths]
-    met = [name for name, value in paths if value is True]
+    met = tuple(name for name, value in paths if value is True)
     if met:
-        text = f"I2c met through {' and '.join(met)}"
+        text = (_(KF_I2C_MET[met]) if met in KF_I2C_MET
+                else _(KF_I2C_MET_THROUGH).format(paths=_list([_(m) for m in met])))
     elif all(value is False for _, value in paths):
-        text = "I2c not met: neither documented intolerance nor the standard-care path"
+        text = _(KF_I2C_NOT_MET)
     else:
-        text = "I2c not decided yet"
+        text = _(KF_I2C_UNDECIDED)
     care = []
     if (months := ctx.get("soc_months")) is not None:
-        care.append(f"{fmt_number(months)} months of standard care")
+        care.append(_(KF_SOC_MONTHS).format(months=fmt_number(months)))
     if (dmards := ctx.get("dmards")) is not None:
-        care.append(f"DMARDs: {', '.join(dmards) if dmards else 'none'}")
-    return f"{text} ({'; '.join(care)})" if care else text
+        care.append(_(KF_DMARDS).format(dmards=_list(list(dmards))) if dmards else _(KF_DMARDS_NONE))
+    if not care:
+        return text
+    return f"{text}（{_then(care)}）" if current() == CHINESE else f"{text} ({_then(care)})"
 
 
 def _labs(ctx: Context) -> str:
@@ -247,9 +294,9 @@ def _labs(ctx: Context) -> str:
         if (v := ctx.get(key)) is not None and v < limit:
             found.append(_calculated_item(key, v))
     if ctx.get("ecg_significant_abnormality") is True:
-        found.append("significant ECG abnormality")
-    found += [f"{FACT_LABELS[key].name} positive" for key in _SEROLOGY if ctx.get(key) == "positive"]
-    return f"abnormal labs: {', '.join(found)}" if found else "abnormal labs: none reported"
+        found.append(_(KF_ECG))
+    found += [_(KF_POSITIVE).format(name=_(FACT_LABELS[key].name)) for key in _SEROLOGY if ctx.get(key) == "positive"]
+    return _(KF_LABS).format(labs=_list(found)) if found else _(KF_LABS_NONE)
 
 
 # ---- what happens next, after the outcome (the physician's message in Telegram) -------------------------

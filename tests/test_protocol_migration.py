@@ -178,7 +178,7 @@ async def test_coordinators_get_the_same_list_in_telegram(tmp_path):
     async with Harness(tmp_path, physicians=(1001, 1002)) as h:
         # Update IDs above those the fixture's bot already processed.
         (reply,) = texts(await h.say(COORDINATOR, "/reassess", update_id=100_000))
-    assert "3 referral(s) whose outcome protocol" in reply
+    assert "3 referrals whose outcome protocol" in reply
     assert DECLINED in reply and "E3c fails → pending" in reply and RELAPSED in reply
 
 

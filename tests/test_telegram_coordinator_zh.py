@@ -46,3 +46,16 @@ async def test_a_chinese_coordinators_help_referrals_and_daily_anchor_are_chines
         assert en == render.anchor_text("daily", "2026-12-02", made.seq, made.head) and not CJK.search(en)
         langs = dict(h.db.conn.execute("SELECT chat_id, lang FROM telegram_outbox WHERE key LIKE 'anchor:%'"))
         assert langs == {COORDINATOR: i18n.CHINESE, SECOND: i18n.ENGLISH}
+
+
+def test_the_key_facts_are_in_the_current_language():
+    from bot.report import key_facts
+    from criteria import Facts
+
+    facts = Facts(age_years=12, sex="female", sledai_2k=8, ln_classes=["IV"], egfr=80, soc_months=7)
+    with i18n.using(i18n.CHINESE):
+        zh = key_facts(facts)
+    en = key_facts(facts)
+    assert en["patient"] == "age 12 years, sex female" and en["labs"] == "abnormal labs: none reported"
+    assert zh["patient"] == "年龄 12 岁，性别 女" and zh["labs"] == "异常检验：未报告"
+    assert all(CJK.search(v) for v in zh.values()), zh
