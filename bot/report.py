@@ -6,9 +6,11 @@ from criteria import TITLES, Facts, Outcome
 from criteria.evaluate import context as criteria_context
 from criteria.labels import FACT_LABELS, Label, fmt_number, label
 from criteria.logic import Context
+from criteria.messages import Fact, Joined, Msg, Qty, Word, english, unit_of
+from criteria.outcome import Failure
 from criteria.protocol import BY_ID
 
-from .i18n import CHINESE, Plural, _, current, number, plural
+from .i18n import CHINESE, ENGLISH, Plural, _, current, number, plural
 
 STATUS_LINES = {
     "eligible": "ELIGIBLE for screening: no criterion fails and none is unknown.",
@@ -118,8 +120,67 @@ def _section(title: str, items: list[tuple[str, str]]) -> list[str]:
 CRITERION_TEXT = "{title}: {text}"
 
 
-def criterion_text(criterion: str, text: str) -> str:
-    """A criterion's sentence as the current language gives it: English as it is, else its title first."""
+# How the criteria's lists join (criteria.messages.Joined): the words through the catalogue, the
+# punctuation by language.
+LIST_WORDS = {" and ": " and ", " or ": " or "}
+_PUNCTUATION = {CHINESE: {", ": "、", "; ": "；"}}
+
+
+def detail_text(value: Any) -> str:
+    """A criteria sentence (criteria.messages) in the current language: its template translated whole,
+    then filled with its parameters, each said in the same language; numbers as in English."""
+    if current() == ENGLISH:
+        return english(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Msg):
+        template = _(value.template)
+        return template.format(**{k: detail_text(v) for k, v in value.params}) if value.params else template
+    if isinstance(value, Fact):
+        try:
+            return _(label(value.key))
+        except KeyError:
+            return value.key
+    if isinstance(value, Qty):
+        unit = unit_of(value.key)
+        if not unit:
+            return fmt_number(value.value)
+        return f"{fmt_number(value.value)}{'' if unit.startswith('/') else ' '}{_(unit)}"
+    if isinstance(value, Word):
+        return _(value.text)
+    if isinstance(value, Joined):
+        items = [detail_text(i) for i in value.items]
+        marks = _PUNCTUATION.get(current(), {})
+        sep = marks.get(value.sep) or (_(LIST_WORDS[value.sep]) if value.sep in LIST_WORDS else value.sep)
+        if value.last is None or len(items) < 2:
+            return sep.join(items)
+        last = _(LIST_WORDS[value.last]) if value.last in LIST_WORDS else value.last
+        return sep.join(items[:-1]) + last + items[-1]
+    return str(value)
+
+
+def reasons_text(f: Failure) -> str:
+    """Why a criterion fails, without its title, in the current language."""
+    if current() != ENGLISH and f.details:
+        return _PUNCTUATION.get(current(), {}).get("; ", "; ").join(detail_text(d) for d in f.details)
+    return "; ".join(f.reasons)
+
+
+def failure_text(f: Failure) -> str:
+    """What fails and why (``Failure.text``), in the current language: the title translated first."""
+    if current() != ENGLISH and f.details:
+        title, reasons = _(f.title), reasons_text(f)
+        return reasons if reasons.lower().startswith(title.lower()) else _(CRITERION_TEXT).format(title=title,
+                                                                                                  text=reasons)
+    return criterion_text(f.criterion, f.text)
+
+
+def criterion_text(criterion: str, text: str, detail: Any = None) -> str:
+    """A criterion's sentence as the current language gives it: English as it is; else its template
+    (``detail``, criteria.messages) translated and filled, or the sentence translated whole, or the
+    criterion's title first."""
+    if detail is not None and current() != ENGLISH:
+        return detail_text(detail)
     translated = _(text)
     if translated != text or _(CRITERION_TEXT) == CRITERION_TEXT or criterion not in TITLES:
         return translated
@@ -128,12 +189,14 @@ def criterion_text(criterion: str, text: str) -> str:
 
 def outcome_text(outcome: Outcome, *, table: bool = True) -> str:
     lines = [*status_lines(outcome), ""]
-    lines += _section("failing", [(f.criterion, criterion_text(f.criterion, f.text)) for f in outcome.failures])
-    lines += _section("rechecks", [(n.criterion, criterion_text(n.criterion, n.text)) for n in outcome.recheck])
-    lines += _section("missing", [(m.criterion, criterion_text(m.criterion, m.reason)) for m in outcome.missing])
+    lines += _section("failing", [(f.criterion, failure_text(f)) for f in outcome.failures])
+    lines += _section("rechecks", [(n.criterion, criterion_text(n.criterion, n.text, n.detail))
+                                   for n in outcome.recheck])
+    lines += _section("missing", [(m.criterion, criterion_text(m.criterion, m.reason, m.detail))
+                                  for m in outcome.missing])
     lines += _section("pending", [(p.criterion, criterion_text(p.criterion, p.reason))
                                   for p in outcome.pending_details])
-    lines += _section("flags", [(n.criterion, criterion_text(n.criterion, n.text)) for n in outcome.flags])
+    lines += _section("flags", [(n.criterion, criterion_text(n.criterion, n.text, n.detail)) for n in outcome.flags])
     if outcome.calculated:
         lines += [_(CALCULATED).format(calculated=calculated_text(outcome.calculated)), ""]
     if table:

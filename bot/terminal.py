@@ -24,7 +24,7 @@ from conversations.records.store import Recorded, Store
 from . import session_lock
 from .i18n import _, number
 from .phrases import HELP, NO_FURTHER_HELP, text
-from .report import criterion_text, echo_text, outcome_text
+from .report import echo_text, failure_text, outcome_text
 from .settings import clip
 
 # The terminal user is a physician at this machine; they have no Telegram ID. Who they are is recorded
@@ -128,7 +128,7 @@ def render(output: engine.Output, ref: str | None = None) -> str:
             return help_text(output)
         case engine.OutcomeReached(final=False):
             return (_(ALREADY_FAILS) + "\n"
-                    + "\n".join(f"  {f.criterion} {criterion_text(f.criterion, f.text)}"
+                    + "\n".join(f"  {f.criterion} {failure_text(f)}"
                                 for f in output.outcome.failures)
                     + "\n" + _(STOP_OR_GO_ON))
         case engine.OutcomeReached():

@@ -3,10 +3,11 @@
 from collections.abc import Mapping
 from typing import Any
 
+from . import messages as m
 from .derive import Derived
 from .facts import Facts
-from .labels import label
 from .logic import Context
+from .messages import Fact, Joined, Msg, Word
 from .outcome import Failure, Missing, Note, Outcome, Pending
 from .protocol import CRITERIA, FAILING, FLAGS, PROTOCOL_VERSION, RECHECK_BY_ID
 
@@ -52,11 +53,12 @@ def evaluate(facts: Facts | Mapping[str, Any]) -> Outcome:
         verdicts[criterion.id] = j.verdict
         if j.verdict in FAILING:
             failures.append(Failure.model_construct(criterion=criterion.id, title=criterion.title,
-                                                    facts=list(j.decided_facts), reasons=list(j.decided_by)))
+                                                    facts=list(j.decided_facts), reasons=[str(r) for r in j.decided_by],
+                                                    details=j.decided_by))
             r = RECHECK_BY_ID.get(criterion.id)
-            text = r.text(ctx) if r is not None else None
-            if text is not None:
-                rechecks.append(Note.model_construct(criterion=criterion.id, text=text))
+            said = r.text(ctx) if r is not None else None
+            if said is not None:
+                rechecks.append(Note.model_construct(criterion=criterion.id, text=str(said), detail=said))
         elif j.verdict == "unknown":
             missing.append(_missing(criterion.id, criterion.title, j.open, j.note, ctx))
         elif j.verdict == "pending":
@@ -67,7 +69,8 @@ def evaluate(facts: Facts | Mapping[str, Any]) -> Outcome:
         status = "incomplete"
     else:
         status = "eligible"
-    flags = [Note.model_construct(criterion=f.criterion, text=f.text) for f in FLAGS if f.when.value(ctx) is True]
+    flags = [Note.model_construct(criterion=f.criterion, text=f.text, detail=None)
+             for f in FLAGS if f.when.value(ctx) is True]
     # The parts are built here from the protocol and are valid by construction: no re-validation
     # (model_construct) keeps evaluate() fast; the result is the same Outcome.
     return Outcome.model_construct(
@@ -103,26 +106,25 @@ def _calculated(ctx: Context) -> dict[str, Any]:
     return out
 
 
-def _missing(cid: str, title: str, open_facts: tuple[tuple[str, tuple[str, ...]], ...], note: str,
+def _missing(cid: str, title: str, open_facts: tuple[tuple[str, tuple[Msg, ...]], ...], note: Msg | None,
              ctx: Context) -> Missing:
     keys = list(dict.fromkeys(k for k, _ in open_facts))
     because = list(dict.fromkeys(b for _, bs in open_facts for b in bs))
-    names = [label(k) for k in keys]
-    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    listed = Joined(tuple(Fact(k) for k in keys), ", ", " and ")
     ranges = [d.why for d in ctx.calc.values() if d.value is None and d.open and set(d.open) & set(keys)]
     if note:
-        reason = f"{listed}: needed because {' and '.join([*because, note])}"
+        reason = m.msg(m.NEEDED_BECAUSE, facts=listed, because=Joined((*because, note), " and "))
     elif ranges and all(any(k in d.open for d in ctx.calc.values() if d.value is None) for k in keys):
         # Every fact still needed is a part of an undecided calculator input: its range says why.
-        reason = f"{'; '.join(ranges)}: needed to decide {cid} ({title})"
+        reason = m.msg(m.NEEDED_TO_DECIDE, facts=Joined(tuple(ranges), "; "), criterion=cid, title=Word(title))
     elif because:
-        reason = f"{listed}: needed because {' and '.join(because)}"
+        reason = m.msg(m.NEEDED_BECAUSE, facts=listed, because=Joined(tuple(because), " and "))
     else:
-        reason = f"{listed}: needed to decide {cid} ({title})"
-    hints = [CALCULATOR_HINTS[k] for k in keys if k in CALCULATOR_HINTS]
+        reason = m.msg(m.NEEDED_TO_DECIDE, facts=listed, criterion=cid, title=Word(title))
+    hints = tuple(Word(CALCULATOR_HINTS[k]) for k in keys if k in CALCULATOR_HINTS)
     if hints:
-        reason += f"; can be calculated from {' / '.join(hints)}"
-    return Missing.model_construct(criterion=cid, facts=keys, reason=reason)
+        reason = m.msg(m.CAN_BE_CALCULATED, reason=reason, hints=Joined(hints, " / "))
+    return Missing.model_construct(criterion=cid, facts=keys, reason=str(reason), detail=reason)
 
 
 def _round(value: Any) -> Any:

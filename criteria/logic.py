@@ -12,8 +12,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import messages as m
 from .derive import Derived
-from .labels import fmt_quantity, label
+from .labels import label
+from .messages import Fact, Joined, Msg, Qty, Word
 
 Tri = bool | None
 
@@ -65,9 +67,10 @@ class Context:
         d = self.calc.get(key)
         return d if d is not None and d.value is None else None
 
-    def note(self, key: str) -> str:
+    def source(self, key: str) -> str | None:
+        """The calculator input that decided ``key``, if one did."""
         d = self.decided(key)
-        return f" (calculated from {label(d.source)})" if d else ""
+        return d.source if d else None
 
     def open_of(self, key: str) -> list[OpenFact]:
         """The unknown facts that can decide ``key``: the calculator's open inputs where it could not
@@ -77,7 +80,7 @@ class Context:
 
 
 # An open fact: a fact still unknown that can change the verdict, with the known facts that make it matter.
-OpenFact = tuple[str, tuple[str, ...]]
+OpenFact = tuple[str, tuple[Msg, ...]]
 
 
 class Expr:
@@ -112,8 +115,9 @@ class Atom(Expr):
     def keys(self) -> frozenset[str]:
         return frozenset({self.key})
 
-    def describe(self, ctx: Context) -> str:
-        """The atom with its actual value, phrased for its truth value: "LVEF 54 % < 55 %"."""
+    def describe(self, ctx: Context) -> Msg:
+        """The atom with its actual value, phrased for its truth value: "LVEF 54 % < 55 %" (``str()`` of
+        the message)."""
         raise NotImplementedError
 
 
@@ -127,12 +131,16 @@ class Yes(Atom):
     def text(self) -> str:
         return self.key
 
-    def describe(self, ctx: Context) -> str:
+    def describe(self, ctx: Context) -> Msg:
         d = ctx.decided(self.key)
         if d is not None and d.why and self.key in WHY_ALONE:
-            return d.why
-        why = f" ({d.why})" if d is not None and d.why else ctx.note(self.key)
-        return f"{label(self.key)}: {'yes' if ctx.get(self.key) else 'no'}{why}"
+            return Msg(d.why)
+        answer = Word("yes" if ctx.get(self.key) else "no")
+        if d is not None and d.why:
+            return m.msg(m.YES_NO_WHY, fact=Fact(self.key), answer=answer, why=d.why)
+        if (source := ctx.source(self.key)) is not None:
+            return m.msg(m.YES_NO_CALCULATED, fact=Fact(self.key), answer=answer, source=Fact(source))
+        return m.msg(m.YES_NO, fact=Fact(self.key), answer=answer)
 
 
 _OPS: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
@@ -181,20 +189,23 @@ class Compare(Atom):
         extra = self.unknown_false_if.keys() if self.unknown_false_if is not None else frozenset()
         return frozenset({self.key}) | extra
 
-    def describe(self, ctx: Context) -> str:
+    def describe(self, ctx: Context) -> Msg:
         v = ctx.get(self.key)
         d = ctx.undecided(self.key)
+        threshold = Qty(self.key, self.threshold)
         if v is None and d is not None and d.range is not None:
             truth = self.value(ctx)
             op = _SHOWN[self.op] if truth else _OPS[self.op][1]
-            return f"{d.why} {op} {fmt_quantity(self.key, self.threshold)}"
+            return m.msg(m.RANGE_COMPARED, range=d.why, op=op, threshold=threshold)
         if v is None and self.unknown_false_if is not None:
-            reasons = "; ".join(a.describe(ctx) for a in self.unknown_false_if.deciders(ctx))
-            return f"{label(self.key)} not needed ({reasons})"
+            reasons = Joined(tuple(a.describe(ctx) for a in self.unknown_false_if.deciders(ctx)), "; ")
+            return m.msg(m.NOT_NEEDED, fact=Fact(self.key), reasons=reasons)
         truth = self.value(ctx)
         op = _SHOWN[self.op] if truth else _OPS[self.op][1]
-        return (f"{label(self.key)} {fmt_quantity(self.key, v)}{ctx.note(self.key)} {op} "
-                f"{fmt_quantity(self.key, self.threshold)}")
+        if (source := ctx.source(self.key)) is not None:
+            return m.msg(m.COMPARED_CALCULATED, fact=Fact(self.key), value=Qty(self.key, v), source=Fact(source),
+                         op=op, threshold=threshold)
+        return m.msg(m.COMPARED, fact=Fact(self.key), value=Qty(self.key, v), op=op, threshold=threshold)
 
 
 @dataclass(frozen=True)
@@ -209,8 +220,8 @@ class Equals(Atom):
     def text(self) -> str:
         return f"{self.key} = {self.expected}"
 
-    def describe(self, ctx: Context) -> str:
-        return f"{label(self.key)} is {ctx.get(self.key)}"
+    def describe(self, ctx: Context) -> Msg:
+        return m.msg(m.IS, fact=Fact(self.key), value=Word(str(ctx.get(self.key))))
 
 
 @dataclass(frozen=True)
@@ -227,13 +238,13 @@ class Includes(Atom):
     def text(self) -> str:
         return f"{self.key} holds {_or_list(self.members)}"
 
-    def describe(self, ctx: Context) -> str:
+    def describe(self, ctx: Context) -> Msg:
         v = ctx.get(self.key)
-        hits = [m for m in v if m in self.members]
+        hits = [x for x in v if x in self.members]
         if hits:
-            return f"{label(self.key)}: {', '.join(hits)}"
-        listed = ", ".join(v) if v else "none"
-        return f"{label(self.key)}: {listed} (none of {', '.join(self.members)})"
+            return m.msg(m.LISTED, fact=Fact(self.key), items=Joined(tuple(hits)))
+        listed = Joined(tuple(v)) if v else Word("none")
+        return m.msg(m.LISTED_NONE_OF, fact=Fact(self.key), items=listed, members=Joined(self.members))
 
 
 @dataclass(frozen=True)
@@ -248,14 +259,15 @@ class CountAtLeast(Atom):
     def text(self) -> str:
         return f"number of distinct {self.key} ≥ {self.n}"
 
-    def describe(self, ctx: Context) -> str:
+    def describe(self, ctx: Context) -> Msg:
         v = ctx.get(self.key)
         listed = f" ({', '.join(v)})" if v else ""
         op = "≥" if self.value(ctx) else "<"
         count, name = len(set(v)), label(self.key)
+        fact: Fact | str = Fact(self.key)
         if count == 1 and name.endswith("s"):  # "1 DMARD", "2 DMARDs"
-            name = name[:-1]
-        return f"{count} {name}{listed} {op} {self.n}"
+            fact = name[:-1]
+        return m.msg(m.COUNTED, count=str(count), fact=fact, listed=listed, op=op, n=str(self.n))
 
 
 @dataclass(frozen=True)
@@ -269,9 +281,9 @@ class NonEmpty(Atom):
     def text(self) -> str:
         return f"{self.key} is non-empty"
 
-    def describe(self, ctx: Context) -> str:
+    def describe(self, ctx: Context) -> Msg:
         v = ctx.get(self.key)
-        return f"{label(self.key)}: {', '.join(v)}" if v else f"{label(self.key)}: none"
+        return m.msg(m.LISTED, fact=Fact(self.key), items=Joined(tuple(v))) if v else m.msg(m.NONE, fact=Fact(self.key))
 
 
 @dataclass(frozen=True)

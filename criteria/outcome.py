@@ -3,7 +3,7 @@
 import typing
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from .protocol import Verdict
 
@@ -18,6 +18,9 @@ class Failure(BaseModel):
     title: str
     facts: list[str]
     reasons: list[str]
+    # The reasons as message templates with their parameters (criteria.messages), for an edge to say them
+    # in its reader's language; never in the JSON (``reasons`` is).
+    details: tuple[Any, ...] = Field(default=(), exclude=True)
 
     @property
     def text(self) -> str:
@@ -33,6 +36,7 @@ class Missing(BaseModel):
     criterion: str
     facts: list[str]
     reason: str
+    detail: Any = Field(default=None, exclude=True)  # ``reason`` as a criteria.messages.Msg
 
 
 class Pending(BaseModel):
@@ -49,6 +53,7 @@ class Note(BaseModel):
 
     criterion: str
     text: str
+    detail: Any = Field(default=None, exclude=True)  # ``text`` as a criteria.messages.Msg, if not a plain sentence
 
 
 class Outcome(BaseModel):

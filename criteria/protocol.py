@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
+from . import messages as m
 from .derive import GC_MG_DAY, GC_MG_KG_DAY
-from .labels import label
 from .logic import (
     All,
     Any_,
@@ -31,6 +31,7 @@ from .logic import (
     OpenFact,
     Yes,
 )
+from .messages import Fact, Joined, Msg, Word
 
 PROTOCOL_VERSION = "cart-sle-ped-prescreen/2.0"
 
@@ -40,11 +41,11 @@ FAILING: frozenset[str] = frozenset({"not_met", "excluded"})
 
 class Judgement(NamedTuple):
     verdict: Verdict
-    decided_by: tuple[str, ...] = ()  # readable: "LVEF 54 % < 55 %"
+    decided_by: tuple[Msg, ...] = ()  # readable (str()): "LVEF 54 % < 55 %"
     decided_facts: tuple[str, ...] = ()
     open: tuple[OpenFact, ...] = ()
     # For an unknown criterion with alternatives: which paths fail and which remain.
-    note: str = ""
+    note: Msg | None = None
 
 
 @dataclass(frozen=True)
@@ -82,16 +83,16 @@ class Criterion:
             reasons = tuple(a.describe(ctx) for a in atoms)
         return Judgement(verdict, reasons, _atom_facts(atoms, ctx))
 
-    def _remaining(self, ctx: Context) -> str:
+    def _remaining(self, ctx: Context) -> Msg | None:
         """"the standard-care path fails: …; only documented intolerance can still meet I2c"."""
         if not self.paths:
-            return ""
+            return None
         failed = [(name, expr) for name, expr in self.paths if expr.value(ctx) is False]
         if not failed:
-            return ""
-        left = [name for name, expr in self.paths if expr.value(ctx) is None]
-        fails = "; ".join(_path_failure(name, expr, ctx) for name, expr in failed)
-        return f"{fails}; only {' or '.join(left)} can still meet {self.id}"
+            return None
+        left = Joined(tuple(Word(name) for name, expr in self.paths if expr.value(ctx) is None), " or ")
+        fails = Joined(tuple(_path_failure(name, expr, ctx) for name, expr in failed), "; ")
+        return m.msg(m.ONLY_LEFT, fails=fails, left=left, criterion=self.id)
 
 
 # The verdicts that carry nothing more, made once: evaluate() judges thirty criteria per referral.
@@ -99,11 +100,11 @@ PENDING = Judgement("pending")
 _PASSED = {"met": Judgement("met"), "clear": Judgement("clear")}
 
 
-def _path_failure(name: str, expr: Expr, ctx: Context) -> str:
+def _path_failure(name: str, expr: Expr, ctx: Context) -> Msg:
     described = [a.describe(ctx) for a in expr.deciders(ctx)]
     if isinstance(expr, Atom):
         return described[0]
-    return f"{name} fails: {'; '.join(described)}"
+    return m.msg(m.PATH_FAILS, path=Word(name), reasons=Joined(tuple(described), "; "))
 
 
 def _atom_facts(atoms: list[Atom], ctx: Context) -> tuple[str, ...]:
@@ -118,11 +119,15 @@ def _atom_facts(atoms: list[Atom], ctx: Context) -> tuple[str, ...]:
     return tuple(dict.fromkeys(keys))
 
 
-def _no_childbearing(ctx: Context) -> str | None:
+def _yes_no(key: str, answer: str) -> Msg:
+    return m.msg(m.YES_NO, fact=Fact(key), answer=Word(answer))
+
+
+def _no_childbearing(ctx: Context) -> Msg | None:
     if ctx.get("sex") == "male":
-        return "sex is male"
+        return m.msg(m.SEX_IS, sex=Word("male"))
     if ctx.get("childbearing_potential") is False:
-        return f"{label('childbearing_potential')}: no"
+        return _yes_no("childbearing_potential", "no")
     return None
 
 
@@ -134,27 +139,27 @@ def _i6(ctx: Context) -> Judgement:
     if _no_childbearing(ctx):
         return _PASSED["met"]
     if ctx.get("childbearing_potential") is True:
-        potential: tuple[str, str] | None = (f"{label('childbearing_potential')}: yes", "childbearing_potential")
+        potential: tuple[Msg, str] | None = (_yes_no("childbearing_potential", "yes"), "childbearing_potential")
     elif ctx.get("pregnant") is True:
-        potential = (f"{label('pregnant')}: yes", "pregnant")
+        potential = (_yes_no("pregnant", "yes"), "pregnant")
     else:
         potential = None
     if potential is not None:
         if ctx.get("agrees_contraception") is False:
             return Judgement(
                 "not_met",
-                (potential[0], f"{label('agrees_contraception')}: no"),
+                (potential[0], _yes_no("agrees_contraception", "no")),
                 (potential[1], "agrees_contraception"),
             )
         return PENDING
     open_facts = [] if ctx.get("sex") == "female" else [("sex", ())]
-    because = ("sex is female",) if ctx.get("sex") == "female" else ()
+    because = (m.msg(m.SEX_IS, sex=Word("female")),) if ctx.get("sex") == "female" else ()
     return Judgement("unknown", open=(*open_facts, ("childbearing_potential", because)))
 
 
 def _e11(ctx: Context) -> Judgement:
     if ctx.get("pregnant") is True:
-        return Judgement("excluded", (f"{label('pregnant')}: yes",), ("pregnant",))
+        return Judgement("excluded", (_yes_no("pregnant", "yes"),), ("pregnant",))
     if _no_childbearing(ctx):
         return _PASSED["clear"]
     return PENDING
@@ -290,11 +295,11 @@ class Recheck:
     parts: tuple[tuple[Expr, str], ...]
     unless: Expr | None = None
 
-    def text(self, ctx: Context) -> str | None:
+    def text(self, ctx: Context) -> Msg | None:
         if self.unless is not None and self.unless.value(ctx) is True:
             return None
-        lapses = [text for cond, text in self.parts if cond.value(ctx) is True]
-        return "may be re-referred " + " and ".join(lapses) if lapses else None
+        lapses = tuple(Word(text) for cond, text in self.parts if cond.value(ctx) is True)
+        return m.msg(m.MAY_BE_REREFERRED, when=Joined(lapses, " and ")) if lapses else None
 
 
 FLAGS: tuple[Flag, ...] = (
@@ -338,3 +343,9 @@ RECHECKS: tuple[Recheck, ...] = (
     Recheck("E12", ((Yes("other_trial_3m"), "3 months after the other trial"),)),
 )
 RECHECK_BY_ID: dict[str, Recheck] = {r.criterion: r for r in RECHECKS}
+
+# The sentences said as they are (the catalogue's msgids: babel.cfg): the pending reasons, the flags and
+# when a re-check lapses.
+PENDING_REASONS: dict[str, str] = {c.id: c.pending_reason for c in CRITERIA if c.pending_reason}
+FLAG_TEXTS: tuple[str, ...] = tuple(f.text for f in FLAGS)
+RECHECK_WHEN: tuple[str, ...] = tuple(text for r in RECHECKS for _cond, text in r.parts)

@@ -272,7 +272,6 @@ async def test_a_chinese_coordinator_receives_the_summary_in_chinese_within_the_
                 assert len(c.text) <= 4096
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 step 3: the criteria's detail sentences are still English")
 async def test_an_ineligible_outcomes_failing_detail_reads_in_chinese(tmp_path, chinese_coordinator):
     from telegram_harness import ELIGIBLE, PHYSICIAN, Harness, ref_of, run_to_end
 
@@ -283,3 +282,24 @@ async def test_an_ineligible_outcomes_failing_detail_reads_in_chinese(tmp_path, 
         [summary] = [c for c in h.request.sent(chinese_coordinator) if ref in c.text]
         failing = next(line for line in summary.text.split("\n") if line.startswith("❌"))
         assert "years" not in failing and "周岁" in failing, failing
+
+
+def test_the_criteria_details_are_templates_whose_english_is_the_text_and_whose_chinese_is_whole():
+    from bot.i18n import CHINESE, using
+    from bot.report import criterion_text, failure_text, reasons_text
+    from criteria.evaluate import evaluate
+
+    o = evaluate({"age_years": 4, "lvef_percent": 50, "active_infection": True, "sex": "female"})
+    # The English sentences are the templates filled in English, and the JSON does not carry them.
+    assert [str(d) for f in o.failures for d in f.details] == [r for f in o.failures for r in f.reasons]
+    assert all(str(m.detail) == m.reason for m in o.missing)
+    assert all(str(n.detail) == n.text for n in o.recheck)
+    assert "\"detail\"" not in o.model_dump_json() and "\"details\"" not in o.model_dump_json()
+    with using(CHINESE):
+        by_id = {f.criterion: f for f in o.failures}
+        assert reasons_text(by_id["I1"]) == "年龄 4 周岁 < 5 周岁"
+        assert failure_text(by_id["I4a"]).endswith("：左室射血分数 50 % < 55 %")
+        recheck = next(n for n in o.recheck if n.criterion == "I1")
+        assert criterion_text(recheck.criterion, recheck.text, recheck.detail) == "满 5 周岁时可重新转诊"
+        said = [criterion_text(m.criterion, m.reason, m.detail) for m in o.missing]
+        assert all("needed" not in s for s in said), said

@@ -23,8 +23,10 @@ from bot.report import (
     calculated_text,
     criterion_text,
     echo_text,
+    failure_text,
     key_facts,
     next_steps,
+    reasons_text,
 )
 from conversations.dialogue import engine
 from conversations.dialogue.messages import M, Message
@@ -181,12 +183,13 @@ def _missing_names(facts: list[str]) -> str:
 def missing_all(o: Outcome, ref: str) -> str:
     """Every item still missing with why it is needed (/summary of a finished pre-screen)."""
     lines = [f"<b>{esc(ref)}</b> · <b>{esc(_(OUTCOME_TITLES['missing']).format(n=number(len(o.missing))))}</b>"]
-    lines += [f"• <b>{esc(m.criterion)}</b> {esc(criterion_text(m.criterion, m.reason))}" for m in o.missing]
+    lines += [f"• <b>{esc(m.criterion)}</b> {esc(criterion_text(m.criterion, m.reason, m.detail))}"
+              for m in o.missing]
     return "\n".join(lines)
 
 
 def _failures(o: Outcome) -> list[str]:
-    return [f"• <b>{esc(f.criterion)}</b> {esc(criterion_text(f.criterion, f.text))}" for f in o.failures]
+    return [f"• <b>{esc(f.criterion)}</b> {esc(failure_text(f))}" for f in o.failures]
 
 
 def _ineligible_now(o: Outcome) -> list[str]:
@@ -199,7 +202,8 @@ def _notes(title: str, mark: str, notes: list[Note]) -> list[str]:
     if not notes:
         return []
     return ["", f"<b>{esc(_(title))}</b>",
-            *(f"{mark} <b>{esc(n.criterion)}</b> {esc(criterion_text(n.criterion, n.text))}" for n in notes)]
+            *(f"{mark} <b>{esc(n.criterion)}</b> {esc(criterion_text(n.criterion, n.text, n.detail))}"
+              for n in notes)]
 
 
 def _rechecks(o: Outcome) -> list[str]:
@@ -371,8 +375,9 @@ def _head(s: Summary) -> str:
 def _sections(o: Outcome) -> list[tuple[str, list[tuple[str, str, str]]]]:
     """The first screen's lists in the order they matter, each item (mark, criterion, plain text)."""
     return [
-        ("failing", [("❌", f.criterion, "; ".join(_(r) for r in f.reasons) or _(f.text)) for f in o.failures]),
-        ("rechecks", [("⏱", n.criterion, _(n.text)) for n in o.recheck]),  # the ID names the criterion
+        ("failing", [("❌", f.criterion, reasons_text(f) or _(f.text)) for f in o.failures]),
+        ("rechecks", [("⏱", n.criterion, criterion_text(n.criterion, n.text, n.detail) if n.detail is not None
+                       else _(n.text)) for n in o.recheck]),  # the ID names the criterion
         ("missing", [("❔", m.criterion, _missing_names(m.facts)) for m in o.missing]),
         ("pending", [("⏳", p.criterion, _(TITLES[p.criterion]) if p.criterion in TITLES else "")
                      for p in o.pending_details]),
@@ -441,14 +446,14 @@ def summary(s: Summary) -> str:
 def criteria_table(o: Outcome) -> list[str]:
     """Every criterion, its verdict and title, and for one that does not pass why: what fails, what is
     missing and why it is needed, what the screening visit decides."""
-    failures = {f.criterion: f.text for f in o.failures}
-    missing = {m.criterion: m.reason for m in o.missing}
+    failures = {f.criterion: failure_text(f) for f in o.failures}
+    missing = {m.criterion: criterion_text(m.criterion, m.reason, m.detail) for m in o.missing}
     pending = {p.criterion: p.reason for p in o.pending_details}
     lines = []
     for cid, v in o.criteria.items():
         head = f"{VERDICT_MARKS.get(v, '')} <code>{esc(cid)}</code> {esc(_(VERDICT_WORDS.get(v, v)))}"
         if cid in failures or cid in missing:  # their texts name the criterion's title already
-            lines.append(f"{head}: {esc(criterion_text(cid, failures.get(cid) or missing[cid]))}")
+            lines.append(f"{head}: {esc(failures.get(cid) or missing[cid])}")
         else:
             lines.append(f"{head} · {esc(_(TITLES[cid]))}"
                          + (f": {esc(criterion_text(cid, pending[cid]))}" if cid in pending else ""))
