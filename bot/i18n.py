@@ -109,8 +109,10 @@ def remember(user_id: int, lang: str) -> None:
 
 
 def set_chosen(lookup: Callable[[int], str | None] | None) -> None:
-    """Where the languages users chose are kept (None: nowhere)."""
+    """Where the languages users chose are kept (None: nowhere). A new application (or none) starts with no
+    memory of the languages another one's updates gave: nothing carries over from one to the next."""
     _chosen[:] = [lookup] if lookup is not None else []
+    _seen.clear()
 
 
 def lang_of(user_id: int) -> str:

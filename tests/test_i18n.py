@@ -224,9 +224,12 @@ async def test_a_pre_screen_in_chinese_in_telegram_reaches_the_same_outcome_and_
 def chinese_coordinator():
     from telegram_harness import COORDINATOR
 
-    i18n.remember(COORDINATOR, i18n.CHINESE)  # as their last update (or their /language choice) gave it
-    yield COORDINATOR
-    i18n.remember(COORDINATOR, i18n.ENGLISH)
+    yield COORDINATOR  # who chooses Chinese with /language once the bot is up (choose_chinese)
+
+
+async def choose_chinese(h, coordinator: int) -> None:
+    await h.press(coordinator, "lg:zh_Hans")
+    assert i18n.lang_of(coordinator) == i18n.CHINESE
 
 
 def _visible(html: str) -> str:
@@ -243,6 +246,7 @@ async def test_a_chinese_coordinator_receives_the_summary_in_chinese_within_the_
     cases = {"eligible": ELIGIBLE, "ineligible": {k: "unknown" for k in ELIGIBLE} | {"age_years": "4"},
              "incomplete": {**ELIGIBLE, "lvef_percent": "unknown", "hbsag": "unknown"}}
     async with Harness(tmp_path) as h:
+        await choose_chinese(h, chinese_coordinator)
         calls = await h.say(PHYSICIAN, "/screen")
         ref = ref_of(calls)
         await run_to_end(h, ref, cases[status])
@@ -276,6 +280,7 @@ async def test_an_ineligible_outcomes_failing_detail_reads_in_chinese(tmp_path, 
     from telegram_harness import ELIGIBLE, PHYSICIAN, Harness, ref_of, run_to_end
 
     async with Harness(tmp_path) as h:
+        await choose_chinese(h, chinese_coordinator)
         ref = ref_of(await h.say(PHYSICIAN, "/screen"))
         await run_to_end(h, ref, {**ELIGIBLE, "age_years": "4"})
         await h.press(PHYSICIAN, f"s:{ref}")

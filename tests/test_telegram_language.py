@@ -110,3 +110,15 @@ async def test_menus_are_set_per_language_with_translated_descriptions(tmp_path)
     async with Harness(tmp_path) as h:  # at start, in the language chosen
         by = {(chat, code): cmds for chat, code, cmds in _menus(h.request.calls)}
         assert CJK.search(by[PHYSICIAN, None]["screen"]) and not CJK.search(by[COORDINATOR, None]["referrals"])
+
+
+async def test_a_users_language_does_not_outlive_the_application(tmp_path):
+    """What one application's updates said of a user's language is not carried into the next one (another bot,
+    or a test's harness): the next starts from the user's choice or their own next update."""
+    from bot import i18n
+
+    i18n.remember(424242, i18n.CHINESE)
+    assert i18n.lang_of(424242) == i18n.CHINESE
+    async with Harness(tmp_path):
+        assert i18n.lang_of(424242) == i18n.ENGLISH
+    assert i18n.lang_of(424242) == i18n.ENGLISH

@@ -101,6 +101,7 @@ class Services:
                     self.inbox.store_held(db)
                     self.outbox.write_marks(db)
             finally:
+                i18n.set_chosen(None)  # no lookup left pointing at a closed store
                 self.store.close()
 
     def role_of(self, user_id: int) -> Role:
