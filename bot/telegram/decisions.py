@@ -256,14 +256,14 @@ def _decide(turn: Turn, db: sqlite_utils.Database, d: Draft, message_id: int | N
     detail = render.decision_detail(d.decision, reason_code, d.reason, names)
     turn.toast = _(render.DECIDED_TOAST).format(words=words)
     if message_id is not None:
-        turn.edit(message_id, _(render.DECIDED_BY_YOU).format(ref=esc(ref), words=words, detail=detail),
+        turn.edit(message_id, render.decided_by_you(ref, words, detail),
                   InlineKeyboardMarkup([[_button(_(render.UNDO_LABEL), f"du:{decision_id}")]]))
     for cid in sorted(s.settings.coordinator_ids):
         if cid != turn.user_id:
             with using(lang_of(cid)):
-                turn.say(_(render.DECIDED_NOTICE).format(
-                    ref=esc(ref), words=_(render.DECISION_WORDS[d.decision]), by=f"<code>{turn.user_id}</code>",
-                    detail=render.decision_detail(d.decision, reason_code, d.reason, names)), chat_id=cid)
+                turn.say(render.decided_notice(
+                    ref, _(render.DECISION_WORDS[d.decision]), f"<code>{turn.user_id}</code>",
+                    render.decision_detail(d.decision, reason_code, d.reason, names)), chat_id=cid)
     strip_summaries(turn, db, ref, d.send_no)
     if s.role_of(referral.physician_id) != "physician":  # revoked since: the bot no longer talks to them
         turn.say(_(render.PHYSICIAN_REMOVED).format(ref=esc(ref), uid=referral.physician_id))
@@ -367,7 +367,7 @@ async def undo(update: Update, context: BotContext) -> None:
 def _decided_text(s: Services, d: DecisionRow) -> str:
     words = _(render.DECISION_WORDS[d.decision])
     detail = render.decision_detail(d.decision, d.reason_code, d.reason, _names(s, d.referral_id, d.items))
-    return _(render.DECIDED_BY_YOU).format(ref=esc(d.referral_id), words=words, detail=detail)
+    return render.decided_by_you(d.referral_id, words, detail)
 
 
 # ---- the physician's button: the requested items asked again ---------------------------------------------

@@ -639,8 +639,9 @@ CONFIRM_NEEDS_REASON = "Please choose a reason first."
 CONFIRM_NEEDS_TEXT = "Please type a few words saying why (the reason \"other\")."
 NOTE_TAKEN = "Your note for <b>{ref}</b> was taken; it goes to the physician with your decision."
 NOTE_TOO_LONG = "Please keep the note to {most} characters; it was not taken."
-DECIDED_BY_YOU = "Recorded: <b>{ref}</b> {words} by you{detail}. You can undo it for 10 minutes."
-DECISION_DETAIL = " ({detail})"
+# Each with and without the decision's reason or items: whole sentences, never a fragment spliced in.
+DECIDED_BY_YOU = "Recorded: <b>{ref}</b> {words} by you. You can undo it for 10 minutes."
+DECIDED_BY_YOU_DETAIL = "Recorded: <b>{ref}</b> {words} by you ({detail}). You can undo it for 10 minutes."
 DECIDED_TOAST = "Recorded: {words}."
 UNDONE_TOAST = "Undone."
 UNKNOWN_REFERRAL = "Unknown referral; nothing was changed."
@@ -649,7 +650,8 @@ NEWER_SUMMARY = "A newer summary of this referral exists; please decide on that 
 # A referral's status as a decision left it (registry.referrals.status).
 STATUS_WORDS = {"accepted": "accepted", "declined": "declined"}
 ALREADY_DECIDED = "Already {status} by {by}; nothing was changed."
-DECIDED_NOTICE = "<b>{ref}</b>: {words} by {by}{detail}."
+DECIDED_NOTICE = "<b>{ref}</b>: {words} by {by}."
+DECIDED_NOTICE_DETAIL = "<b>{ref}</b>: {words} by {by} ({detail})."
 UNDO_LABEL = "↩ Undo"
 TOO_LATE_LABEL = "⏱ Too late to undo (over 10 minutes)"
 UNDO_TOO_LATE = "Too late to undo: a decision can be undone for 10 minutes after it was made."
@@ -701,12 +703,24 @@ def confirm_text(ref: str, send_no: int, decision: str, items: list[str], reason
 
 
 def decision_detail(decision: str, reason_code: str | None, note: str, items: list[str]) -> str:
-    """What the coordinators read after the decision's words: the reason, or the items asked for."""
+    """What the coordinators read with the decision's words: the reason, or the items asked for ("": none)."""
     if decision == "decline":
-        return _(DECISION_DETAIL).format(detail=decline_reason(reason_code, note))
+        return decline_reason(reason_code, note)
     if decision == "need_info" and items:
-        return _(DECISION_DETAIL).format(detail=esc("; ".join(items)))
+        return esc("; ".join(items))
     return ""
+
+
+def decided_by_you(ref: str, words: str, detail: str) -> str:
+    if detail:
+        return _(DECIDED_BY_YOU_DETAIL).format(ref=esc(ref), words=words, detail=detail)
+    return _(DECIDED_BY_YOU).format(ref=esc(ref), words=words)
+
+
+def decided_notice(ref: str, words: str, by: str, detail: str) -> str:
+    if detail:
+        return _(DECIDED_NOTICE_DETAIL).format(ref=esc(ref), words=words, by=by, detail=detail)
+    return _(DECIDED_NOTICE).format(ref=esc(ref), words=words, by=by)
 
 
 def physician_decision(ref: str, decision: str, reason_code: str | None, note: str, items: list[str]) -> str:
