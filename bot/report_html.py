@@ -89,6 +89,20 @@ def _column(x: float, y: float, w: float, label: str, key: str, n: int, bold: bo
     return Box(x, y, w, [Line(t, bold=bold) for t in _wrap(label, w)] + [Line("", key, n, True)], centred=True)
 
 
+def _fan(parent: Box, row: list[Box], split_y: float, connectors: list, arrows: list) -> list[Box]:
+    """A row of boxes under ``parent``, given one height, joined to it by a line down to ``split_y``, a bar
+    across the row and an arrow into each box; the row."""
+    tallest = max((b.h for b in row), default=0)
+    for b in row:
+        while b.h < tallest:
+            b.lines.insert(len(b.lines) - 1, Line(""))
+    connectors.append((parent.cx, parent.bottom, parent.cx, split_y))
+    if row:
+        connectors.append((row[0].cx, split_y, row[-1].cx, split_y))
+    arrows += [(b.cx, split_y, b.cx, b.y) for b in row]
+    return row
+
+
 def diagram(data: ReportData) -> Diagram:
     log = data.log
     boxes: list[Box] = []
@@ -122,16 +136,7 @@ def diagram(data: ReportData) -> Diagram:
         b = _column(i * (col_w + gap), row_y, col_w, OUTCOME_LABELS.get(status, status), f"by_outcome.{status}",
                     log.by_outcome[status], True)
         outcome_boxes.append(b)
-    tallest = max((b.h for b in outcome_boxes), default=0)
-    for b in outcome_boxes:  # one height for the row
-        while b.h < tallest:
-            b.lines.insert(len(b.lines) - 1, Line(""))
-    boxes += outcome_boxes
-    connectors.append((completed.cx, completed.bottom, completed.cx, split_y))
-    if outcome_boxes:
-        connectors.append((outcome_boxes[0].cx, split_y, outcome_boxes[-1].cx, split_y))
-    for b in outcome_boxes:
-        arrows.append((b.cx, split_y, b.cx, b.y))
+    boxes += _fan(completed, outcome_boxes, split_y, connectors, arrows)
     ends = {b.cx: b.bottom for b in outcome_boxes}
 
     if "ineligible" in statuses:
@@ -162,16 +167,7 @@ def diagram(data: ReportData) -> Diagram:
         _column(i * (col_w + gap), sent.bottom + GAP, col_w, DECISION_LABELS.get(d, d.replace("_", " ")),
                 f"by_decision.{d}", log.by_decision[d])
         for i, d in enumerate(decisions)]
-    tallest = max((b.h for b in decision_boxes), default=0)
-    for b in decision_boxes:
-        while b.h < tallest:
-            b.lines.insert(len(b.lines) - 1, Line(""))
-    boxes += decision_boxes
-    connectors.append((sent.cx, sent.bottom, sent.cx, split_y))
-    if decision_boxes:
-        connectors.append((decision_boxes[0].cx, split_y, decision_boxes[-1].cx, split_y))
-    for b in decision_boxes:
-        arrows.append((b.cx, split_y, b.cx, b.y))
+    boxes += _fan(sent, decision_boxes, split_y, connectors, arrows)
     # Every decision made counts above, an undone one too; how many were taken back, beneath them.
     undone_y = max((b.bottom for b in decision_boxes), default=sent.bottom) + GAP / 2
     boxes.append(Box(main_x, undone_y, main_w, _counted("Decisions undone", "undone", log.undone, main_w), "side"))

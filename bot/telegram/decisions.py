@@ -22,6 +22,7 @@ Callback data (at most 64 bytes, parsed defensively):
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import sqlite_utils
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -219,10 +220,9 @@ def _chosen(s: Services, d: Draft, op: str) -> Draft | None:
         if i >= len(items):
             return None
         chosen = set(d.items) ^ {items[i]}
-        return Draft(d.coordinator_id, d.referral_id, d.send_no, d.decision,
-                     tuple(q for q in items if q in chosen), d.reason_code, d.reason)
+        return replace(d, items=tuple(q for q in items if q in chosen))
     if op[0] == "r" and d.decision == "decline" and i < len(DECLINE_REASONS):
-        return Draft(d.coordinator_id, d.referral_id, d.send_no, d.decision, d.items, DECLINE_REASONS[i], d.reason)
+        return replace(d, reason_code=DECLINE_REASONS[i])
     return None
 
 
@@ -301,7 +301,7 @@ async def note(update: Update, context: BotContext) -> None:
         d = s.registry.draft(turn.user_id)
         if d is None:
             return
-        d = Draft(d.coordinator_id, d.referral_id, d.send_no, d.decision, d.items, d.reason_code, text)
+        d = replace(d, reason=text)
         s.registry.put_draft(d)
         turn.say(_(render.NOTE_TAKEN).format(ref=esc(d.referral_id)))
         turn.say(*confirmation(s, d))
