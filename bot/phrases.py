@@ -10,9 +10,10 @@ from typing import Any
 
 from conversations.dialogue.messages import M, Message
 from criteria.labels import label
+from criteria.messages import from_data
 
-from .i18n import Plural, _, number, plural
-from .report import CALCULATED, LIST_SEP, calculated_text
+from .i18n import ENGLISH, Plural, _, current, number, plural
+from .report import CALCULATED, calculated_text, detail_text, list_sep
 
 SENTENCES: dict[M, str] = {
     M.STARTED: ("New pre-screen {referral_id}. Please give no names, dates of birth or record numbers: the "
@@ -205,26 +206,28 @@ def _params(message: Message, overrides: Mapping[M, str]) -> dict[str, Any]:
     elif code is M.AMENDING:
         p["reason_text"] = reason_text(p.get("reason_code"), p.get("reason", ""))
     elif code in (M.CHOICE_EXPECTED, M.LIST_ITEMS_UNKNOWN, M.LIST_PARTLY_READ):
-        p["choices"] = _(LIST_SEP).join(f"{n} {_(label)}" for n, label in p["choices"])
+        p["choices"] = list_sep().join(f"{n} {_(label)}" for n, label in p["choices"])
     if code in (M.LIST_ITEMS_UNKNOWN, M.CHECKLIST_ITEMS_UNKNOWN, M.LIST_PARTLY_READ, M.CHECKLIST_PARTLY_READ):
-        p["items"] = _(LIST_SEP).join(_(QUOTED).format(text=t) for t in p["items"])
+        p["items"] = list_sep().join(_(QUOTED).format(text=t) for t in p["items"])
     if code in (M.LIST_PARTLY_READ, M.CHECKLIST_PARTLY_READ):
-        p["read"] = _(LIST_SEP).join(_(r) for r in p["read"])
+        p["read"] = list_sep().join(_(r) for r in p["read"])
     elif code is M.READ_AS_OTHER:
-        p["drugs"] = _(LIST_SEP).join(p["drugs"])
+        p["drugs"] = list_sep().join(p["drugs"])
     elif code is M.CHECKLIST_OUTSIDE_WINDOW:
         p["item"] = _(label(p["item"]))
     if code in (M.SEROLOGY_OTHER_TEST, M.SEROLOGY_WHICH_TEST, M.SEROLOGY_MIXED,
                 M.SEROLOGY_NUMBER, M.SEROLOGY_EQUIVOCAL):  # the serology readers name tests by code
         p["test"] = _(TEST_NAMES.get(p["test"], p["test"]))
         p["named"] = _(TEST_NAMES.get(p.get("named", ""), p.get("named", "")))
+    elif code in (M.CONTRADICTION, M.NOT_VALID) and p.get("said") and current() != ENGLISH:
+        p["detail"] = detail_text(from_data(p["said"]))
     elif code is M.VALUE_TEXT:  # a choice's label, or a number as the readers wrote it
         p["text"] = _(p["text"])
     elif code is M.VALUE_ITEMS:
-        items = _(LIST_SEP).join(_(i) for i in p["items"]) if p["items"] else _(SENTENCES[M.VALUE_NONE])
+        items = list_sep().join(_(i) for i in p["items"]) if p["items"] else _(SENTENCES[M.VALUE_NONE])
         if p["unsure"]:  # the whole description, one sentence: "{items}; not sure: {unsure}"
             words = VALUE_WORDS["not_sure" if p["facts"] else "not_assessed"]
-            items = _(words).format(items=items, unsure=_(LIST_SEP).join(_(u) for u in p["unsure"]))
+            items = _(words).format(items=items, unsure=list_sep().join(_(u) for u in p["unsure"]))
         p["items"], p["unsure_note"] = items, ""
     return p
 

@@ -2,11 +2,12 @@
 
 from typing import Any
 
+from conversations.dialogue.questions import BY_ID as QUESTIONS_BY_ID
 from criteria import TITLES, Facts, Outcome
 from criteria.evaluate import context as criteria_context
-from criteria.labels import FACT_LABELS, Label, fmt_number, label
+from criteria.labels import FACT_LABELS, PART_OF, Label, fmt_number, label
 from criteria.logic import Context
-from criteria.messages import Fact, Joined, Msg, Qty, Word, english, unit_of
+from criteria.messages import Code, Fact, Joined, Key, Msg, Qty, Word, english, unit_of
 from criteria.outcome import Failure
 from criteria.protocol import BY_ID
 
@@ -40,9 +41,20 @@ NOTES_HEAD = "Readings of the registry listing:"
 PROTOCOL_LINE = "Protocol {version}"
 
 # Calculator results that are not facts of their own, so FACT_LABELS does not name them.
-_CALCULATED_LABELS = {"eular_acr_2019_total": Label("2019 EULAR/ACR total")}
+CALCULATED_LABELS = {"eular_acr_2019_total": Label("2019 EULAR/ACR total")}
+# The criteria table's verdicts: in English the codes as they stand (the same as the JSON's), in another
+# language these words translated.
+VERDICT_WORDS = {"met": "met", "not_met": "not met", "clear": "clear", "excluded": "excluded",
+                 "unknown": "unknown", "pending": "pending"}
+# How the registry listing's ambiguities are read (outcome.notes: "ID: reading").
+NOTE_LINE = "{criterion}: {reading}"
 # A classification known only as a range is the range of its score: shown once, under the score.
 _SCORE_OF = {"sle_eular_acr_2019": "eular_acr_2019_total"}
+
+
+def list_sep() -> str:
+    """How the current language separates the items of a list (Chinese: the enumeration comma 、)."""
+    return _PUNCTUATION.get(current(), {}).get(LIST_SEP, LIST_SEP)
 
 
 def status_lines(outcome: Outcome) -> list[str]:
@@ -56,11 +68,11 @@ def calculated_text(calculated: dict[str, Any]) -> str:
     """Labels and units, not the internal keys: "SLEDAI-2K 6–10, eGFR 72.5 mL/min/1.73 m²"."""
     shown = [_calculated_item(k, v) for k, v in calculated.items()
              if not (isinstance(v, list) and _SCORE_OF.get(k) in calculated)]
-    return _(LIST_SEP).join(shown)
+    return list_sep().join(shown)
 
 
 def _calculated_item(key: str, value: Any) -> str:
-    name, unit = _CALCULATED_LABELS.get(key) or FACT_LABELS.get(key) or Label(key)
+    name, unit = CALCULATED_LABELS.get(key) or FACT_LABELS.get(key) or Label(key)
     name, unit = _(name), _(unit) if unit else unit
     if isinstance(value, bool):
         return _(FACT_VALUE).format(name=name, value=_(VALUE_YES if value else VALUE_NO))
@@ -79,7 +91,7 @@ def fact_text(key: str, value: Any) -> str:
     """One fact as the physician reads it: its label, its value in the spec's unit."""
     name = _((FACT_LABELS.get(key) or Label(key)).name)
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        shown = _(LIST_SEP).join(_(v) for v in value) if value else _(VALUE_NONE)
+        shown = list_sep().join(code_text(key, v) for v in value) if value else _(VALUE_NONE)
         return _(FACT_VALUE).format(name=name, value=shown)
     if isinstance(value, str):
         return _(FACT_VALUE).format(name=name, value=_(value))
@@ -87,10 +99,32 @@ def fact_text(key: str, value: Any) -> str:
 
 
 def _label_of(key: str) -> str:
+    return label_text(key)
+
+
+def label_text(key: str) -> str:
+    """A fact's label, or a score's item's ("seizure (SLEDAI-2K)"), in the current language; else the key."""
+    for prefix, (template, names) in PART_OF.items():
+        if key.startswith(prefix) and key[len(prefix):] in names:
+            return _(template).format(item=_(names[key[len(prefix):]]))
     try:
         return _(label(key))
     except KeyError:
         return key
+
+
+def code_text(key: str, code: str) -> str:
+    """A list fact's code as its question's choice names it, in the current language ("IV" → "IV型");
+    in English a code as it stands, as the JSON has it."""
+    if current() == ENGLISH:
+        return code
+    if any(f"{key}.{code}".startswith(prefix) for prefix in PART_OF):  # a score's item
+        return label_text(f"{key}.{code}")
+    question = QUESTIONS_BY_ID.get(key)
+    for choice in question.choices if question is not None else ():
+        if choice.value == code:
+            return _(choice.label)
+    return _(code)
 
 
 def echo_text(accepted: Any) -> str:
@@ -102,7 +136,7 @@ def echo_text(accepted: Any) -> str:
     else:
         parts += [fact_text(k, v) for k, v in facts.items()]
     if accepted.unknown:
-        parts.append(_(ECHO_NOT_KNOWN).format(facts=_(LIST_SEP).join(_label_of(k) for k in accepted.unknown)))
+        parts.append(_(ECHO_NOT_KNOWN).format(facts=list_sep().join(_label_of(k) for k in accepted.unknown)))
     text = _(READ_AS).format(parts="; ".join(parts)) if parts else _(READ_AS_NOTHING)
     if accepted.calculated:
         text += " " + _(READ_AS_CALCULATED).format(calculated=calculated_text(accepted.calculated))
@@ -136,11 +170,10 @@ def detail_text(value: Any) -> str:
     if isinstance(value, Msg):
         template = _(value.template)
         return template.format(**{k: detail_text(v) for k, v in value.params}) if value.params else template
-    if isinstance(value, Fact):
-        try:
-            return _(label(value.key))
-        except KeyError:
-            return value.key
+    if isinstance(value, Fact | Key):
+        return label_text(value.key)
+    if isinstance(value, Code):
+        return code_text(value.key, value.value)
     if isinstance(value, Qty):
         unit = unit_of(value.key)
         if not unit:
@@ -187,6 +220,18 @@ def criterion_text(criterion: str, text: str, detail: Any = None) -> str:
     return _(CRITERION_TEXT).format(title=_(TITLES[criterion]), text=text)
 
 
+def verdict_text(verdict: str) -> str:
+    return verdict if current() == ENGLISH or verdict not in VERDICT_WORDS else _(VERDICT_WORDS[verdict])
+
+
+def note_text(note: str) -> str:
+    """A reading of the registry listing ("I1: The listing's …"), its sentence translated whole."""
+    criterion, sep, reading = note.partition(": ")
+    if not sep or current() == ENGLISH:
+        return note
+    return _(NOTE_LINE).format(criterion=criterion, reading=_(reading))
+
+
 def outcome_text(outcome: Outcome, *, table: bool = True) -> str:
     lines = [*status_lines(outcome), ""]
     lines += _section("failing", [(f.criterion, failure_text(f)) for f in outcome.failures])
@@ -201,10 +246,11 @@ def outcome_text(outcome: Outcome, *, table: bool = True) -> str:
         lines += [_(CALCULATED).format(calculated=calculated_text(outcome.calculated)), ""]
     if table:
         lines.append(_(CRITERIA_HEAD))
-        lines += [f"  {cid:<4} {verdict:<8} {_(TITLES[cid])}" for cid, verdict in outcome.criteria.items()]
+        lines += [f"  {cid:<4} {verdict_text(verdict):<8} {_(TITLES[cid])}"
+                  for cid, verdict in outcome.criteria.items()]
         lines.append("")
     lines.append(_(NOTES_HEAD))
-    lines += [f"  {n}" for n in outcome.notes]
+    lines += [f"  {note_text(n)}" for n in outcome.notes]
     lines.append(_(PROTOCOL_LINE).format(version=outcome.protocol_version))
     return "\n".join(lines)
 
@@ -314,13 +360,13 @@ def _kidney(facts: Facts, ctx: Context) -> str:
     elif not classes:
         nephritis = _(KF_LN_NONE)
     else:
-        nephritis = _(KF_LN).format(classes=_list(list(classes)))
+        nephritis = _(KF_LN).format(classes=_list([code_text("ln_classes", c) for c in classes]))
     egfr = ctx.get("egfr")
     if egfr is None:
         return _(KF_EGFR_NOT_KNOWN).format(nephritis=nephritis)
     calculated = ctx.decided("egfr")
     if calculated is not None:
-        source = calculated.why
+        source = detail_text(calculated.says)
     elif facts.derived.get("egfr") is not None:  # both given; the lower, the laboratory's, decides
         source = _(KF_EGFR_LAB_LOWER).format(schwartz=fmt_number(facts.derived["egfr"].value))
     else:
@@ -342,7 +388,8 @@ def _i2c(ctx: Context) -> str:
     if (months := ctx.get("soc_months")) is not None:
         care.append(_(KF_SOC_MONTHS).format(months=fmt_number(months)))
     if (dmards := ctx.get("dmards")) is not None:
-        care.append(_(KF_DMARDS).format(dmards=_list(list(dmards))) if dmards else _(KF_DMARDS_NONE))
+        care.append(_(KF_DMARDS).format(dmards=_list([code_text("dmards", d) for d in dmards])) if dmards
+                    else _(KF_DMARDS_NONE))
     if not care:
         return text
     return f"{text}（{_then(care)}）" if current() == CHINESE else f"{text} ({_then(care)})"

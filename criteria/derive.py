@@ -10,8 +10,10 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import calculators
+from . import messages as m
 from .codes import EULAR_ACR_2019_LABELS, SLEDAI_2K_LABELS
 from .labels import fmt_number
+from .messages import Code, Joined, Key, Msg, Qty, Word, english
 
 if TYPE_CHECKING:
     from .facts import Facts
@@ -39,9 +41,10 @@ class Derived(NamedTuple):
 
     value: Any
     inputs: tuple[str, ...]
-    # The explanation, or a function that writes it: most evaluations never show it, and formatting the
-    # numbers of every derived fact would be a good part of evaluate()'s time.
-    explain: str | Callable[[], str] = ""
+    # The explanation (a message template with its numbers: criteria.messages), or a function that writes
+    # it: most evaluations never show it, and formatting the numbers of every derived fact would be a good
+    # part of evaluate()'s time.
+    explain: Msg | str | Callable[[], Msg | str] = ""
     open: tuple[str, ...] = ()
     range: tuple[float, float] | None = None
 
@@ -50,12 +53,23 @@ class Derived(NamedTuple):
         return self.inputs[0]
 
     @property
+    def says(self) -> Msg | str:
+        """The explanation as a message an edge can translate."""
+        return self.explain() if callable(self.explain) else self.explain
+
+    @property
     def why(self) -> str:
-        return self.explain if isinstance(self.explain, str) else self.explain()
+        """The explanation in English."""
+        return english(self.says)
 
 
 class Contradiction(ValueError):
-    """Two given facts that cannot both be true; the message names both keys."""
+    """Two given facts that cannot both be true; the message names both keys. ``said`` is the message as a
+    template (criteria.messages), ``str()`` its English."""
+
+    def __init__(self, said: Msg):
+        super().__init__(english(said))
+        self.said = said
 
 
 def derive(f: Facts) -> dict[str, Derived]:
@@ -69,27 +83,29 @@ def derive(f: Facts) -> dict[str, Derived]:
     return out
 
 
-def _listed(names: Iterable[str]) -> str:
-    names = list(names)
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+def _listed(names: Iterable[str]) -> Joined:
+    return Joined(tuple(Word(n) for n in names), ", ", " and ")
 
 
-def _fmt(value: Any) -> str:
+def fmt_value(value: Any) -> Word | str:
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return Word("true" if value else "false")
+    if isinstance(value, str):  # a code word ("male")
+        return Word(value)
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
 
 
-def _disagree(named: str, fact: str, value: Any, given: Any) -> Contradiction:
-    return Contradiction(f"contradiction between {named} and {fact}: the inputs give {fact} = {_fmt(value)}, "
-                         f"but {fact} = {_fmt(given)} was given")
+def _disagree(named: Any, fact: str, value: Any, given: Any) -> Contradiction:
+    named = Key(named) if isinstance(named, str) else named
+    return Contradiction(m.msg(m.DISAGREE, named=named, fact=Key(fact), value=fmt_value(value),
+                               given=fmt_value(given)))
 
 
 def _both(key: str, other: str, codes: set[str]) -> Contradiction:
-    return Contradiction(f"contradiction between {key} and {other}: {', '.join(sorted(codes))} cannot be both "
-                         "present and not assessed")
+    return Contradiction(m.msg(m.BOTH_PRESENT_AND_NOT_ASSESSED, key=Key(key), other=Key(other),
+                               codes=Joined(tuple(Code(key, c) for c in sorted(codes)))))
 
 
 def _sledai(f: Facts, out: dict[str, Derived]) -> None:
@@ -102,15 +118,14 @@ def _sledai(f: Facts, out: dict[str, Derived]) -> None:
     if r.decided:
         if f.sledai_2k is not None and f.sledai_2k != r.low:
             raise _disagree("sledai_2k_items", "sledai_2k", r.low, f.sledai_2k)
-        out["sledai_2k"] = Derived(r.low, ("sledai_2k_items",), lambda: f"SLEDAI-2K descriptors add up to {r.low}")
+        out["sledai_2k"] = Derived(r.low, ("sledai_2k_items",), lambda: m.msg(m.SLEDAI_ADDS_UP, score=str(r.low)))
         return
     if f.sledai_2k is not None and not r.low <= f.sledai_2k <= r.high:
-        raise Contradiction(
-            f"contradiction between sledai_2k_items (with sledai_2k_unknown) and sledai_2k: the descriptors give "
-            f"a SLEDAI-2K of {r.low}–{r.high}, but sledai_2k = {f.sledai_2k} was given")
+        raise Contradiction(m.msg(m.SLEDAI_OUTSIDE_RANGE, low=str(r.low), high=str(r.high), given=str(f.sledai_2k)))
     out["sledai_2k"] = Derived(
         None, ("sledai_2k_items", "sledai_2k_unknown"),
-        lambda: f"SLEDAI-2K {r.low}–{r.high} ({_listed(SLEDAI_2K_LABELS[c] for c in r.unknown)} not assessed)",
+        lambda: m.msg(m.NOT_ASSESSED, what=m.msg(m.SLEDAI_RANGE, low=str(r.low), high=str(r.high)),
+                      items=_listed(SLEDAI_2K_LABELS[c] for c in r.unknown)),
         tuple(f"sledai_2k_items.{c}" for c in r.unknown), (r.low, r.high))
 
 
@@ -118,21 +133,20 @@ def _target(f: Facts, out: dict[str, Derived]) -> None:
     sledai = out.get("sledai_2k")
     if sledai is not None and sledai.range is not None:
         low, high = sledai.range
-        score, inputs, shown = low, sledai.inputs, f"SLEDAI-2K {low}–{high}"
+        score, inputs, shown = low, sledai.inputs, m.msg(m.SLEDAI_RANGE, low=str(low), high=str(high))
     elif sledai is not None:
-        score, inputs, shown = sledai.value, sledai.inputs, f"SLEDAI-2K {sledai.value}"
+        score, inputs, shown = sledai.value, sledai.inputs, m.msg(m.SLEDAI_SCORE, score=str(sledai.value))
     elif f.sledai_2k is not None:
-        score, inputs, shown = f.sledai_2k, ("sledai_2k",), f"SLEDAI-2K {f.sledai_2k}"
+        score, inputs, shown = f.sledai_2k, ("sledai_2k",), m.msg(m.SLEDAI_SCORE, score=str(f.sledai_2k))
     else:
         return
     if score < SLEDAI_TARGET:
         return  # a low score alone does not show LLDAS (its other conditions are unknown)
     if f.target_not_reached is False:
-        raise Contradiction(
-            f"contradiction between {inputs[0]} and target_not_reached: {shown} ≥ {SLEDAI_TARGET} means the child "
-            f"is not in LLDAS or remission (the childhood LLDAS needs SLEDAI-2K ≤ {SLEDAI_TARGET - 1}), but "
-            "target_not_reached = false was given")
-    out["target_not_reached"] = Derived(True, inputs, lambda: f"{shown} ≥ {SLEDAI_TARGET}")
+        raise Contradiction(m.msg(m.TARGET_CONTRADICTED, input=Key(inputs[0]), shown=shown, target=str(SLEDAI_TARGET),
+                                  lldas=str(SLEDAI_TARGET - 1)))
+    out["target_not_reached"] = Derived(True, inputs, lambda: m.msg(m.AT_LEAST, shown=shown,
+                                                                    threshold=str(SLEDAI_TARGET)))
 
 
 def _eular(f: Facts, out: dict[str, Derived]) -> None:
@@ -144,11 +158,11 @@ def _eular(f: Facts, out: dict[str, Derived]) -> None:
     r = calculators.eular_acr_2019_range(e.ana_ge_1_80, e.items, e.unknown_items or ())
     if r is None:  # without items only a negative ANA decides
         if e.ana_ge_1_80 is False:
-            d = Derived(False, ("eular_acr_2019",), "ANA ≥ 1:80: no")
+            d = Derived(False, ("eular_acr_2019",), m.msg(m.ANA_NO))
         else:
             wanted = ("eular_acr_2019.items",) if e.ana_ge_1_80 else ("eular_acr_2019.ana_ge_1_80",
                                                                      "eular_acr_2019.items")
-            d = Derived(None, ("eular_acr_2019",), "2019 EULAR/ACR items not known", wanted)
+            d = Derived(None, ("eular_acr_2019",), m.msg(m.EULAR_ITEMS_NOT_KNOWN), wanted)
     else:
         d = _classification(r, e.ana_ge_1_80)
     if d.value is not None and f.sle_eular_acr_2019 is not None and d.value != f.sle_eular_acr_2019:
@@ -163,32 +177,37 @@ def _classification(r: calculators.EularAcrRange, ana: bool | None) -> Derived:
     t = r.total
     threshold = calculators.EULAR_ACR_2019_THRESHOLD
 
-    def total() -> str:
-        return f"2019 EULAR/ACR total {t.low}" if t.decided else f"2019 EULAR/ACR total {t.low}–{t.high}"
+    def total() -> Msg:
+        return m.msg(m.EULAR_TOTAL, total=str(t.low)) if t.decided else \
+            m.msg(m.EULAR_TOTAL_RANGE, low=str(t.low), high=str(t.high))
 
-    def open_items() -> str:
-        return f" ({_listed(EULAR_ACR_2019_LABELS[c] for c in t.unknown)} not assessed)" if t.unknown else ""
+    def open_items() -> Joined:
+        return _listed(EULAR_ACR_2019_LABELS[c] for c in t.unknown)
 
     if r.classified is False:
-        def why() -> str:
-            reasons = []
+        def why() -> Msg:
+            reasons: list[Msg] = []
             if ana is False:
-                reasons.append("ANA ≥ 1:80: no")
+                reasons.append(m.msg(m.ANA_NO))
             if t.high < threshold:
-                reasons.append(f"{total()} < {threshold}{open_items()}")
+                reasons.append(m.msg(m.BELOW_NOT_ASSESSED, shown=total(), threshold=str(threshold),
+                                     items=open_items()) if t.unknown else
+                               m.msg(m.BELOW, shown=total(), threshold=str(threshold)))
             if r.clinical is False:
-                reasons.append("no clinical 2019 EULAR/ACR item")
-            return "; ".join(reasons)
+                reasons.append(m.msg(m.EULAR_NO_CLINICAL))
+            return m.msg(m.ALL, items=Joined(tuple(reasons), "; "))
         return Derived(False, ("eular_acr_2019",), why)
     if r.classified is True:
         return Derived(True, ("eular_acr_2019",),
-                       lambda: f"{total()} ≥ {threshold} with ANA ≥ 1:80 and a clinical item")
+                       lambda: m.msg(m.EULAR_CLASSIFIED, total=total(), threshold=str(threshold)))
     wanted = ["eular_acr_2019.ana_ge_1_80"] if ana is None else []
     if t.low < threshold or r.clinical is None:
         wanted += [f"eular_acr_2019.items.{c}" for c in t.unknown]
-    return Derived(None, ("eular_acr_2019",),
-                   lambda: f"{total()}{open_items()}" + ("; ANA ≥ 1:80 not known" if ana is None else ""),
-                   tuple(wanted))
+
+    def undecided() -> Msg:
+        shown = m.msg(m.NOT_ASSESSED, what=total(), items=open_items()) if t.unknown else total()
+        return m.msg(m.ALL, items=Joined((shown, m.msg(m.ANA_NOT_KNOWN)), "; ")) if ana is None else shown
+    return Derived(None, ("eular_acr_2019",), undecided, tuple(wanted))
 
 
 def _glucocorticoids(f: Facts, out: dict[str, Derived]) -> None:
@@ -198,44 +217,47 @@ def _glucocorticoids(f: Facts, out: dict[str, Derived]) -> None:
     if per_kg is not None and per_day is not None and weight is not None:
         expected = per_kg * weight
         if abs(per_day - expected) > DOSE_TOLERANCE * expected + _FLOAT_SLACK:
-            raise Contradiction(
-                f"contradiction between gc_peak_mg_kg_day, weight_kg and gc_peak_mg_day: {fmt_number(per_kg)} "
-                f"mg/kg/day × {fmt_number(weight)} kg = {fmt_number(expected)} mg/day, but gc_peak_mg_day = "
-                f"{fmt_number(per_day)} was given (more than {DOSE_TOLERANCE * 100:g} % apart)")
+            raise Contradiction(m.msg(
+                m.DOSE_CONTRADICTED, per_kg=Qty("gc_peak_mg_kg_day", per_kg), weight=Qty("weight_kg", weight),
+                expected=Qty("gc_peak_mg_day", expected), per_day=fmt_number(per_day),
+                tolerance=f"{DOSE_TOLERANCE * 100:g}"))
     if weight is not None and per_day is None:
         per_day = per_kg * weight
         out["gc_peak_mg_day"] = Derived(per_day, ("gc_peak_mg_kg_day", "weight_kg"),
-                                        lambda: f"{fmt_number(per_kg)} mg/kg/day × {fmt_number(weight)} kg")
+                                        lambda: m.msg(m.DOSE_TIMES_WEIGHT, dose=Qty("gc_peak_mg_kg_day", per_kg),
+                                                      weight=Qty("weight_kg", weight)))
     elif weight is not None and per_kg is None:
         per_kg = per_day / weight
         out["gc_peak_mg_kg_day"] = Derived(per_kg, ("gc_peak_mg_day", "weight_kg"),
-                                           lambda: f"{fmt_number(per_day)} mg/day / {fmt_number(weight)} kg")
+                                           lambda: m.msg(m.DOSE_PER_WEIGHT, dose=Qty("gc_peak_mg_day", per_day),
+                                                         weight=Qty("weight_kg", weight)))
     inputs = tuple(k for k, v in (("gc_peak_mg_kg_day", f.gc_peak_mg_kg_day), ("gc_peak_mg_day", f.gc_peak_mg_day),
                                   ("weight_kg", weight)) if v is not None)
     d = _high_dose(per_kg, per_day, inputs, f.gc_high_dose)
     if d.value is not None and f.gc_high_dose is not None and d.value != f.gc_high_dose:
-        named = " and ".join(inputs)
-        raise _disagree(named, "gc_high_dose", d.value, f.gc_high_dose)
+        raise _disagree(Joined(tuple(Key(k) for k in inputs), " and "), "gc_high_dose", d.value, f.gc_high_dose)
     out["gc_high_dose"] = d
 
 
 def _high_dose(per_kg: float | None, per_day: float | None, inputs: tuple[str, ...],
                given: bool | None) -> Derived:
-    def kg_day() -> str:
-        return f"{fmt_number(per_kg)} mg/kg/day"
+    def kg_day() -> Qty:
+        assert per_kg is not None
+        return Qty("gc_peak_mg_kg_day", per_kg)
 
-    def mg_day() -> str:
-        return f"{fmt_number(per_day)} mg/day"
+    def mg_day() -> Qty:
+        assert per_day is not None
+        return Qty("gc_peak_mg_day", per_day)
 
     kg_high = per_kg is not None and per_kg >= GC_MG_KG_DAY
     day_high = per_day is not None and per_day >= GC_MG_DAY
     if kg_high or day_high:
-        return Derived(True, inputs, lambda: "peak dose " + " and ".join(
-            ([f"{kg_day()} ≥ {GC_MG_KG_DAY:g}"] if kg_high else []) + ([f"{mg_day()} ≥ {GC_MG_DAY:g}"] if day_high
-                                                                       else [])))
+        return Derived(True, inputs, lambda: m.msg(m.PEAK_DOSE, doses=Joined(tuple(
+            ([m.msg(m.AT_LEAST, shown=kg_day(), threshold=f"{GC_MG_KG_DAY:g}")] if kg_high else [])
+            + ([m.msg(m.AT_LEAST, shown=mg_day(), threshold=f"{GC_MG_DAY:g}")] if day_high else [])), " and ")))
     if per_kg is not None and per_day is not None:
-        return Derived(False, inputs, lambda: f"peak dose {kg_day()} < {GC_MG_KG_DAY:g} and {mg_day()} < "
-                                              f"{GC_MG_DAY:g}")
+        return Derived(False, inputs, lambda: m.msg(m.PEAK_DOSE_BOTH_LOW, per_kg=kg_day(), kg_limit=f"{GC_MG_KG_DAY:g}",
+                                                    per_day=mg_day(), day_limit=f"{GC_MG_DAY:g}"))
     # One figure below its threshold, the other unknown: cannot decide. The other figure can decide, and so
     # can the weight (it gives the other figure), unless every valid weight gives a result that contradicts
     # a given gc_high_dose: then no weight can change a verdict, and it is not missing. 0 mg/day is
@@ -243,12 +265,13 @@ def _high_dose(per_kg: float | None, per_day: float | None, inputs: tuple[str, .
     # with high dose given as yes, only the mg/kg/day figure can still agree.
     other = "gc_peak_mg_day" if per_kg is not None else "gc_peak_mg_kg_day"
     weight_helps = given is None or _some_weight_gives(given, per_kg, per_day)
-    return Derived(None, inputs, lambda: "peak dose " + (f"{kg_day()} < {GC_MG_KG_DAY:g}" if per_kg is not None
-                                                         else f"{mg_day()} < {GC_MG_DAY:g}")
-                   + ("; the other figure needs the weight" if weight_helps else
-                      f"; no weight of {WEIGHT_KG_RANGE[0]:g}–{WEIGHT_KG_RANGE[1]:g} kg makes it a high dose, only "
-                      f"the {'mg/day' if per_kg is not None else 'mg/kg/day'} figure can"),
-                   (other, "weight_kg") if weight_helps else (other,))
+    def why() -> Msg:
+        dose, limit = (kg_day(), f"{GC_MG_KG_DAY:g}") if per_kg is not None else (mg_day(), f"{GC_MG_DAY:g}")
+        if weight_helps:
+            return m.msg(m.PEAK_DOSE_NEEDS_WEIGHT, dose=dose, limit=limit)
+        return m.msg(m.PEAK_DOSE_NO_WEIGHT, dose=dose, limit=limit, low=f"{WEIGHT_KG_RANGE[0]:g}",
+                     high=f"{WEIGHT_KG_RANGE[1]:g}", unit=Word("mg/day" if per_kg is not None else "mg/kg/day"))
+    return Derived(None, inputs, why, (other, "weight_kg") if weight_helps else (other,))
 
 
 def _some_weight_gives(high: bool, per_kg: float | None, per_day: float | None) -> bool:
@@ -270,7 +293,8 @@ def _taper(f: Facts, out: dict[str, Derived]) -> None:
         raise _disagree("gc_taper_floor_mg_kg_day", "steroid_dependent", value, f.steroid_dependent)
     op = "≥" if value else "<"
     out["steroid_dependent"] = Derived(value, ("gc_taper_floor_mg_kg_day",),
-                                       lambda: f"flared at {fmt_number(floor)} mg/kg/day {op} {TAPER_FLOOR:g}")
+                                       lambda: m.msg(m.FLARED_AT, floor=Qty("gc_taper_floor_mg_kg_day", floor), op=op,
+                                                     limit=f"{TAPER_FLOOR:g}"))
 
 
 def _egfr(f: Facts, out: dict[str, Derived]) -> None:
@@ -278,7 +302,9 @@ def _egfr(f: Facts, out: dict[str, Derived]) -> None:
         return
     value = calculators.schwartz_bedside_egfr(f.height_cm, f.creatinine, f.creatinine_unit)
     if f.egfr is not None and abs(f.egfr - value) > EGFR_TOLERANCE + _FLOAT_SLACK:
-        raise _disagree("creatinine (with creatinine_unit and height_cm)", "egfr", value, f.egfr)
+        raise _disagree(m.msg(m.WITH, key=Key("creatinine"), others=Joined((Key("creatinine_unit"),
+                                                                              Key("height_cm")), " and ")),
+                        "egfr", value, f.egfr)
     out["egfr"] = Derived(value, ("creatinine", "creatinine_unit", "height_cm"),
-                          lambda: f"bedside Schwartz from creatinine {fmt_number(f.creatinine)} {f.creatinine_unit} "
-                                  f"and height {fmt_number(f.height_cm)} cm")
+                          lambda: m.msg(m.SCHWARTZ_FROM, creatinine=f"{fmt_number(f.creatinine)} {f.creatinine_unit}",
+                                        height=Qty("height_cm", f.height_cm)))

@@ -9,7 +9,7 @@ from .facts import Facts
 from .logic import Context
 from .messages import Fact, Joined, Msg, Word
 from .outcome import Failure, Missing, Note, Outcome, Pending
-from .protocol import CRITERIA, FAILING, FLAGS, PROTOCOL_VERSION, RECHECK_BY_ID
+from .protocol import CRITERIA, FAILING, FLAGS, PROTOCOL_VERSION, READINGS, RECHECK_BY_ID
 
 # Where a score or fact can be worked out from simpler inputs, the reason says so.
 CALCULATOR_HINTS = {
@@ -90,7 +90,7 @@ def evaluate(facts: Facts | Mapping[str, Any]) -> Outcome:
     )
 
 
-_NOTES = tuple(f"{c.id}: {c.reading}" for c in CRITERIA if c.reading)
+_NOTES = tuple(f"{cid}: {reading}" for cid, reading in READINGS.items())
 # Frozen, the same for every referral: built once.
 _PENDING = {c.id: Pending(criterion=c.id, reason=c.pending_reason) for c in CRITERIA}
 
@@ -111,7 +111,7 @@ def _missing(cid: str, title: str, open_facts: tuple[tuple[str, tuple[Msg, ...]]
     keys = list(dict.fromkeys(k for k, _ in open_facts))
     because = list(dict.fromkeys(b for _, bs in open_facts for b in bs))
     listed = Joined(tuple(Fact(k) for k in keys), ", ", " and ")
-    ranges = [d.why for d in ctx.calc.values() if d.value is None and d.open and set(d.open) & set(keys)]
+    ranges = [d.says for d in ctx.calc.values() if d.value is None and d.open and set(d.open) & set(keys)]
     if note:
         reason = m.msg(m.NEEDED_BECAUSE, facts=listed, because=Joined((*because, note), " and "))
     elif ranges and all(any(k in d.open for d in ctx.calc.values() if d.value is None) for k in keys):

@@ -11,8 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 from pydantic_core import PydanticCustomError
 
 from . import calculators
+from . import messages as m
 from .codes import CardiacCondition, Dmard, EularItem, LnClass, SledaiItem
-from .derive import WEIGHT_KG_RANGE, Contradiction, Derived, derive
+from .derive import WEIGHT_KG_RANGE, Contradiction, Derived, derive, fmt_value
+from .messages import Key, Msg, english, to_data
 
 Serology = Literal["positive", "negative"]
 
@@ -146,25 +148,22 @@ class Facts(BaseModel):
     def _consistent(self) -> "Facts":
         if self.creatinine is not None:
             if self.creatinine_unit is None:
-                raise _contradiction("creatinine needs creatinine_unit ('mg/dL' or 'umol/L')")
+                raise _contradiction(m.msg(m.CREATININE_NEEDS_UNIT))
             mg_dl = calculators.creatinine_mg_dl(self.creatinine, self.creatinine_unit)
             lo, hi = CREATININE_MG_DL_RANGE
             if not lo <= mg_dl <= hi:
-                raise _contradiction(
-                    f"creatinine {self.creatinine:g} {self.creatinine_unit} is outside the valid range "
-                    f"{lo:g}–{hi:g} mg/dL ({lo * 88.4:g}–{hi * 88.4:g} umol/L)"
-                )
+                raise _contradiction(m.msg(
+                    m.CREATININE_OUT_OF_RANGE, creatinine=f"{self.creatinine:g} {self.creatinine_unit}", low=f"{lo:g}",
+                    high=f"{hi:g}", low_umol=f"{lo * 88.4:g}", high_umol=f"{hi * 88.4:g}"))
         try:
             self._derived = derive(self)
         except Contradiction as exc:
-            raise _contradiction(str(exc)) from None
+            raise _contradiction(exc.said) from None
         if self.sex == "male" and self.childbearing_potential:
-            raise _contradiction("contradiction between sex and childbearing_potential: male with "
-                                 "childbearing potential")
+            raise _contradiction(m.msg(m.MALE_CHILDBEARING))
         if self.pregnant and (self.sex == "male" or self.childbearing_potential is False):
             key = "sex" if self.sex == "male" else "childbearing_potential"
-            raise _contradiction(f"contradiction between {key} and pregnant: pregnancy is impossible "
-                                 f"with {key} = {_fmt(getattr(self, key))}")
+            raise _contradiction(m.msg(m.PREGNANCY_IMPOSSIBLE, key=Key(key), value=fmt_value(getattr(self, key))))
         return self
 
     @property
@@ -190,16 +189,11 @@ DERIVED_INPUTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _contradiction(message: str) -> PydanticCustomError:
-    return PydanticCustomError("contradiction", message)
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+def _contradiction(said: Msg) -> PydanticCustomError:
+    """The error's message is the English (braces doubled: pydantic fills ``{name}`` from the context);
+    its context carries the message as data (criteria.messages.to_data), for an edge to translate."""
+    text = english(said).replace("{", "{{").replace("}", "}}")
+    return PydanticCustomError("contradiction", text, {"said": to_data(said)})
 
 
 FACT_KEYS: tuple[str, ...] = tuple(Facts.model_fields)

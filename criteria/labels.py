@@ -75,11 +75,14 @@ FACT_LABELS: dict[str, Label] = {
 
 
 # Parts of a calculator input that a missing item can name (criteria.md: "sledai_2k_items.CODE").
+# An item is named by its label within its score's (translated whole: bot/report.py label_text).
+PART_OF = {"sledai_2k_items.": ("{item} (SLEDAI-2K)", SLEDAI_2K_LABELS),
+           "eular_acr_2019.items.": ("{item} (2019 EULAR/ACR)", EULAR_ACR_2019_LABELS)}
 PART_LABELS: dict[str, str] = {
     "eular_acr_2019.ana_ge_1_80": "ANA ≥ 1:80",
     "eular_acr_2019.items": "2019 EULAR/ACR items",
-    **{f"sledai_2k_items.{c}": f"{n} (SLEDAI-2K)" for c, n in SLEDAI_2K_LABELS.items()},
-    **{f"eular_acr_2019.items.{c}": f"{n} (2019 EULAR/ACR)" for c, n in EULAR_ACR_2019_LABELS.items()},
+    **{f"{prefix}{c}": template.format(item=n) for prefix, (template, names) in PART_OF.items()
+       for c, n in names.items()},
 }
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from . import messages as m
 from .derive import Derived
 from .labels import label
-from .messages import Fact, Joined, Msg, Qty, Word
+from .messages import Code, Fact, Joined, Msg, Qty, Word
 
 Tri = bool | None
 
@@ -121,6 +121,11 @@ class Atom(Expr):
         raise NotImplementedError
 
 
+def _codes(key: str, values: Any) -> Joined:
+    """A list fact's codes, each one a code an edge names by its label."""
+    return Joined(tuple(Code(key, c) for c in values))
+
+
 @dataclass(frozen=True)
 class Yes(Atom):
     key: str
@@ -133,11 +138,12 @@ class Yes(Atom):
 
     def describe(self, ctx: Context) -> Msg:
         d = ctx.decided(self.key)
-        if d is not None and d.why and self.key in WHY_ALONE:
-            return Msg(d.why)
+        says = d.says if d is not None else ""
+        if says and self.key in WHY_ALONE:
+            return says if isinstance(says, Msg) else Msg(says)
         answer = Word("yes" if ctx.get(self.key) else "no")
-        if d is not None and d.why:
-            return m.msg(m.YES_NO_WHY, fact=Fact(self.key), answer=answer, why=d.why)
+        if says:
+            return m.msg(m.YES_NO_WHY, fact=Fact(self.key), answer=answer, why=says)
         if (source := ctx.source(self.key)) is not None:
             return m.msg(m.YES_NO_CALCULATED, fact=Fact(self.key), answer=answer, source=Fact(source))
         return m.msg(m.YES_NO, fact=Fact(self.key), answer=answer)
@@ -196,7 +202,7 @@ class Compare(Atom):
         if v is None and d is not None and d.range is not None:
             truth = self.value(ctx)
             op = _SHOWN[self.op] if truth else _OPS[self.op][1]
-            return m.msg(m.RANGE_COMPARED, range=d.why, op=op, threshold=threshold)
+            return m.msg(m.RANGE_COMPARED, range=d.says, op=op, threshold=threshold)
         if v is None and self.unknown_false_if is not None:
             reasons = Joined(tuple(a.describe(ctx) for a in self.unknown_false_if.deciders(ctx)), "; ")
             return m.msg(m.NOT_NEEDED, fact=Fact(self.key), reasons=reasons)
@@ -242,9 +248,9 @@ class Includes(Atom):
         v = ctx.get(self.key)
         hits = [x for x in v if x in self.members]
         if hits:
-            return m.msg(m.LISTED, fact=Fact(self.key), items=Joined(tuple(hits)))
-        listed = Joined(tuple(v)) if v else Word("none")
-        return m.msg(m.LISTED_NONE_OF, fact=Fact(self.key), items=listed, members=Joined(self.members))
+            return m.msg(m.LISTED, fact=Fact(self.key), items=_codes(self.key, hits))
+        listed = _codes(self.key, v) if v else Word("none")
+        return m.msg(m.LISTED_NONE_OF, fact=Fact(self.key), items=listed, members=_codes(self.key, self.members))
 
 
 @dataclass(frozen=True)
@@ -261,13 +267,14 @@ class CountAtLeast(Atom):
 
     def describe(self, ctx: Context) -> Msg:
         v = ctx.get(self.key)
-        listed = f" ({', '.join(v)})" if v else ""
         op = "≥" if self.value(ctx) else "<"
         count, name = len(set(v)), label(self.key)
-        fact: Fact | str = Fact(self.key)
+        fact: Fact | Word = Fact(self.key)
         if count == 1 and name.endswith("s"):  # "1 DMARD", "2 DMARDs"
-            fact = name[:-1]
-        return m.msg(m.COUNTED, count=str(count), fact=fact, listed=listed, op=op, n=str(self.n))
+            fact = Word(name[:-1])
+        if not v:
+            return m.msg(m.COUNTED, count=str(count), fact=fact, op=op, n=str(self.n))
+        return m.msg(m.COUNTED_LISTED, count=str(count), fact=fact, items=_codes(self.key, v), op=op, n=str(self.n))
 
 
 @dataclass(frozen=True)
@@ -283,7 +290,8 @@ class NonEmpty(Atom):
 
     def describe(self, ctx: Context) -> Msg:
         v = ctx.get(self.key)
-        return m.msg(m.LISTED, fact=Fact(self.key), items=Joined(tuple(v))) if v else m.msg(m.NONE, fact=Fact(self.key))
+        return m.msg(m.LISTED, fact=Fact(self.key), items=_codes(self.key, v)) if v else \
+            m.msg(m.NONE, fact=Fact(self.key))
 
 
 @dataclass(frozen=True)

@@ -349,3 +349,4 @@ RECHECK_BY_ID: dict[str, Recheck] = {r.criterion: r for r in RECHECKS}
 PENDING_REASONS: dict[str, str] = {c.id: c.pending_reason for c in CRITERIA if c.pending_reason}
 FLAG_TEXTS: tuple[str, ...] = tuple(f.text for f in FLAGS)
 RECHECK_WHEN: tuple[str, ...] = tuple(text for r in RECHECKS for _cond, text in r.parts)
+READINGS: dict[str, str] = {c.id: c.reading for c in CRITERIA if c.reading}

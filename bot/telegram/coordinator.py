@@ -65,6 +65,13 @@ REASSESS_HEAD = Plural("<b>{n} referral whose outcome protocol {version} changes
 REASSESS_LINE = ("• <b>{ref}</b> ({status}): {recorded} under {version}, now <b>{new}</b> · {changed}")
 REASSESS_STATUS_ONLY = "status only"
 REASSESS_UNKNOWN = "unknown version"
+# /reassess's code words (records/reassess.py) as msgids: a referral's status (registry; the same msgids as
+# render.DECISION_WORDS, so the same translations), an outcome's, and a criterion's class (reassess._CLASS).
+REASSESS_REFERRAL_STATUS = {"sent": "sent", "need_info": "needs more information", "accepted": "accepted",
+                            "declined": "declined", "amending": "being amended"}
+REASSESS_OUTCOME_STATUS = {"eligible": "eligible", "ineligible": "ineligible", "incomplete": "incomplete"}
+REASSESS_CLASS = {"passes": "passes", "fails": "fails", "pending": "pending", "unknown": "unknown",
+                  "passes or unknown": "passes or unknown"}
 EXPORT_BROKEN = ("⚠️ The audit trail does not verify (broken at event {where}), so it was not exported. Please "
                  "tell the study's data manager; <code>screening-bot audit verify</code> shows where.")
 EXPORT_CAPTION = ("Audit export: {events} events of {referrals} referrals, head #{seq} <code>{head}</code>. Check "
@@ -150,18 +157,26 @@ async def view(update: Update, context: BotContext) -> None:
 async def reassess_referrals(update: Update, context: BotContext) -> None:
     """The referrals whose outcome the current protocol changes: recorded status and version, the new
     status and the criteria that changed."""
+    from bot.i18n import CHINESE, current
+
+    def word(table: dict[str, str], code: str | None) -> str:  # a code the table does not know: as it is
+        return _(table[code]) if code in table else str(code)
+
     turn = Turn(update, context)
     rows = reassess(context.services.store)
     if not rows:
         turn.say(_(REASSESS_NONE).format(version=esc(PROTOCOL_VERSION)))
     else:
         lines = [plural(REASSESS_HEAD, len(rows)).format(n=len(rows), version=esc(PROTOCOL_VERSION))]
+        separator = "、" if current() == CHINESE else ", "  # as bot/report.py lists
         for r in rows:
-            changed = ", ".join(f"{c.criterion} {c.before} → {c.after}" for c in r.changes) or _(REASSESS_STATUS_ONLY)
+            changed = separator.join(f"{c.criterion} {word(REASSESS_CLASS, c.before)} → {word(REASSESS_CLASS, c.after)}"
+                                     for c in r.changes) or _(REASSESS_STATUS_ONLY)
             lines.append(_(REASSESS_LINE).format(
-                ref=esc(r.referral_id), status=esc(r.referral_status), recorded=esc(r.recorded_status),
-                version=esc(r.recorded_protocol_version or _(REASSESS_UNKNOWN)), new=esc(r.new_status),
-                changed=esc(changed)))
+                ref=esc(r.referral_id), status=esc(word(REASSESS_REFERRAL_STATUS, r.referral_status)),
+                recorded=esc(word(REASSESS_OUTCOME_STATUS, r.recorded_status)),
+                version=esc(r.recorded_protocol_version or _(REASSESS_UNKNOWN)),
+                new=esc(word(REASSESS_OUTCOME_STATUS, r.new_status)), changed=esc(changed)))
         turn.say("\n".join(lines))
     await turn.end()
 

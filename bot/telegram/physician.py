@@ -11,7 +11,7 @@ import sqlite_utils
 from telegram import Update
 
 from bot.i18n import _, lang_of, using
-from bot.report import LIST_SEP
+from bot.report import list_sep
 from conversations.dialogue import engine
 from conversations.dialogue.events import E
 from conversations.dialogue.messages import M
@@ -315,9 +315,9 @@ def _draft_label(q: engine.Question) -> str:
     labels = {c.value: _(c.label) for c in q.choices}
     yes = [labels.get(k, k) for k, v in q.draft.items() if v == "yes"]
     unsure = [labels.get(k, k) for k, v in q.draft.items() if v == "unknown"]
-    text = _(LIST_SEP).join(yes) if yes else _(DRAFT_NONE)
+    text = list_sep().join(yes) if yes else _(DRAFT_NONE)
     if unsure:
-        return _(DRAFT_UNSURE).format(items=text, unsure=_(q.unsure), unsure_items=_(LIST_SEP).join(unsure))
+        return _(DRAFT_UNSURE).format(items=text, unsure=_(q.unsure), unsure_items=list_sep().join(unsure))
     return text
 
 

@@ -16,7 +16,6 @@ from bot.i18n import ENGLISH, _, current, number
 from bot.phrases import NO_FURTHER_HELP, reason_text, text
 from bot.report import (
     INELIGIBLE_NOW,
-    LIST_SEP,
     MISSING_MORE,
     PENDING_AT_VISIT,
     STATUS_LINES,
@@ -25,13 +24,14 @@ from bot.report import (
     echo_text,
     failure_text,
     key_facts,
+    label_text,
+    list_sep,
     next_steps,
     reasons_text,
 )
 from conversations.dialogue import engine
 from conversations.dialogue.messages import M, Message
 from criteria import TITLES, Facts, Note, Outcome
-from criteria.labels import label
 
 from . import contact, keyboards
 
@@ -165,19 +165,13 @@ def outcome(result: engine.OutcomeReached, ref: str) -> str:
         lines += _flags(o)
     else:
         if o.pending:
-            lines += ["", "⏳ " + esc(_(PENDING_AT_VISIT).format(criteria=_(LIST_SEP).join(o.pending)))]
+            lines += ["", "⏳ " + esc(_(PENDING_AT_VISIT).format(criteria=list_sep().join(o.pending)))]
         lines += _flags(o)
     return "\n".join([*lines, "", esc(next_steps(o))])
 
 
 def _missing_names(facts: list[str]) -> str:
-    names = []
-    for key in facts:
-        try:
-            names.append(_(label(key)))
-        except KeyError:
-            names.append(key)
-    return _(LIST_SEP).join(names)
+    return list_sep().join(label_text(key) for key in facts)
 
 
 def missing_all(o: Outcome, ref: str) -> str:

@@ -149,11 +149,14 @@ def validation_message(error: ValidationError) -> Message:
     """The first validation error of the facts model, as a message for the physician."""
     e = error.errors(include_url=False)[0]
     loc = e["loc"]
+    # The facts model's own sentence as a template with its values (criteria.messages.to_data), so that
+    # an edge says it in the physician's language; ``detail`` is its English.
+    said = {"said": e["ctx"]["said"]} if e["type"] == "contradiction" and "said" in (e.get("ctx") or {}) else {}
     if e["type"] == "contradiction" and not str(e["msg"]).startswith("contradiction"):
         # A whole-model check that is no contradiction (creatinine outside its range in either unit).
-        return msg(M.NOT_VALID, detail=str(e["msg"]))
+        return msg(M.NOT_VALID, detail=str(e["msg"]), **said)
     if e["type"] == "contradiction" or not loc:
-        return msg(M.CONTRADICTION, detail=str(e["msg"]))
+        return msg(M.CONTRADICTION, detail=str(e["msg"]), **said)
     key = str(loc[0])
     if key in FACT_LABELS and e["type"] in ("greater_than_equal", "less_than_equal", "greater_than"):
         lo, hi = _bounds(key)
