@@ -34,10 +34,12 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 MENU_CODES = {ENGLISH: "en", CHINESE: "zh"}
 
 _current: ContextVar[str] = ContextVar("screening_bot_language", default=ENGLISH)
-# Each user's language as their last update gave it (their Telegram's, or the one they chose), and where
-# the languages chosen with /language are kept (bot/telegram/languages.py): see ``lang_of``.
+# Each user's language as their last update in this application gave it (their Telegram's, or the one they
+# chose), where the languages chosen with /language are kept, and where the languages their Telegram gave
+# are kept over a restart (both bot/telegram/languages.py): see ``lang_of``.
 _seen: dict[int, str] = {}
 _chosen: list[Callable[[int], str | None]] = []
+_stored: list[Callable[[int], str | None]] = []
 
 
 @cache
@@ -108,25 +110,45 @@ def remember(user_id: int, lang: str) -> None:
     _seen[user_id] = lang if lang in LANGUAGES else ENGLISH
 
 
+def set_stored(lookup: Callable[[int], str | None] | None) -> None:
+    """Where the languages users' Telegram last gave are kept in the application's database (None:
+    nowhere): bot/telegram/languages.py, when the store opens; ``set_chosen(None)`` forgets it too."""
+    _stored[:] = [lookup] if lookup is not None else []
+
+
 def set_chosen(lookup: Callable[[int], str | None] | None) -> None:
-    """Where the languages users chose are kept (None: nowhere). A new application (or none) starts with no
-    memory of the languages another one's updates gave: nothing carries over from one to the next."""
+    """Where the languages users chose are kept (None: nowhere, and nor are their Telegram's). A new
+    application (or none) starts with no memory of the languages another one's updates gave: nothing in
+    memory carries over from one to the next (what is in the database of the same bot does: the choice,
+    and the language its Telegram last gave)."""
     _chosen[:] = [lookup] if lookup is not None else []
     _seen.clear()
+    if lookup is None:
+        _stored.clear()
+
+
+def _looked_up(lookups: list[Callable[[int], str | None]], user_id: int) -> str | None:
+    for lookup in lookups:
+        try:
+            lang = lookup(user_id)
+        except Exception:  # the store closed or not migrated yet
+            lang = None
+        if lang in LANGUAGES:
+            return lang
+    return None
 
 
 def lang_of(user_id: int) -> str:
     """The language to write to ``user_id`` in, from anyone's turn or a job (a coordinator's summary from
-    a physician's turn, a reminder): the one they chose, else their Telegram's as their last update gave
-    it, else English."""
-    for lookup in _chosen:
-        try:
-            chosen = lookup(user_id)
-        except Exception:  # the store closed or not migrated yet: what their updates said
-            chosen = None
-        if chosen in LANGUAGES:
-            return chosen
-    return _seen.get(user_id, ENGLISH)
+    a physician's turn, a reminder), in this order:
+
+    1. the one they chose with /language (stored: it survives a restart);
+    2. the one their last update in this application gave (in memory: the freshest word of their Telegram);
+    3. the one their Telegram last gave as stored (``telegram_languages``: what survives a restart until
+       their next update; a cache of what Telegram says, not a choice);
+    4. English.
+    """
+    return _looked_up(_chosen, user_id) or _seen.get(user_id) or _looked_up(_stored, user_id) or ENGLISH
 
 
 def _(message: str) -> str:

@@ -74,7 +74,7 @@ def test_a_fresh_database_is_at_the_latest_version_with_every_table(tmp_path):
     assert schema.version(store.db) == schema.LATEST
     assert set(store.db.table_names()) >= {"audit_events", "prescreens", "physicians", "invites", "referrals",
                                            "referral_decisions", "telegram_updates", "telegram_outbox",
-                                           "telegram_focus"}
+                                           "telegram_focus", "user_languages", "telegram_languages"}
     assert schema.upgrade(store.db) == [], "nothing runs twice"
     store.close()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 
-from telegram_harness import COORDINATOR, PHYSICIAN, Harness, message, ref_of
+from telegram_harness import COORDINATOR, PHYSICIAN, Harness, callback, message, ref_of
 
 from bot import i18n
 from bot.telegram import menus
@@ -122,3 +122,93 @@ async def test_a_users_language_does_not_outlive_the_application(tmp_path):
     async with Harness(tmp_path):
         assert i18n.lang_of(424242) == i18n.ENGLISH
     assert i18n.lang_of(424242) == i18n.ENGLISH
+
+
+def _telegram_languages(h: Harness) -> list[tuple[int, str]]:
+    return h.db.conn.execute("SELECT user_id, lang FROM telegram_languages ORDER BY user_id").fetchall()
+
+
+async def test_a_job_after_a_restart_writes_in_the_language_the_users_telegram_gave(tmp_path):
+    """A physician whose Telegram is Chinese and who never chose a language: after a restart on the same
+    database, and before they send anything again, the idle reminder is in Chinese (telegram_languages)."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.telegram import reminders
+    from conversations.records.reminders import parse_time
+
+    class Clock:
+        t = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
+
+        def __call__(self) -> datetime:
+            return self.t
+
+    clock = Clock()
+    async with Harness(tmp_path, clock=clock) as h:
+        ref = ref_of(await h.feed(_zh(message(PHYSICIAN, "/screen"))))
+        assert chinese(await h.feed(_zh(message(PHYSICIAN, "12"))))
+        t0 = parse_time(h.services.store.get(ref).updated_at)
+        assert h.services.languages.of(PHYSICIAN) is None, "never chosen"
+        assert _telegram_languages(h) == [(PHYSICIAN, i18n.CHINESE)]
+    async with Harness(tmp_path, clock=clock) as h:  # a restart: nothing in memory, the database remembers
+        assert i18n.lang_of(PHYSICIAN) == i18n.CHINESE
+        assert len(reminders.look(h.services, now=t0 + timedelta(hours=48))) == 1
+        assert await h.deliver() == 0
+        [sent] = [c for c in h.request.sent(PHYSICIAN) if ref in c.text]
+        assert CJK.search(sent.text) and "is waiting for your next answer" not in sent.text, sent.text
+        assert h.audit(E.MESSAGE_SENT)[-1]["payload"]["lang"] == i18n.CHINESE
+        result = rebuild.compare(h.db)
+        assert result.ok, [rebuild.describe(d) for d in result.differences]
+        assert "telegram_languages" not in result.checked, "a cache, not proven state"
+        assert not [e for e in h.audit(E.LANGUAGE_CHOSEN)], "nothing was chosen"
+
+
+async def test_the_telegram_language_is_written_once_not_per_update_and_follows_a_change(tmp_path):
+    async with Harness(tmp_path) as h:
+        h.db.conn.execute("CREATE TEMP TABLE writes (n INTEGER)")
+        h.db.conn.execute("CREATE TEMP TRIGGER w_ins AFTER INSERT ON main.telegram_languages"
+                          " BEGIN INSERT INTO writes VALUES (1); END")
+        h.db.conn.execute("CREATE TEMP TRIGGER w_upd AFTER UPDATE ON main.telegram_languages"
+                          " BEGIN INSERT INTO writes VALUES (1); END")
+
+        def writes() -> int:
+            return h.db.conn.execute("SELECT count(*) FROM writes").fetchone()[0]
+
+        ref_of(await h.feed(_zh(message(PHYSICIAN, "/screen"))))
+        for text in ("12", "/status", "/summary"):
+            await h.feed(_zh(message(PHYSICIAN, text)))
+        assert writes() == 1 and _telegram_languages(h) == [(PHYSICIAN, i18n.CHINESE)]
+        english = message(PHYSICIAN, "/status")  # their Telegram switched to English
+        assert not chinese(await h.feed(english))
+        await h.say(PHYSICIAN, "/status")
+        assert writes() == 2 and _telegram_languages(h) == [(PHYSICIAN, i18n.ENGLISH)]
+        assert i18n.lang_of(PHYSICIAN) == i18n.ENGLISH
+        no_code = message(PHYSICIAN, "/status")
+        del no_code["message"]["from"]["language_code"]  # Telegram said nothing: nothing changes
+        await h.feed(no_code)
+        assert writes() == 2
+        stranger = _zh(message(31337, "/start"))
+        await h.feed(stranger)
+        assert [uid for uid, _ in _telegram_languages(h)] == [PHYSICIAN], "strangers' languages are not kept"
+
+
+async def test_the_choice_overrides_the_stored_telegram_language_after_a_restart(tmp_path):
+    async with Harness(tmp_path) as h:
+        await h.feed(_zh(message(PHYSICIAN, "/screen")))
+        press = callback(PHYSICIAN, "lg:en")
+        press["callback_query"]["from"]["language_code"] = "zh-hans"
+        await h.feed(press)
+        assert _telegram_languages(h) == [(PHYSICIAN, i18n.CHINESE)]
+        assert i18n.lang_of(PHYSICIAN) == i18n.ENGLISH
+    async with Harness(tmp_path) as h:
+        assert i18n.lang_of(PHYSICIAN) == i18n.ENGLISH, "the choice first"
+        assert not chinese(await h.feed(_zh(message(PHYSICIAN, "/status"))))
+
+
+async def test_a_closed_store_keeps_no_language_and_breaks_nothing(tmp_path):
+    from bot.telegram import languages
+
+    async with Harness(tmp_path) as h:
+        services = h.services
+        await h.feed(_zh(message(PHYSICIAN, "/screen")))
+    languages.keep_telegram_language(services, PHYSICIAN, "en")  # the store closed: a warning at most
+    assert i18n.lang_of(PHYSICIAN) == i18n.ENGLISH, "nothing of the closed store is read"

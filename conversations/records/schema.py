@@ -241,6 +241,22 @@ def _languages(db: sqlite_utils.Database) -> None:
     _add_column(db, "telegram_outbox", "lang", "TEXT")
 
 
+TELEGRAM_LANGUAGES = """
+CREATE TABLE IF NOT EXISTS telegram_languages (
+    user_id INTEGER PRIMARY KEY,
+    lang TEXT NOT NULL,
+    seen_at TEXT NOT NULL
+);
+"""
+
+
+def _telegram_languages(db: sqlite_utils.Database) -> None:
+    # The language each user's Telegram (its language_code) last negotiated to, so that a job after a
+    # restart writes to them in it: a cache of what Telegram says, not a decision (the choice is
+    # user_languages), not audited and not rebuilt from the trail (as telegram_focus).
+    _script(db, TELEGRAM_LANGUAGES)
+
+
 def question_seq_of(markup: str, referral_id: str) -> int | None:
     for row in json.loads(markup).get("inline_keyboard", []):
         for button in row:
@@ -270,6 +286,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "decisions keep their reason, the items asked for and their undo; decisions being confirmed",
               _decision_reasons),
     Migration(9, "the language each user chose; the language each outgoing message is written in", _languages),
+    Migration(10, "the language each user's Telegram last gave (a cache for jobs after a restart)",
+              _telegram_languages),
 )
 LATEST = MIGRATIONS[-1].version
 
