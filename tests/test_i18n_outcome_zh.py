@@ -11,8 +11,9 @@ import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
-from strategies import make_consistent, valid_facts
+from strategies import make_consistent, near_eligible_facts, valid_facts
 
 from bot import i18n, phrases
 from bot.report import key_facts, outcome_text
@@ -37,6 +38,10 @@ def english_words(text: str) -> list[str]:
     return [w for w in WORD.findall(text) if w not in KEPT and w not in ("mL", "min")]
 
 
+# Small and large referrals, and those near eligibility (where most criteria are decided and explained).
+REFERRALS = st.one_of(valid_facts(), valid_facts(min_keys=25, null_ratio=0.05), near_eligible_facts())
+
+
 def _facts(facts: dict) -> Facts | None:
     try:
         return Facts.model_validate(make_consistent(facts))
@@ -56,7 +61,7 @@ def rendered(f: Facts) -> dict[str, str]:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-@given(valid_facts())
+@given(REFERRALS)
 def test_every_outcome_and_its_key_facts_read_in_chinese(facts):
     f = _facts(facts)
     if f is None:
@@ -65,6 +70,26 @@ def test_every_outcome_and_its_key_facts_read_in_chinese(facts):
         shown = rendered(f)
     for where, text in shown.items():
         assert not english_words(text), (where, english_words(text), text)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(REFERRALS)
+@pytest.mark.parametrize("lang", [i18n.ENGLISH, i18n.CHINESE])
+def test_telegrams_limits_hold_in_both_languages(lang, facts):
+    """The first screen of a summary ≤ 1,200 characters as Telegram counts them, every message (a detail
+    page, the physician's outcome, the missing list once split) ≤ 4,096."""
+    f = _facts(facts)
+    if f is None:
+        return
+    with i18n.using(lang):
+        shown = rendered(f)
+        pages = render.details(render.Summary(
+            ref="R-7KQ2-9XPM", send_no=1, physician=render.Physician(101, "名" * 60, "院" * 60, "1" * 60),
+            outcome=evaluate(f), facts=f, started="2026-03-02T09:00:00Z", finished="2026-03-02T09:30:00Z",
+            sent="2026-03-02T09:31:00Z", head_seq=42, head_hash="0" * 64))
+    assert render.visible_len(shown["summary"]) <= 1200, shown["summary"]
+    for text in [*pages, *render.split(shown["physician"]), *render.split(shown["missing_all"])]:
+        assert render.visible_len(text) <= 4096
 
 
 # Each branch of the calculators' explanations, with the sentence the English has always said.
