@@ -13,7 +13,7 @@ from criteria.labels import label
 from criteria.messages import from_data
 
 from .i18n import ENGLISH, Plural, _, current, number, plural
-from .report import CALCULATED, calculated_text, detail_text, list_sep
+from .report import CALCULATED, calculated_text, code_text, detail_text, list_sep
 
 SENTENCES: dict[M, str] = {
     M.STARTED: ("New pre-screen {referral_id}. Please give no names, dates of birth or record numbers: the "
@@ -147,6 +147,8 @@ SENTENCES: dict[M, str] = {
     M.VALUE_YES: "yes",
     M.VALUE_NO: "no",
     M.VALUE_TEXT: "{text}",
+    M.VALUE_QUANTITY: "{text}",
+    M.VALUE_CODES: "{text}",
     M.VALUE_NONE: "none",
     M.VALUE_ITEMS: "{items}{unsure_note}",
 }
@@ -221,6 +223,11 @@ def _params(message: Message, overrides: Mapping[M, str]) -> dict[str, Any]:
         p["named"] = _(TEST_NAMES.get(p.get("named", ""), p.get("named", "")))
     elif code in (M.CONTRADICTION, M.NOT_VALID) and p.get("said") and current() != ENGLISH:
         p["detail"] = detail_text(from_data(p["said"]))
+    elif code is M.VALUE_QUANTITY:  # a number as stored, with its fact's unit in the current language
+        unit = _(p["unit"]) if p["unit"] else ""
+        p["text"] = p["value"] + (("" if unit.startswith("/") else " ") + unit if unit else "")
+    elif code is M.VALUE_CODES:  # a list fact's codes: in English as they stand, else by their labels
+        p["text"] = list_sep().join(code_text(p["fact"], c) for c in p["items"])
     elif code is M.VALUE_TEXT:  # a choice's label, or a number as the readers wrote it
         p["text"] = _(p["text"])
     elif code is M.VALUE_ITEMS:

@@ -537,8 +537,10 @@ def _describe(entry: Entry) -> Message:
     if q.reader == "creatinine":
         return msg(M.VALUE_TEXT, text=f"{v[0]:g} {v[1]}")
     if q.reader in ("number", "integer") and q.id in FACT_LABELS and isinstance(v, int | float):
-        unit = FACT_LABELS[q.id].unit  # with its unit ("12 months", "62 %"), the value exactly as stored
-        return msg(M.VALUE_TEXT, text=f"{v:g}" + (f"{'' if unit.startswith('/') else ' '}{unit}" if unit else ""))
+        # with its unit ("12 months", "62 %"), the value exactly as stored
+        return msg(M.VALUE_QUANTITY, value=f"{v:g}", unit=FACT_LABELS[q.id].unit)
+    if isinstance(v, list) and v and q.choices:
+        return msg(M.VALUE_CODES, fact=q.id, items=list(v))
     return answers.describe(v)
 
 

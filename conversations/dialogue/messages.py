@@ -117,6 +117,8 @@ class M(StrEnum):
     VALUE_YES = "value_yes"
     VALUE_NO = "value_no"
     VALUE_TEXT = "value_text"                # text
+    VALUE_QUANTITY = "value_quantity"        # value, unit (the fact's, in English: the edge names it)
+    VALUE_CODES = "value_codes"              # fact, items (a list fact's codes: the edge names them)
     VALUE_NONE = "value_none"
     VALUE_ITEMS = "value_items"              # items, unsure, checklist (facts: "not sure"; items: "not assessed")
 
