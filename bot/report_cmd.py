@@ -1,4 +1,5 @@
-"""`screening-bot report --html OUT [--db PATH] [--contacts]`: the screening report as one HTML page.
+"""`screening-bot report --html OUT [--db PATH] [--contacts] [--lang LANG]`: the screening report as one
+HTML page, in Simplified Chinese or English (``--lang``, else the system locale, as `chat` takes it).
 
 The numbers are the screening log's (`screening-bot log`), from a trail that verifies, with its key when
 the key is here; a broken trail gives no report (one line, exit 2, nothing written). The page is written
@@ -18,7 +19,7 @@ from conversations.records.audit_export import new_file
 from conversations.records.audit_key import AuditKey
 from conversations.records.report_data import ReportData, verified_report
 
-from . import audit_keys, report_html
+from . import audit_keys, i18n, report_html
 from .audit_cmd import open_existing
 from .settings import add_db_argument, clip, settings_for
 
@@ -31,11 +32,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--html", required=True, metavar="OUT", type=Path, help="file to write (must not exist yet)")
     p.add_argument("--contacts", action="store_true",
                    help="include the referring physicians' details (left out by default)")
+    p.add_argument("--lang", metavar="LANG", help="the language of the page: zh (Simplified Chinese) or en "
+                   "(default: the system locale)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     out: Path = args.html
+    lang = getattr(args, "lang", None)
+    i18n.set_current(i18n.negotiate(lang) if lang else i18n.system_language())
     if out.exists() or out.is_symlink():
         print(f"{PROG}: {clip(str(out), 100)} already exists; a report is never written over a file",
               file=sys.stderr)
@@ -73,8 +78,9 @@ def verified(db: sqlite_utils.Database, key: AuditKey | None, *, contacts: bool 
     return data
 
 
-def write_report(data: ReportData, out: Path) -> None:
-    """The page at ``out``, whole, owner-only, never over a file (FileExistsError)."""
-    page = report_html.render(data)
+def write_report(data: ReportData, out: Path, lang: str | None = None) -> None:
+    """The page at ``out`` in ``lang`` (default: the current language), whole, owner-only, never over a file
+    (FileExistsError)."""
+    page = report_html.render(data, lang=lang)
     with new_file(out) as temporary:
         temporary.write_text(page, encoding="utf-8")

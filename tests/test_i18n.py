@@ -32,15 +32,18 @@ MO = PO.with_suffix(".mo")
 # contact (machine-facing).
 
 def extracted() -> list[tuple[object, str]]:
-    """(msgid, where) for every message the extractor yields now (babel.cfg)."""
+    """(msgid, where) for every message the extractor yields now (babel.cfg): where is the phrase tables'
+    comment (their constant), or the file and line of a template's message (Jinja2's extractor gives none)."""
     with open(ROOT / "babel.cfg") as f:
         method_map, options_map = parse_mapping_cfg(f)
-    return [(message, comments[0]) for _file, _line, message, comments, _ctx in
+    return [(message, comments[0] if comments else f"{file}:{line}") for file, line, message, comments, _ctx in
             extract_from_dir(str(ROOT), method_map, options_map)]
 
 
 def fields(text: str) -> Counter:
-    return Counter(name for _, name, _, _ in string.Formatter().parse(text) if name is not None)
+    """The {name} fields of a phrase table's template and the %(name)s of a Jinja2 template's message."""
+    return Counter(name for _, name, _, _ in string.Formatter().parse(text) if name is not None) + \
+        Counter(f"%({name})" for name in re.findall(r"%\((\w+)\)[sd]", text))
 
 
 def tags(text: str) -> Counter:

@@ -1,8 +1,8 @@
-"""The screening report in a real browser (issue 15): Debian's headless `chromium` (installed by .ci/run)
-renders the page of a realistic Telegram run; the numbers in the DOM it built equal `screening-bot log
---json` for the same database, and screenshots at phone and desktop width are written to $TMPDIR for a
-person to look at (their paths are printed). Never skipped: without chromium the test fails and says how
-to install it."""
+"""The screening report in a real browser (issues 15, 16): Debian's headless `chromium` (installed by
+.ci/run) renders the page of a realistic Telegram run, in English and in Chinese (`--lang`); the numbers in
+the DOM it built equal `screening-bot log --json` for the same database, and screenshots at phone and
+desktop width are written to $TMPDIR for a person to look at (their paths are printed). Never skipped:
+without chromium the test fails and says how to install it."""
 
 from __future__ import annotations
 
@@ -49,10 +49,11 @@ def png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", head[16:24])
 
 
-def test_the_page_in_chromium_shows_the_numbers_of_log_json(tmp_path, capsys):
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_page_in_chromium_shows_the_numbers_of_log_json(tmp_path, capsys, lang):
     asyncio.run(report_run(tmp_path))
     db, page_path = tmp_path / "screening.db", tmp_path / "report.html"
-    made = cli("report", "--db", str(db), "--html", str(page_path), cwd=tmp_path)
+    made = cli("report", "--db", str(db), "--html", str(page_path), "--lang", lang, cwd=tmp_path)
     assert made.returncode == 0, made.stderr
     logged = cli("log", "--db", str(db), "--json", cwd=tmp_path)
     assert logged.returncode == 0, logged.stderr
@@ -66,11 +67,12 @@ def test_the_page_in_chromium_shows_the_numbers_of_log_json(tmp_path, capsys):
     for key in ("started", "cancelled", "completed", "sent"):
         assert int(page.totals[key]) == numbers[key], key
     assert sum(numbers["by_outcome"].values()) == numbers["completed"] > 0
+    assert ("<h1>筛查报告</h1>" if lang == "zh" else "<h1>Screening report</h1>") in dom.stdout
 
     stamp = f"{os.getpid()}"
     shots = []
     for name, (width, height) in SIZES.items():
-        shot = Path(tempfile.gettempdir()) / f"screening-report-{name}-{width}x{height}-{stamp}.png"
+        shot = Path(tempfile.gettempdir()) / f"screening-report-{lang}-{name}-{width}x{height}-{stamp}.png"
         shot.unlink(missing_ok=True)
         taken = chromium(f"--window-size={width},{height}", f"--screenshot={shot}", page_path.as_uri(),
                          profile=tmp_path / f"profile-{name}")

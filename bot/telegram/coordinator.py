@@ -85,6 +85,8 @@ REPORT_CAPTION = ("Screening report: {started} started, {completed} completed, {
 REPORT_CAPTION_CONTACTS = ("Screening report: {started} started, {completed} completed, {sent} sent; audit trail up "
                            "to event {seq}. No patient identifiers; with the referring physicians' details.")
 REPORT_FAILED = "The report could not be sent; please try /report again."
+# The document's name, which Telegram shows beside it: the page's own language.
+REPORT_FILE_NAME = "screening-report-{stamp}.html"
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -222,13 +224,15 @@ def _export(settings: Settings, out: Path, coordinator_id: int, key: AuditKey | 
 
 async def report(update: Update, context: BotContext) -> None:
     """The screening report (`screening-bot report`'s page) as a document; ``/report contacts`` with the
-    referring physicians' details. Built on its own connection in a thread, from a trail that verifies."""
+    referring physicians' details. Built on its own connection in a thread, from a trail that verifies; the
+    page, its name and caption in the requesting coordinator's language."""
     s = context.services
     turn = Turn(update, context)
     contacts = [a.lower() for a in context.args or ()] == ["contacts"]
     await turn.end()
     with tempfile.TemporaryDirectory(prefix="screening-report-") as tmp:
-        path = Path(tmp) / f"screening-report-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.html"
+        path = Path(tmp) / _(REPORT_FILE_NAME).format(stamp=f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
+        # to_thread carries the update's context over, its language (bot.i18n.current()) with it.
         data = await asyncio.to_thread(_report, s.settings, path, audit.bound(s.store.db), contacts)
         turn = Turn(update, context)
         turn.record_received = False
@@ -251,7 +255,7 @@ def _report(settings: Settings, out: Path, key: AuditKey | None, contacts: bool)
     try:
         data = verified_report(db, key, contacts=contacts)
         if isinstance(data, ReportData):
-            write_report(data, out)
+            write_report(data, out)  # in the current language: the requesting coordinator's
         return data
     finally:
         db.close()
