@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from conversations.dialogue.identifiers import DATE, EMAIL, NUMBER
 from conversations.dialogue.messages import M, Message
 from criteria.labels import label
-from criteria.messages import from_data
+from criteria.messages import from_data, unit_of
 
 from .i18n import ENGLISH, Plural, _, current, number, plural
-from .report import CALCULATED, calculated_text, code_text, detail_text, list_sep
+from .report import CALCULATED, calculated_text, code_text, detail_text, label_text, list_sep
 
 SENTENCES: dict[M, str] = {
     M.STARTED: ("New pre-screen {referral_id}. Please give no names, dates of birth or record numbers: the "
@@ -175,6 +176,8 @@ AMEND_REASON_LABELS = {
 }
 # A reason as it is named once chosen: its label, or with the physician's words ("other": the words alone).
 AMEND_REASON_CHOSEN = {"label": "{label}", "label_and_text": "{label} ({text})", "text": "{text}"}
+# What an answer that was refused looked like (identifiers.DATE, EMAIL, NUMBER: M.IDENTIFIER's kind).
+IDENTIFIER_KINDS = (DATE, EMAIL, NUMBER)
 # Tests as the serology readers name them (conversations/dialogue/words.TESTS).
 TEST_NAMES = {
     "hbsag": "HBsAg", "hbsab": "HBsAb (anti-HBs, the surface antibody)", "hbcab": "HBcAb (anti-HBc)",
@@ -221,6 +224,14 @@ def _params(message: Message, overrides: Mapping[M, str]) -> dict[str, Any]:
                 M.SEROLOGY_NUMBER, M.SEROLOGY_EQUIVOCAL):  # the serology readers name tests by code
         p["test"] = _(TEST_NAMES.get(p["test"], p["test"]))
         p["named"] = _(TEST_NAMES.get(p.get("named", ""), p.get("named", "")))
+    elif code is M.OUT_OF_RANGE and p.get("key") and current() != ENGLISH:  # the fact and its unit
+        unit = unit_of(p["key"])
+        p["name"] = label_text(p["key"])
+        p["high"] = p["high_number"] + (("" if unit.startswith("/") else " ") + _(unit) if unit else "")
+    elif code is M.IDENTIFIER:
+        p["kind"] = _(p["kind"])
+    elif code is M.ITEM_WHICH:
+        p["first"], p["second"] = _(p["first"]), _(p["second"])
     elif code in (M.CONTRADICTION, M.NOT_VALID) and p.get("said") and current() != ENGLISH:
         p["detail"] = detail_text(from_data(p["said"]))
     elif code is M.VALUE_QUANTITY:  # a number as stored, with its fact's unit in the current language

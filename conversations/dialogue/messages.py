@@ -71,7 +71,7 @@ class M(StrEnum):
     LIST_EMPTY = "list_empty"
     CHECKLIST_EMPTY = "checklist_empty"
     CHECKLIST_ITEMS_UNKNOWN = "checklist_items_unknown"  # items
-    OUT_OF_RANGE = "out_of_range"            # name, low, high (with its unit), value
+    OUT_OF_RANGE = "out_of_range"            # name, low, high (with its unit), value, key, high_number
     CONTRADICTION = "contradiction"          # detail
     NOT_VALID = "not_valid"                  # detail
     NOT_VALID_FOR = "not_valid_for"          # key, detail
@@ -167,5 +167,7 @@ def validation_message(error: ValidationError) -> Message:
             name = FACT_LABELS[key].name
             # The name as written ("SLEDAI-2K", "eGFR"), else first letter up; the unit as fmt_quantity sets it.
             name = name if name[1:2].isupper() else name[:1].upper() + name[1:]
-            return msg(M.OUT_OF_RANGE, name=name, low=fmt_number(lo), high=fmt_quantity(key, hi), value=shown)
+            # key and the bare upper bound: an edge names the fact and its unit in the physician's language
+            return msg(M.OUT_OF_RANGE, name=name, low=fmt_number(lo), high=fmt_quantity(key, hi), value=shown,
+                       key=key, high_number=fmt_number(hi))
     return msg(M.NOT_VALID_FOR, key=key, detail=str(e["msg"]))

@@ -22,7 +22,7 @@ from criteria.labels import FACT_LABELS, label
 
 from . import answers, chinese, quantities
 from .answers import Choice
-from .messages import M, msg
+from .messages import M, Message, msg
 from .words import read_checklist, read_choice, read_list, read_yes_no
 
 Kind = Literal["number", "yes_no", "choice", "multi_choice", "text"]
@@ -406,7 +406,33 @@ def block_answer(question: QuestionDef, text: str) -> answers.Reading | None:
 def read(question: QuestionDef, text: str) -> Any:
     """Parse an answer (not "unknown", which the engine handles first) into the question's value."""
     answers.check_length(text)
-    text = chinese.to_english(text)  # Chinese forms as the English readers take them (issue 16)
+    english = chinese.to_english(text)  # Chinese forms as the English readers take them (issue 16)
+    try:
+        return _read(question, english)
+    except answers.AnswerError as e:
+        raise answers.AnswerError(_as_typed(e.message, text, english)) from None
+
+
+# The parameters of a reprompt that quote the answer back.
+_QUOTING = ("items", "text")
+
+
+def _as_typed(message: Message, typed: str, read: str) -> Message:
+    """A reprompt quotes the answer as the physician typed it: a part the Chinese rewrite changed (a
+    Chinese "maybe" read as "possibly" beside the untranslated rest) is never quoted in its half-English
+    form, the answer as typed (cut short) instead."""
+    if typed == read:
+        return message
+    params = dict(message.params)
+    for name in _QUOTING:
+        value = params.get(name)
+        quoted = value if isinstance(value, list) else [value] if isinstance(value, str) else []
+        if any(q not in typed for q in quoted):
+            params[name] = [typed.strip()[:40]] if isinstance(value, list) else typed.strip()[:40]
+    return Message(message.code, params)
+
+
+def _read(question: QuestionDef, text: str) -> Any:
     if (block := block_answer(question, text)) is not None:
         return block
     r = question.reader
