@@ -13,6 +13,7 @@ from telegram import Update
 
 from bot import phrases
 from bot.i18n import Plural, _, plural
+from bot.report import list_sep
 from bot.report_cmd import write_report
 from bot.settings import Settings
 from conversations.dialogue.events import E
@@ -131,7 +132,8 @@ async def referrals(update: Update, context: BotContext) -> None:
         for r in rows:
             line = REFERRAL_AWAITING if r.status == "sent" else REFERRAL_NEEDS_INFO
             lines.append(_(line).format(ref=esc(r.referral_id), physician=r.physician_id,
-                                        status=esc(r.outcome_status), sends=r.sends, sent=esc(r.last_sent_at),
+                                        status=esc(word(REASSESS_OUTCOME_STATUS, r.outcome_status)),
+                                        sends=r.sends, sent=esc(r.last_sent_at),
                                         by=r.decided_by))
         turn.say("\n".join(lines))
     await turn.end()
@@ -156,24 +158,24 @@ async def view(update: Update, context: BotContext) -> None:
     await turn.end()
 
 
+def word(table: dict[str, str], code: str | None) -> str:
+    """A code word in the current language (a code the table does not know: as it is)."""
+    return _(table[code]) if code in table else str(code)
+
+
 async def reassess_referrals(update: Update, context: BotContext) -> None:
     """The referrals whose outcome the current protocol changes: recorded status and version, the new
     status and the criteria that changed."""
-    from bot.i18n import CHINESE, current
-
-    def word(table: dict[str, str], code: str | None) -> str:  # a code the table does not know: as it is
-        return _(table[code]) if code in table else str(code)
-
     turn = Turn(update, context)
     rows = reassess(context.services.store)
     if not rows:
         turn.say(_(REASSESS_NONE).format(version=esc(PROTOCOL_VERSION)))
     else:
         lines = [plural(REASSESS_HEAD, len(rows)).format(n=len(rows), version=esc(PROTOCOL_VERSION))]
-        separator = "、" if current() == CHINESE else ", "  # as bot/report.py lists
         for r in rows:
-            changed = separator.join(f"{c.criterion} {word(REASSESS_CLASS, c.before)} → {word(REASSESS_CLASS, c.after)}"
-                                     for c in r.changes) or _(REASSESS_STATUS_ONLY)
+            changed = list_sep().join(
+                f"{c.criterion} {word(REASSESS_CLASS, c.before)} → {word(REASSESS_CLASS, c.after)}" for c in r.changes
+            ) or _(REASSESS_STATUS_ONLY)
             lines.append(_(REASSESS_LINE).format(
                 ref=esc(r.referral_id), status=esc(word(REASSESS_REFERRAL_STATUS, r.referral_status)),
                 recorded=esc(word(REASSESS_OUTCOME_STATUS, r.recorded_status)),

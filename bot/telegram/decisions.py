@@ -67,7 +67,7 @@ def confirmation(s: Services, d: Draft) -> tuple[str, InlineKeyboardMarkup]:
     rows: list[list[InlineKeyboardButton]] = []
     items = offered(s, d.referral_id) if d.decision == "need_info" else []
     if d.decision == "need_info":
-        rows += [[_button(f"{keyboards.MARKS['yes' if q in d.items else None]} {name}", f"{base}:t{i}")]
+        rows += [[_button(f"{keyboards.MARKS['yes' if q in d.items else None]} {_(name)}", f"{base}:t{i}")]
                  for i, (q, name) in enumerate(items)]
     elif d.decision == "decline":
         rows += [[_button(("● " if code == d.reason_code else "○ ") + _(render.DECLINE_REASON_LABELS[code]),

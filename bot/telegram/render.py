@@ -12,7 +12,7 @@ from html import escape, unescape
 from telegram import InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
-from bot.i18n import ENGLISH, _, current, number
+from bot.i18n import CHINESE, ENGLISH, _, current, number
 from bot.phrases import NO_FURTHER_HELP, reason_text, text
 from bot.report import (
     INELIGIBLE_NOW,
@@ -688,7 +688,7 @@ def confirm_text(ref: str, send_no: int, decision: str, items: list[str], reason
         if not offered:
             lines.append(_(CONFIRM_NO_ITEMS))
         if items:
-            lines.append(_(CONFIRM_ITEMS).format(items=esc("; ".join(items))))
+            lines.append(_(CONFIRM_ITEMS).format(items=esc(_items(items))))
     if decision == "decline" and reason_code:
         lines.append(_(CONFIRM_REASON).format(reason=decline_reason(reason_code)))
     if note:
@@ -701,8 +701,13 @@ def decision_detail(decision: str, reason_code: str | None, note: str, items: li
     if decision == "decline":
         return decline_reason(reason_code, note)
     if decision == "need_info" and items:
-        return esc("; ".join(items))
+        return esc(_items(items))
     return ""
+
+
+def _items(names: list[str]) -> str:
+    """The items a "need information" asks for (the questions' short names), in the current language."""
+    return ("；" if current() == CHINESE else "; ").join(_(n) for n in names)
 
 
 def decided_by_you(ref: str, words: str, detail: str) -> str:
@@ -723,6 +728,6 @@ def physician_decision(ref: str, decision: str, reason_code: str | None, note: s
         else ""
     if decision == "need_info" and not items:
         return _(PHYSICIAN_NEED_INFO_NOTE_ONLY).format(ref=esc(ref), note=said)
-    listed = _(PHYSICIAN_ITEMS).format(items=esc("; ".join(items))) if items else ""
+    listed = _(PHYSICIAN_ITEMS).format(items=esc(_items(items))) if items else ""
     return _(PHYSICIAN_DECISION[decision]).format(ref=esc(ref), items=listed, note=said,
                                                reason=decline_reason(reason_code, note))
