@@ -1,5 +1,6 @@
 """Plain-text rendering of an outcome, shared by the command line and the terminal chat."""
 
+import unicodedata
 from typing import Any
 
 from conversations.dialogue.questions import BY_ID as QUESTIONS_BY_ID
@@ -45,7 +46,7 @@ CALCULATED_LABELS = {"eular_acr_2019_total": Label("2019 EULAR/ACR total")}
 # The criteria table's verdicts: in English the codes as they stand (the same as the JSON's), in another
 # language these words translated.
 VERDICT_WORDS = {"met": "met", "not_met": "not met", "clear": "clear", "excluded": "excluded",
-                 "unknown": "unknown", "pending": "pending"}
+                 "unknown": "not decided yet", "pending": "pending"}
 # How the registry listing's ambiguities are read (outcome.notes: "ID: reading").
 NOTE_LINE = "{criterion}: {reading}"
 # A classification known only as a range is the range of its score: shown once, under the score.
@@ -220,6 +221,12 @@ def criterion_text(criterion: str, text: str, detail: Any = None) -> str:
     return _(CRITERION_TEXT).format(title=_(TITLES[criterion]), text=text)
 
 
+def padded(text: str, width: int) -> str:
+    """``text`` padded to ``width`` columns as a terminal shows them (a Chinese character takes two)."""
+    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(0, width - used)
+
+
 def verdict_text(verdict: str) -> str:
     return verdict if current() == ENGLISH or verdict not in VERDICT_WORDS else _(VERDICT_WORDS[verdict])
 
@@ -246,7 +253,7 @@ def outcome_text(outcome: Outcome, *, table: bool = True) -> str:
         lines += [_(CALCULATED).format(calculated=calculated_text(outcome.calculated)), ""]
     if table:
         lines.append(_(CRITERIA_HEAD))
-        lines += [f"  {cid:<4} {verdict_text(verdict):<8} {_(TITLES[cid])}"
+        lines += [f"  {cid:<4} {padded(verdict_text(verdict), 8)} {_(TITLES[cid])}"
                   for cid, verdict in outcome.criteria.items()]
         lines.append("")
     lines.append(_(NOTES_HEAD))

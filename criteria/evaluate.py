@@ -116,7 +116,7 @@ def _missing(cid: str, title: str, open_facts: tuple[tuple[str, tuple[Msg, ...]]
         reason = m.msg(m.NEEDED_BECAUSE, facts=listed, because=Joined((*because, note), " and "))
     elif ranges and all(any(k in d.open for d in ctx.calc.values() if d.value is None) for k in keys):
         # Every fact still needed is a part of an undecided calculator input: its range says why.
-        reason = m.msg(m.NEEDED_TO_DECIDE, facts=Joined(tuple(ranges), "; "), criterion=cid, title=Word(title))
+        reason = m.msg(m.RANGE_TO_DECIDE, ranges=Joined(tuple(ranges), "; "), criterion=cid, title=Word(title))
     elif because:
         reason = m.msg(m.NEEDED_BECAUSE, facts=listed, because=Joined(tuple(because), " and "))
     else:

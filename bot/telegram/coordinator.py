@@ -71,7 +71,7 @@ REASSESS_UNKNOWN = "unknown version"
 REASSESS_REFERRAL_STATUS = {"sent": "sent", "need_info": "needs more information", "accepted": "accepted",
                             "declined": "declined", "amending": "being amended"}
 REASSESS_OUTCOME_STATUS = {"eligible": "eligible", "ineligible": "ineligible", "incomplete": "incomplete"}
-REASSESS_CLASS = {"passes": "passes", "fails": "fails", "pending": "pending", "unknown": "unknown",
+REASSESS_CLASS = {"passes": "passes", "fails": "fails", "pending": "pending", "unknown": "not decided yet",
                   "passes or unknown": "passes or unknown"}
 EXPORT_BROKEN = ("⚠️ The audit trail does not verify (broken at event {where}), so it was not exported. Please "
                  "tell the study's data manager; <code>screening-bot audit verify</code> shows where.")

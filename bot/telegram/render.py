@@ -295,8 +295,8 @@ SECTION_TITLES = {"failing": "Failing", "rechecks": "Re-checks", "missing": "Mis
 SECTION_HEAD = "<b>{title} ({n})</b>"
 SECTION_IDS = "<b>{title} ({n})</b>: {ids}"
 SECTION_MORE = "… and {n} more: {ids} (Details lists them all)"
-VERDICT_WORDS = {"met": "met", "clear": "clear", "not_met": "not met", "excluded": "excluded", "unknown": "unknown",
-                 "pending": "pending"}
+VERDICT_WORDS = {"met": "met", "clear": "clear", "not_met": "not met", "excluded": "excluded",
+                 "unknown": "not decided yet", "pending": "pending"}
 CRITERIA_HEAD = "<b>Criteria</b>"
 DETAILS_CALCULATED = "Calculated: {calculated}"
 DETAILS_STARTED = "Started {at}"
