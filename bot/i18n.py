@@ -112,7 +112,7 @@ def remember(user_id: int, lang: str) -> None:
 
 def set_stored(lookup: Callable[[int], str | None] | None) -> None:
     """Where the languages users' Telegram last gave are kept in the application's database (None:
-    nowhere): bot/telegram/languages.py, when the store opens; ``set_chosen(None)`` forgets it too."""
+    nowhere): bot/telegram/services.py, when the store opens; ``set_chosen(None)`` forgets it too."""
     _stored[:] = [lookup] if lookup is not None else []
 
 

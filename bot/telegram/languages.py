@@ -53,7 +53,6 @@ class Chosen:
         self.db = db
         # What telegram_languages holds, as read or written here (rows only: a stranger's ID is not kept).
         self._told: dict[int, str] = {}
-        i18n.set_stored(self.told)
 
     def told(self, user_id: int) -> str | None:
         """The language ``user_id``'s Telegram last gave, as stored (None: none stored)."""

@@ -78,6 +78,7 @@ class Services:
         self.focus = Focus(db)
         self.languages = Chosen(db)
         i18n.set_chosen(self.languages.of)  # i18n.lang_of: a message to another user, in the language they chose
+        i18n.set_stored(self.languages.told)  # or, until they chose one, the one their Telegram last gave
         self.sender = Sender(self.outbox, bot)
         self.strangers = Strangers()
 
