@@ -311,3 +311,28 @@ def test_the_criteria_details_are_templates_whose_english_is_the_text_and_whose_
         assert criterion_text(recheck.criterion, recheck.text, recheck.detail) == "满 5 周岁时可重新转诊"
         said = [criterion_text(m.criterion, m.reason, m.detail) for m in o.missing]
         assert all("needed" not in s for s in said), said
+
+
+# ---- the catalogue follows the glossary -----------------------------------------------------------------
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", "", text).lower()
+
+
+def test_the_catalogue_follows_the_glossary(catalogue):
+    """A message that is a glossary term is translated with that term's Chinese (one of them, where the
+    glossary gives several: as physicians type it, and as the guidelines write it)."""
+    import csv
+
+    terms: dict[str, set[str]] = {}
+    with (ROOT / "docs" / "glossary-zh.csv").open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            terms.setdefault(_norm(row["english"]), set()).add(_norm(row["chinese"]))
+    checked, differ = 0, []
+    for m in catalogue:
+        if isinstance(m.id, str) and _norm(m.id) in terms:
+            checked += 1
+            if not any(zh in _norm(m.string) for zh in terms[_norm(m.id)]):
+                differ.append((m.id, m.string))
+    assert checked > 100
+    assert not differ
