@@ -14,7 +14,7 @@ from criteria.labels import label
 from criteria.messages import from_data, unit_of
 
 from .i18n import ENGLISH, Plural, _, current, number, plural
-from .report import CALCULATED, calculated_text, code_text, detail_text, label_text, list_sep
+from .report import CALCULATED, calculated_text, code_text, detail_text, label_text, list_sep, with_unit
 
 SENTENCES: dict[M, str] = {
     M.STARTED: ("New pre-screen {referral_id}. Please give no names, dates of birth or record numbers: the "
@@ -227,7 +227,7 @@ def _params(message: Message, overrides: Mapping[M, str]) -> dict[str, Any]:
     elif code is M.OUT_OF_RANGE and p.get("key") and current() != ENGLISH:  # the fact and its unit
         unit = unit_of(p["key"])
         p["name"] = label_text(p["key"])
-        p["high"] = p["high_number"] + (("" if unit.startswith("/") else " ") + _(unit) if unit else "")
+        p["high"] = with_unit(p["high_number"], _(unit) if unit else "")
     elif code is M.IDENTIFIER:
         p["kind"] = _(p["kind"])
     elif code is M.ITEM_WHICH:
@@ -235,8 +235,7 @@ def _params(message: Message, overrides: Mapping[M, str]) -> dict[str, Any]:
     elif code in (M.CONTRADICTION, M.NOT_VALID) and p.get("said") and current() != ENGLISH:
         p["detail"] = detail_text(from_data(p["said"]))
     elif code is M.VALUE_QUANTITY:  # a number as stored, with its fact's unit in the current language
-        unit = _(p["unit"]) if p["unit"] else ""
-        p["text"] = p["value"] + (("" if unit.startswith("/") else " ") + unit if unit else "")
+        p["text"] = with_unit(p["value"], _(p["unit"]) if p["unit"] else "")
     elif code is M.VALUE_CODES:  # a list fact's codes: in English as they stand, else by their labels
         p["text"] = list_sep().join(code_text(p["fact"], c) for c in p["items"])
     elif code is M.VALUE_TEXT:  # a choice's label, or a number as the readers wrote it

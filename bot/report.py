@@ -53,9 +53,26 @@ NOTE_LINE = "{criterion}: {reading}"
 _SCORE_OF = {"sle_eular_acr_2019": "eular_acr_2019_total"}
 
 
+# How a language separates the items of a list and clauses one after the other, where it differs from
+# English (", " and "; ").
+_PUNCTUATION = {CHINESE: {", ": "、", "; ": "；"}}
+
+
 def list_sep() -> str:
     """How the current language separates the items of a list (Chinese: the enumeration comma 、)."""
     return _PUNCTUATION.get(current(), {}).get(LIST_SEP, LIST_SEP)
+
+
+def clause_sep() -> str:
+    """How the current language separates clauses one after the other (Chinese: the full-width ；)."""
+    return _PUNCTUATION.get(current(), {}).get("; ", "; ")
+
+
+def with_unit(number: str, unit: str) -> str:
+    """A number and its unit as the facts' units are written: "12 months", "62 %", "3/12" (no space)."""
+    if not unit:
+        return number
+    return f"{number}{'' if unit.startswith('/') else ' '}{unit}"
 
 
 def status_lines(outcome: Outcome) -> list[str]:
@@ -83,9 +100,7 @@ def _calculated_item(key: str, value: Any) -> str:
         number = fmt_number(value)
     else:
         return _(FACT_VALUE).format(name=name, value=_(str(value)))
-    if not unit:
-        return f"{name} {number}"
-    return f"{name} {number}{'' if unit.startswith('/') else ' '}{unit}"
+    return f"{name} {with_unit(number, unit)}"
 
 
 def fact_text(key: str, value: Any) -> str:
@@ -97,10 +112,6 @@ def fact_text(key: str, value: Any) -> str:
     if isinstance(value, str):
         return _(FACT_VALUE).format(name=name, value=_(value))
     return _calculated_item(key, value)
-
-
-def _label_of(key: str) -> str:
-    return label_text(key)
 
 
 def label_text(key: str) -> str:
@@ -137,7 +148,7 @@ def echo_text(accepted: Any) -> str:
     else:
         parts += [fact_text(k, v) for k, v in facts.items()]
     if accepted.unknown:
-        parts.append(_(ECHO_NOT_KNOWN).format(facts=list_sep().join(_label_of(k) for k in accepted.unknown)))
+        parts.append(_(ECHO_NOT_KNOWN).format(facts=list_sep().join(label_text(k) for k in accepted.unknown)))
     text = _(READ_AS).format(parts="; ".join(parts)) if parts else _(READ_AS_NOTHING)
     if accepted.calculated:
         text += " " + _(READ_AS_CALCULATED).format(calculated=calculated_text(accepted.calculated))
@@ -158,7 +169,6 @@ CRITERION_TEXT = "{title}: {text}"
 # How the criteria's lists join (criteria.messages.Joined): the words through the catalogue, the
 # punctuation by language.
 LIST_WORDS = {" and ": " and ", " or ": " or "}
-_PUNCTUATION = {CHINESE: {", ": "、", "; ": "；"}}
 
 
 def detail_text(value: Any) -> str:
@@ -177,9 +187,7 @@ def detail_text(value: Any) -> str:
         return code_text(value.key, value.value)
     if isinstance(value, Qty):
         unit = unit_of(value.key)
-        if not unit:
-            return fmt_number(value.value)
-        return f"{fmt_number(value.value)}{'' if unit.startswith('/') else ' '}{_(unit)}"
+        return with_unit(fmt_number(value.value), _(unit) if unit else "")
     if isinstance(value, Word):
         return _(value.text)
     if isinstance(value, Joined):
@@ -196,7 +204,7 @@ def detail_text(value: Any) -> str:
 def reasons_text(f: Failure) -> str:
     """Why a criterion fails, without its title, in the current language."""
     if current() != ENGLISH and f.details:
-        return _PUNCTUATION.get(current(), {}).get("; ", "; ").join(detail_text(d) for d in f.details)
+        return clause_sep().join(detail_text(d) for d in f.details)
     return "; ".join(f.reasons)
 
 
@@ -303,16 +311,6 @@ KF_LABS = "abnormal labs: {labs}"
 KF_LABS_NONE = "abnormal labs: none reported"
 
 
-def _list(items: list[str]) -> str:
-    """Items listed as the current language lists them."""
-    return ("、" if current() == CHINESE else ", ").join(items)
-
-
-def _then(parts: list[str]) -> str:
-    """Clauses one after the other, as the current language separates them."""
-    return ("；" if current() == CHINESE else "; ").join(parts)
-
-
 def key_facts(facts: Facts) -> dict[str, str]:
     """The facts a coordinator acts on, each as one line of plain text with its unit, keyed by what it
     shows: age and sex, SLEDAI-2K and the EULAR/ACR total, nephritis classes, eGFR with how it was obtained,
@@ -357,7 +355,7 @@ def _activity(ctx: Context) -> str:
         eular = _(KF_EULAR_MET if ctx.get("sle_eular_acr_2019") else KF_EULAR_NOT_MET)
     else:
         eular = _(KF_EULAR_NOT_KNOWN)
-    return _then([sledai, eular])
+    return clause_sep().join([sledai, eular])
 
 
 def _kidney(facts: Facts, ctx: Context) -> str:
@@ -367,7 +365,7 @@ def _kidney(facts: Facts, ctx: Context) -> str:
     elif not classes:
         nephritis = _(KF_LN_NONE)
     else:
-        nephritis = _(KF_LN).format(classes=_list([code_text("ln_classes", c) for c in classes]))
+        nephritis = _(KF_LN).format(classes=list_sep().join([code_text("ln_classes", c) for c in classes]))
     egfr = ctx.get("egfr")
     if egfr is None:
         return _(KF_EGFR_NOT_KNOWN).format(nephritis=nephritis)
@@ -386,7 +384,7 @@ def _i2c(ctx: Context) -> str:
     met = tuple(name for name, value in paths if value is True)
     if met:
         text = (_(KF_I2C_MET[met]) if met in KF_I2C_MET
-                else _(KF_I2C_MET_THROUGH).format(paths=_list([_(m) for m in met])))
+                else _(KF_I2C_MET_THROUGH).format(paths=list_sep().join([_(m) for m in met])))
     elif all(value is False for _, value in paths):
         text = _(KF_I2C_NOT_MET)
     else:
@@ -395,11 +393,11 @@ def _i2c(ctx: Context) -> str:
     if (months := ctx.get("soc_months")) is not None:
         care.append(_(KF_SOC_MONTHS).format(months=fmt_number(months)))
     if (dmards := ctx.get("dmards")) is not None:
-        care.append(_(KF_DMARDS).format(dmards=_list([code_text("dmards", d) for d in dmards])) if dmards
+        care.append(_(KF_DMARDS).format(dmards=list_sep().join([code_text("dmards", d) for d in dmards])) if dmards
                     else _(KF_DMARDS_NONE))
     if not care:
         return text
-    return f"{text}（{_then(care)}）" if current() == CHINESE else f"{text} ({_then(care)})"
+    return f"{text}（{clause_sep().join(care)}）" if current() == CHINESE else f"{text} ({clause_sep().join(care)})"
 
 
 def _labs(ctx: Context) -> str:
@@ -413,7 +411,7 @@ def _labs(ctx: Context) -> str:
     if ctx.get("ecg_significant_abnormality") is True:
         found.append(_(KF_ECG))
     found += [_(KF_POSITIVE).format(name=_(FACT_LABELS[key].name)) for key in _SEROLOGY if ctx.get(key) == "positive"]
-    return _(KF_LABS).format(labs=_list(found)) if found else _(KF_LABS_NONE)
+    return _(KF_LABS).format(labs=list_sep().join(found)) if found else _(KF_LABS_NONE)
 
 
 # ---- what happens next, after the outcome (the physician's message in Telegram) -------------------------

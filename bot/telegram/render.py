@@ -12,7 +12,7 @@ from html import escape, unescape
 from telegram import InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
-from bot.i18n import CHINESE, ENGLISH, _, current, number
+from bot.i18n import ENGLISH, _, current, number
 from bot.phrases import NO_FURTHER_HELP, reason_text, text
 from bot.report import (
     INELIGIBLE_NOW,
@@ -20,6 +20,7 @@ from bot.report import (
     PENDING_AT_VISIT,
     STATUS_LINES,
     calculated_text,
+    clause_sep,
     criterion_text,
     echo_text,
     failure_text,
@@ -707,7 +708,7 @@ def decision_detail(decision: str, reason_code: str | None, note: str, items: li
 
 def _items(names: list[str]) -> str:
     """The items a "need information" asks for (the questions' short names), in the current language."""
-    return ("；" if current() == CHINESE else "; ").join(_(n) for n in names)
+    return clause_sep().join(_(n) for n in names)
 
 
 def decided_by_you(ref: str, words: str, detail: str) -> str:
